@@ -1,0 +1,74 @@
+"""The composition root: reads the config, opens storage, builds the services and mounts every surface."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Route
+
+from parley.aws.connect.api import build_connect_api
+from parley.aws.connect.context import ConnectContext
+from parley.aws.model import Service
+from parley.config import Config, load_access_keys
+from parley.domain.arns import Account
+from parley.service.contacts import ContactService
+from parley.service.demo import Demo, ensure_demo
+from parley.service.directory import DirectoryService
+from parley.service.instances import InstanceService
+from parley.service.passwords import Passwords
+from parley.service.ports import Storage
+from parley.service.quick_connects import QuickConnectService
+from parley.storage import open_storage
+from parley.web.health import health_endpoint
+
+ALL_METHODS = ["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD"]
+
+
+@dataclass
+class Parley:
+    """A built server: the ASGI app and what must be closed when it stops."""
+
+    config: Config
+    app: Starlette
+    storage: Storage
+    access_keys: dict[str, str]
+    demo: Demo | None = None
+    notes: list[str] = field(default_factory=list)
+
+    async def close(self) -> None:
+        await self.storage.close()
+
+
+async def build(config: Config) -> Parley:
+    if not config.bus_url.startswith("local://"):
+        raise ValueError(f"unsupported bus URL {config.bus_url!r}: this version supports local://")
+    storage = await open_storage(config.storage)
+    passwords = Passwords()
+    instances = InstanceService(storage)
+    directory = DirectoryService(storage, passwords)
+    quick_connects = QuickConnectService(storage)
+    contacts = ContactService(storage)
+    access_keys, note = load_access_keys(config)
+    ctx = ConnectContext(
+        account=Account(config.region, config.account_id), public_url=config.base_url,
+        instances=instances, directory=directory, quick_connects=quick_connects, contacts=contacts,
+    )
+    connect_api = build_connect_api(Service.load("connect", "2017-08-08"), ctx, access_keys)
+    demo = await ensure_demo(storage, instances, directory, quick_connects) if config.demo else None
+
+    async def dispatch(request: Request) -> Response:
+        return await connect_api(request)
+
+    routes = [
+        Route("/health", health_endpoint(storage), methods=["GET"]),  # type: ignore[arg-type]
+        Route("/{path:path}", dispatch, methods=ALL_METHODS),
+    ]
+    app = Starlette(routes=routes)
+    return Parley(config, app, storage, access_keys, demo, [note] if note else [])
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]

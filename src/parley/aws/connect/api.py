@@ -1,0 +1,44 @@
+"""Builds the Connect API endpoint: botocore's ``connect`` model, SigV4 and the handlers."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+from botocore.model import OperationModel
+from starlette.requests import Request
+
+from parley.aws.connect.contacts import ContactHandlers
+from parley.aws.connect.context import ConnectContext
+from parley.aws.connect.directory import DirectoryHandlers
+from parley.aws.connect.instances import InstanceHandlers
+from parley.aws.connect.quick_connects import QuickConnectHandlers
+from parley.aws.errors import AwsError
+from parley.aws.model import Service
+from parley.aws.restjson import CONNECT, RestJsonApi, collect_handlers
+from parley.aws.sigv4 import SignatureError, SignedRequest, verify_sigv4
+
+
+def sigv4_authenticator(access_keys: Mapping[str, str], service: str) -> Any:
+    """An authenticator that accepts requests signed with one of ``access_keys`` (id -> secret)."""
+
+    async def authenticate(request: Request, body: bytes, _op: OperationModel) -> str:
+        raw_path = request.scope.get("raw_path", b"").decode("latin-1").split("?", 1)[0] or request.url.path
+        signed = SignedRequest(
+            method=request.method, raw_path=raw_path,
+            query_string=request.scope.get("query_string", b"").decode("latin-1"),
+            headers={k: v for k, v in request.headers.items()}, body=body,
+        )
+        try:
+            return verify_sigv4(signed, access_keys.get, service=service)
+        except SignatureError as exc:
+            raise AwsError(exc.code, exc.message, exc.status) from exc
+
+    return authenticate
+
+
+def build_connect_api(service: Service, ctx: ConnectContext, access_keys: Mapping[str, str]) -> RestJsonApi:
+    handlers = collect_handlers(
+        service, InstanceHandlers(ctx), DirectoryHandlers(ctx), QuickConnectHandlers(ctx), ContactHandlers(ctx)
+    )
+    return RestJsonApi(service, handlers, sigv4_authenticator(access_keys, "connect"), CONNECT, label="Connect API")

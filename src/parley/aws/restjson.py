@@ -1,0 +1,144 @@
+"""One ASGI endpoint per rest-json service: route, authenticate, bind and validate, call the handler
+named like boto3 names the operation, serialize the output or the error."""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import orjson
+from botocore.model import OperationModel
+from starlette.requests import Request
+from starlette.responses import Response
+
+from parley.aws import shapes
+from parley.aws.errors import AwsError, error_status, from_domain
+from parley.aws.model import Service
+from parley.domain.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Call:
+    """What a handler gets: the operation, its validated input and who is calling."""
+
+    op: OperationModel
+    params: dict[str, Any]
+    request: Request
+    body: bytes
+    caller: Any = None
+
+
+Handler = Callable[[Call], Awaitable[Mapping[str, Any] | None]]
+Authenticator = Callable[[Request, bytes, OperationModel], Awaitable[Any]]
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """How a service words things: its validation error code and its timestamp format."""
+
+    validation_code: str
+    internal_code: str
+    epoch_timestamps: bool
+
+
+CONNECT = Dialect("InvalidParameterException", "InternalServiceException", epoch_timestamps=True)
+PARTICIPANT = Dialect("ValidationException", "InternalServerException", epoch_timestamps=False)
+
+
+def collect_handlers(service: Service, *modules: object) -> dict[str, Handler]:
+    """Map each operation of the model to the function named like boto3's method in ``modules``."""
+    from botocore import xform_name
+
+    found: dict[str, Handler] = {}
+    for op_name in service.model.operation_names:
+        method = xform_name(op_name)
+        for module in modules:
+            handler = getattr(module, method, None)
+            if handler is not None:
+                found[op_name] = handler
+    return found
+
+
+class RestJsonApi:
+    """A Starlette endpoint serving every operation of ``service``."""
+
+    def __init__(
+        self, service: Service, handlers: Mapping[str, Handler], authenticate: Authenticator,
+        dialect: Dialect, *, label: str,
+    ) -> None:
+        self.service = service
+        self.handlers = dict(handlers)
+        self.authenticate = authenticate
+        self.dialect = dialect
+        self.label = label
+
+    def matches(self, method: str, raw_path: str, query_keys: set[str]) -> bool:
+        return self.service.match(method, raw_path, query_keys) is not None
+
+    async def __call__(self, request: Request) -> Response:
+        request_id = str(uuid.uuid4())
+        raw_path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1").split("?", 1)[0]
+        query: dict[str, list[str]] = {}
+        for key, value in request.query_params.multi_items():
+            query.setdefault(key, []).append(value)
+        found = self.service.match(request.method, raw_path, set(query))
+        if found is None:
+            return self._error(None, AwsError(
+                "UnknownOperationException",
+                f"{self.label} has no operation for {request.method} {request.url.path}.",
+            ), request_id)
+        op, labels = found
+        try:
+            body = await request.body()
+            caller = await self.authenticate(request, body, op)
+            handler = self.handlers.get(op.name)
+            if handler is None:
+                raise AwsError(
+                    "NotImplementedException",
+                    f"Parley does not implement the {self.label} operation {op.name}.",
+                )
+            params = shapes.bind_request(op, labels, query, request.headers, _json_body(body))
+            result = await handler(Call(op, params, request, body, caller))
+        except AwsError as exc:
+            return self._error(op, exc, request_id)
+        except shapes.SerializationError as exc:
+            return self._error(op, AwsError("SerializationException", str(exc)), request_id)
+        except shapes.ValidationFailed as exc:
+            return self._error(op, AwsError(self.dialect.validation_code, exc.message), request_id)
+        except DomainError as exc:
+            return self._error(op, from_domain(op, exc, self.dialect.validation_code), request_id)
+        except Exception:
+            log.exception("%s %s failed", self.label, op.name)
+            return self._error(op, AwsError(
+                self.dialect.internal_code, "An internal error occurred; the request was not completed."
+            ), request_id)
+        return self._success(op, result or {}, request_id)
+
+    def _success(self, op: OperationModel, result: Mapping[str, Any], request_id: str) -> Response:
+        headers = {"x-amzn-RequestId": request_id, **shapes.output_headers(op, result)}
+        status = int(op.http.get("responseCode", 200))
+        shape = op.output_shape
+        if shape is None:
+            return Response(b"{}", status, headers, media_type="application/json")
+        body = shapes.to_json(shape, result, epoch_timestamps=self.dialect.epoch_timestamps)
+        return Response(orjson.dumps(body), status, headers, media_type="application/json")
+
+    def _error(self, op: OperationModel | None, error: AwsError, request_id: str) -> Response:
+        status = error.status or error_status(op, error.code)
+        body = {"Message": error.message, **error.fields}
+        headers = {"x-amzn-RequestId": request_id, "x-amzn-ErrorType": error.code}
+        return Response(orjson.dumps(body), status, headers, media_type="application/json")
+
+
+def _json_body(body: bytes) -> Any:
+    if not body.strip():
+        return None
+    try:
+        return orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        raise shapes.SerializationError("The request body is not valid JSON.") from exc

@@ -1,0 +1,80 @@
+"""Parley's settings, read once from the command line and the environment."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEMO_ACCESS_KEY = ("test", "test")
+
+
+@dataclass(frozen=True)
+class Config:
+    host: str = "127.0.0.1"
+    port: int = 8800
+    data_dir: Path = Path("parley-data")
+    storage_url: str | None = None
+    bus_url: str = "local://"
+    public_url: str | None = None
+    demo: bool = False
+    access_keys: dict[str, str] = field(default_factory=dict)
+    region: str = "us-west-2"
+    account_id: str = "123456789012"
+    rate_limits: bool | None = None
+    log_level: str = "info"
+
+    @property
+    def storage(self) -> str:
+        return self.storage_url or f"sqlite:///{(self.data_dir / 'parley.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        """The URL Parley writes into what it hands out (websocket URLs, download links)."""
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def limits_on(self) -> bool:
+        """Rate limits are on unless turned off; ``--demo`` turns them off unless asked for."""
+        return (not self.demo) if self.rate_limits is None else self.rate_limits
+
+
+def parse_access_keys(text: str) -> dict[str, str]:
+    """``ID:SECRET[,ID:SECRET…]`` as in ``PARLEY_ACCESS_KEYS``."""
+    keys: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in text.split(","))):
+        key_id, sep, secret = item.partition(":")
+        if not sep or not key_id or not secret:
+            raise ValueError(f"access key {item!r} is not in the form ID:SECRET")
+        keys[key_id] = secret
+    return keys
+
+
+def load_access_keys(config: Config) -> tuple[dict[str, str], str | None]:
+    """The keys Connect API callers sign with, and a note to print when Parley made a new one.
+
+    Keys come from ``--access-key`` / ``PARLEY_ACCESS_KEYS``; ``--demo`` adds ``test``/``test``. With
+    none given, Parley makes one pair on first start and keeps it in ``DATA_DIR/access-keys.json``.
+    """
+    keys = dict(config.access_keys)
+    env = os.environ.get("PARLEY_ACCESS_KEYS")
+    if env:
+        keys.update(parse_access_keys(env))
+    if config.demo:
+        keys.setdefault(*DEMO_ACCESS_KEY)
+    if keys:
+        return keys, None
+    path = config.data_dir / "access-keys.json"
+    if path.exists():
+        return dict(json.loads(path.read_text())), None
+    key_id = "PARLEY" + secrets.token_hex(8).upper()
+    secret = secrets.token_urlsafe(30)
+    config.data_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({key_id: secret}))
+    path.chmod(0o600)
+    return {key_id: secret}, f"created access key {key_id} (secret in {path})"

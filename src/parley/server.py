@@ -1,0 +1,65 @@
+"""Runs a built Parley under uvicorn (uvloop, httptools) until Ctrl-C, then closes it cleanly."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import uvicorn
+
+from parley.app import Parley, build
+from parley.config import Config
+from parley.service.demo import DEMO_PASSWORD, DEMO_USERS
+
+
+def banner(parley: Parley) -> str:
+    base = parley.config.base_url
+    lines = [
+        f"Parley is serving on {base}",
+        f"  Connect API (boto3 'connect')             endpoint_url={base}",
+        f"  Participant Service (ChatJS, boto3)       endpoint_url={base}",
+        f"  health                                    {base}/health",
+        f"  storage                                   {_safe(parley.config.storage)}",
+    ]
+    lines += [f"  note: {note}" for note in parley.notes]
+    if parley.demo is not None:
+        instance = parley.demo.instance
+        lines += [
+            "",
+            "Demo instance" + (" (created now)" if parley.demo.created else ""),
+            f"  instance id     {instance.id}   alias {instance.alias}   region {parley.config.region}",
+            "  access key      test / test",
+            f"  users           {', '.join(DEMO_USERS)} (password {DEMO_PASSWORD})",
+        ]
+    return "\n".join(lines)
+
+
+def _safe(url: str) -> str:
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        return f"{scheme}://***@{rest.split('@', 1)[1]}"
+    return url
+
+
+async def serve(config: Config) -> None:
+    parley = await build(config)
+    try:
+        server = uvicorn.Server(uvicorn.Config(
+            parley.app, host=config.host, port=config.port, log_level=config.log_level,
+            http="httptools", ws="websockets-sansio", lifespan="off", access_log=config.log_level == "debug",
+        ))
+        print(banner(parley), flush=True)
+        await server.serve()
+    finally:
+        await parley.close()
+
+
+def run(config: Config) -> int:
+    logging.basicConfig(level=config.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        import uvloop
+
+        uvloop.run(serve(config))
+    except ImportError:
+        asyncio.run(serve(config))
+    return 0

@@ -1,0 +1,163 @@
+"""Use cases for contacts through the Connect API: start a chat, stop, describe, attributes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from parley.domain.clock import utcnow
+from parley.domain.contact import (
+    CUSTOMER,
+    ENDED,
+    MESSAGE_CONTENT_TYPES,
+    QUEUED,
+    Contact,
+    Participant,
+    check_attributes,
+    check_chat_duration,
+    check_supported_content_types,
+)
+from parley.domain.errors import ContactNotActive, InvalidParameter, InvalidRequest, NotFound
+from parley.domain.ids import hash_token, new_id, new_token
+from parley.domain.resources import ContactFlow
+from parley.service.lookups import need, need_instance
+from parley.service.ports import Storage, Tx
+
+
+@dataclass(frozen=True)
+class StartedChat:
+    contact_id: str
+    participant_id: str
+    participant_token: str
+
+
+@dataclass(frozen=True)
+class ChatRequest:
+    instance_id: str
+    contact_flow_id: str
+    display_name: str
+    attributes: dict[str, str]
+    initial_message_type: str | None = None
+    initial_message: str | None = None
+    chat_duration_minutes: int | None = None
+    supported_content_types: list[str] | None = None
+    related_contact_id: str | None = None
+    client_token: str | None = None
+
+
+async def need_contact(tx: Tx, instance_id: str, contact_id: str, *, for_update: bool = False) -> Contact:
+    found = await (
+        tx.get_contact_for_update(instance_id, contact_id) if for_update
+        else tx.get_contact(instance_id, contact_id)
+    )
+    if found is None:
+        raise NotFound(
+            f"Contact {contact_id} was not found in instance {instance_id}.",
+            resource_type="CONTACT", resource_id=contact_id,
+        )
+    return found
+
+
+class ContactService:
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    async def start_chat(self, request: ChatRequest) -> StartedChat:
+        duration = check_chat_duration(request.chat_duration_minutes)
+        check_attributes(request.attributes)
+        content_types = check_supported_content_types(request.supported_content_types)
+        if request.initial_message is not None:
+            if request.initial_message_type not in MESSAGE_CONTENT_TYPES:
+                raise InvalidParameter(f"Unsupported InitialMessage content type {request.initial_message_type}.")
+            if request.initial_message_type not in content_types:
+                raise InvalidParameter(
+                    f"InitialMessage content type {request.initial_message_type} is not in "
+                    "SupportedMessagingContentTypes."
+                )
+            if len(request.initial_message.encode()) > 16384:
+                raise InvalidParameter("InitialMessage content is larger than 16,384 bytes.")
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, request.instance_id)
+            scope = f"StartChatContact/{instance.id}"
+            if request.client_token:
+                earlier = await tx.find_idempotent(scope, request.client_token)
+                if earlier is not None:
+                    return StartedChat(**earlier)
+            flow = await need(tx, ContactFlow, instance.id, request.contact_flow_id)
+            if flow.flow_type != "CONTACT_FLOW":
+                raise InvalidRequest(
+                    f"Flow '{flow.name}' is of type {flow.flow_type}; a chat starts with a CONTACT_FLOW flow."
+                )
+            if request.related_contact_id:
+                await need_contact(tx, instance.id, request.related_contact_id)
+            now = utcnow()
+            contact_id = new_id()
+            contact = Contact(
+                instance_id=instance.id, id=contact_id, initial_contact_id=contact_id, channel="CHAT",
+                initiation_method="API", initiation_time=now, last_update_time=now, state=QUEUED,
+                related_contact_id=request.related_contact_id, queue_id=flow.target_queue_id,
+                enqueue_time=now if flow.target_queue_id else None, flow_id=flow.id,
+                chat_duration_minutes=duration, customer_display_name=request.display_name,
+                attributes=dict(request.attributes), multi_party=instance.multi_party_chat,
+                supported_content_types=content_types, initial_message_type=request.initial_message_type,
+                initial_message=request.initial_message,
+            )
+            token = new_token()
+            customer = Participant(
+                id=new_id(), chat_id=contact_id, contact_id=contact_id, role=CUSTOMER,
+                display_name=request.display_name, token_hash=hash_token(token),
+                token_expiry=now + timedelta(minutes=duration), created=now,
+            )
+            await tx.insert_contact(contact)
+            await tx.insert_participant(customer)
+            started = StartedChat(contact_id, customer.id, token)
+            if request.client_token:
+                await tx.save_idempotent(scope, request.client_token, started.__dict__)
+            return started
+
+    async def stop(self, instance_id: str, contact_id: str, reason: str | None = None) -> None:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            contact = await tx.get_contact_for_update(instance.id, contact_id)
+            if contact is None or not contact.is_active:
+                raise ContactNotActive(f"Contact {contact_id} is not active or does not exist.")
+            await end_chat_txn(tx, contact.initial_contact_id, reason or "API")
+
+    async def describe(self, instance_id: str, contact_id: str) -> Contact:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            return await need_contact(tx, instance.id, contact_id)
+
+    async def get_attributes(self, instance_id: str, initial_contact_id: str) -> dict[str, str]:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            root = await need_contact(tx, instance.id, initial_contact_id)
+            if root.initial_contact_id != root.id:
+                root = await need_contact(tx, instance.id, root.initial_contact_id)
+            return dict(root.attributes)
+
+    async def update_attributes(self, instance_id: str, initial_contact_id: str, attributes: dict[str, str]) -> None:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            root = await need_contact(tx, instance.id, initial_contact_id, for_update=True)
+            if root.initial_contact_id != root.id:
+                raise InvalidRequest(
+                    f"Contact {initial_contact_id} is not an initial contact; "
+                    f"use its InitialContactId {root.initial_contact_id}."
+                )
+            merged = {**root.attributes, **attributes}
+            check_attributes(merged)
+            await tx.update_contact(replace(root, attributes=merged, last_update_time=utcnow()))
+
+
+async def end_chat_txn(tx: Tx, chat_id: str, reason: str) -> None:
+    """End every segment and participant of a chat; the chat-ending events come with the chat data plane."""
+    now = utcnow()
+    for contact in await tx.contacts_of_chat(chat_id):
+        if contact.is_active:
+            await tx.update_contact(
+                replace(contact, state=ENDED, disconnect_time=now, last_update_time=now,
+                        disconnect_reason=contact.disconnect_reason or reason)
+            )
+    for participant in await tx.participants_of_chat(chat_id):
+        if participant.active:
+            await tx.update_participant(replace(participant, left=now))

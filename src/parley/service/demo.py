@@ -1,0 +1,76 @@
+"""The ``--demo`` instance: users, quick connects and origins ready for a custom CCP or a widget."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from parley.domain.instance import Instance
+from parley.domain.resources import ContactFlow, IdentityInfo, PhoneConfig, Queue, RoutingProfile, SecurityProfile
+from parley.service.directory import DirectoryService
+from parley.service.instances import (
+    AGENT_TRANSFER_FLOW,
+    BASIC_QUEUE,
+    BASIC_ROUTING_PROFILE,
+    QUEUE_TRANSFER_FLOW,
+    InstanceService,
+)
+from parley.service.ports import Storage
+from parley.service.quick_connects import QuickConnectConfig, QuickConnectService
+
+DEMO_ALIAS = "demo"
+DEMO_PASSWORD = "Parley-demo-1"
+DEMO_ORIGINS = ("http://localhost:8080", "http://127.0.0.1:8080")
+# username -> (security profile, first name)
+DEMO_USERS: dict[str, tuple[str, str]] = {
+    "admin": ("Admin", "Admin"),
+    **{f"agent{n}": ("Agent", f"Agent{n}") for n in range(1, 6)},
+    "supervisor": ("CallCenterManager", "Supervisor"),
+}
+
+
+@dataclass(frozen=True)
+class Demo:
+    instance: Instance
+    created: bool
+
+
+async def ensure_demo(
+    storage: Storage, instances: InstanceService, directory: DirectoryService, quick_connects: QuickConnectService
+) -> Demo:
+    """Create the demo instance unless it exists already (then leave it as the user changed it)."""
+    existing = await instances.find_instance_by_alias(DEMO_ALIAS)
+    if existing is not None:
+        return Demo(existing, created=False)
+    instance = await instances.create_instance(DEMO_ALIAS, "CONNECT_MANAGED", True, True)
+    iid = instance.id
+    async with storage.transaction() as tx:
+        profiles = {p.name: p.id for p in await tx.all_resources(SecurityProfile, iid)}
+        routing = await tx.find_resource_by_name(RoutingProfile, iid, BASIC_ROUTING_PROFILE)
+        queue = await tx.find_resource_by_name(Queue, iid, BASIC_QUEUE)
+        agent_flow = await tx.find_resource_by_name(ContactFlow, iid, AGENT_TRANSFER_FLOW)
+        queue_flow = await tx.find_resource_by_name(ContactFlow, iid, QUEUE_TRANSFER_FLOW)
+    assert routing and queue and agent_flow and queue_flow, "built-in resources missing"
+    users = {}
+    for username, (profile, first) in DEMO_USERS.items():
+        users[username] = await directory.create_user(
+            iid, username, DEMO_PASSWORD, IdentityInfo(first_name=first, last_name="Demo"), PhoneConfig(),
+            [profiles[profile]], routing.id,
+        )
+    qc_ids = []
+    for n in range(1, 6):
+        qc = await quick_connects.create(
+            iid, f"Transfer-to-agent-{n}", f"Invite or transfer to Agent{n}",
+            QuickConnectConfig("USER", user_id=users[f"agent{n}"].id, contact_flow_id=agent_flow.id),
+        )
+        qc_ids.append(qc.id)
+    qc = await quick_connects.create(
+        iid, "Transfer-to-BasicQueue", "Invite or transfer to the next available agent of BasicQueue",
+        QuickConnectConfig("QUEUE", queue_id=queue.id, contact_flow_id=queue_flow.id),
+    )
+    qc_ids.append(qc.id)
+    await quick_connects.associate_with_queue(iid, queue.id, qc_ids)
+    for origin in DEMO_ORIGINS:
+        await instances.associate_origin(iid, origin)
+    await instances.set_attribute(iid, "MULTI_PARTY_CHAT_CONFERENCE", "true")
+    instance = await instances.set_attribute(iid, "ENHANCED_CHAT_MONITORING", "true")
+    return Demo(instance, created=True)

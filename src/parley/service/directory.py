@@ -1,0 +1,274 @@
+"""Use cases for users, security profiles, routing profiles and queues of an instance."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from parley.domain.clock import utcnow
+from parley.domain.errors import Duplicate, InvalidParameter
+from parley.domain.ids import new_id
+from parley.domain.resources import (
+    HoursOfOperation,
+    IdentityInfo,
+    MediaConcurrency,
+    PhoneConfig,
+    Queue,
+    QuickConnect,
+    RoutingProfile,
+    RoutingQueueConfig,
+    SecurityProfile,
+    User,
+    check_media_concurrencies,
+    merge_queue_configs,
+)
+from parley.service.lookups import need, need_instance
+from parley.service.paging import paginate
+from parley.service.passwords import Passwords
+from parley.service.ports import Storage, Tx
+
+# Connect's limits: security profiles per user, queues per routing profile.
+MAX_SECURITY_PROFILES_PER_USER = 10
+
+
+def _by_name(r: SecurityProfile | RoutingProfile | Queue | User) -> tuple[str, str]:
+    return (r.sort_key, r.id)
+
+
+class DirectoryService:
+    def __init__(self, storage: Storage, passwords: Passwords) -> None:
+        self.storage = storage
+        self.passwords = passwords
+
+    # security profiles -----------------------------------------------------------------------------
+    async def create_security_profile(
+        self, instance_id: str, name: str, description: str, permissions: list[str],
+        tags: dict[str, str] | None = None,
+    ) -> SecurityProfile:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            if await tx.find_resource_by_name(SecurityProfile, instance.id, name):
+                raise Duplicate(f"A security profile named '{name}' already exists.")
+            profile = SecurityProfile(
+                instance.id, new_id(), name, utcnow(), description=description,
+                permissions=tuple(dict.fromkeys(permissions)), tags=dict(tags or {}),
+            )
+            await tx.insert_resource(profile)
+            return profile
+
+    async def get_security_profile(self, instance_id: str, profile_id: str) -> SecurityProfile:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            return await need(tx, SecurityProfile, instance.id, profile_id)
+
+    async def list_security_profiles(
+        self, instance_id: str, token: str | None, limit: int
+    ) -> tuple[list[SecurityProfile], str | None]:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            profiles = await tx.all_resources(SecurityProfile, instance.id)
+        return paginate(profiles, token, limit, _by_name)
+
+    # queues ----------------------------------------------------------------------------------------
+    async def create_queue(
+        self, instance_id: str, name: str, description: str, hours_id: str, max_contacts: int | None,
+        quick_connect_ids: list[str], tags: dict[str, str] | None = None,
+    ) -> Queue:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            await need(tx, HoursOfOperation, instance.id, hours_id)
+            for qc_id in quick_connect_ids:
+                await need(tx, QuickConnect, instance.id, qc_id)
+            if await tx.find_resource_by_name(Queue, instance.id, name):
+                raise Duplicate(f"A queue named '{name}' already exists.")
+            queue = Queue(
+                instance.id, new_id(), name, utcnow(), description=description, hours_of_operation_id=hours_id,
+                max_contacts=max_contacts, quick_connect_ids=tuple(dict.fromkeys(quick_connect_ids)),
+                tags=dict(tags or {}),
+            )
+            await tx.insert_resource(queue)
+            return queue
+
+    async def get_queue(self, instance_id: str, queue_id: str) -> Queue:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            return await need(tx, Queue, instance.id, queue_id)
+
+    async def list_queues(
+        self, instance_id: str, types: list[str] | None, token: str | None, limit: int
+    ) -> tuple[list[Queue], str | None]:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            queues = await tx.all_resources(Queue, instance.id)
+        wanted = [q for q in queues if not types or q.queue_type in types]
+        return paginate(wanted, token, limit, _by_name)
+
+    # routing profiles ------------------------------------------------------------------------------
+    async def _check_queue_configs(self, tx: Tx, instance_id: str, configs: list[RoutingQueueConfig]) -> None:
+        for config in configs:
+            await need(tx, Queue, instance_id, config.queue_id)
+
+    async def create_routing_profile(
+        self, instance_id: str, name: str, description: str, default_outbound_queue_id: str,
+        media: list[MediaConcurrency], queue_configs: list[RoutingQueueConfig],
+        tags: dict[str, str] | None = None,
+    ) -> RoutingProfile:
+        check_media_concurrencies(tuple(media))
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            await need(tx, Queue, instance.id, default_outbound_queue_id)
+            await self._check_queue_configs(tx, instance.id, queue_configs)
+            if await tx.find_resource_by_name(RoutingProfile, instance.id, name):
+                raise Duplicate(f"A routing profile named '{name}' already exists.")
+            profile = RoutingProfile(
+                instance.id, new_id(), name, utcnow(), description=description,
+                default_outbound_queue_id=default_outbound_queue_id, media_concurrencies=tuple(media),
+                queue_configs=merge_queue_configs((), tuple(queue_configs)), tags=dict(tags or {}),
+            )
+            await tx.insert_resource(profile)
+            return profile
+
+    async def get_routing_profile(self, instance_id: str, profile_id: str) -> RoutingProfile:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            return await need(tx, RoutingProfile, instance.id, profile_id)
+
+    async def list_routing_profiles(
+        self, instance_id: str, token: str | None, limit: int
+    ) -> tuple[list[RoutingProfile], str | None]:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            profiles = await tx.all_resources(RoutingProfile, instance.id)
+        return paginate(profiles, token, limit, _by_name)
+
+    async def associate_routing_profile_queues(
+        self, instance_id: str, profile_id: str, configs: list[RoutingQueueConfig]
+    ) -> RoutingProfile:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            profile = await need(tx, RoutingProfile, instance.id, profile_id)
+            await self._check_queue_configs(tx, instance.id, configs)
+            profile = replace(
+                profile, queue_configs=merge_queue_configs(profile.queue_configs, tuple(configs)),
+                modified=utcnow(),
+            )
+            await tx.update_resource(profile)
+            return profile
+
+    async def routing_profile_queues(
+        self, instance_id: str, profile_id: str, token: str | None, limit: int
+    ) -> tuple[list[tuple[RoutingQueueConfig, Queue]], str | None]:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            profile = await need(tx, RoutingProfile, instance.id, profile_id)
+            rows = [(c, await need(tx, Queue, instance.id, c.queue_id)) for c in profile.queue_configs]
+        rows.sort(key=lambda r: (r[1].sort_key, r[0].queue_id + "/" + r[0].channel))
+        return paginate(rows, token, limit, lambda r: (r[1].sort_key, r[0].queue_id + "/" + r[0].channel))
+
+    # users -----------------------------------------------------------------------------------------
+    async def _check_user_refs(
+        self, tx: Tx, instance_id: str, security_profile_ids: list[str], routing_profile_id: str | None
+    ) -> None:
+        if len(security_profile_ids) > MAX_SECURITY_PROFILES_PER_USER:
+            raise InvalidParameter(
+                f"A user can have at most {MAX_SECURITY_PROFILES_PER_USER} security profiles."
+            )
+        for sp in security_profile_ids:
+            await need(tx, SecurityProfile, instance_id, sp)
+        if routing_profile_id is not None:
+            await need(tx, RoutingProfile, instance_id, routing_profile_id)
+
+    async def create_user(
+        self, instance_id: str, username: str, password: str | None, identity: IdentityInfo,
+        phone: PhoneConfig, security_profile_ids: list[str], routing_profile_id: str,
+        hierarchy_group_id: str | None = None, auto_accept_chat: bool = False, chat_acw_limit: int = 0,
+        tags: dict[str, str] | None = None,
+    ) -> User:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            if instance.identity_management_type == "CONNECT_MANAGED" and not password:
+                raise InvalidParameter(
+                    "A password is required for users of an instance that manages its own identities."
+                )
+            await self._check_user_refs(tx, instance.id, security_profile_ids, routing_profile_id)
+            if await tx.find_resource_by_name(User, instance.id, username):
+                raise Duplicate(f"A user with username '{username}' already exists.")
+        password_hash = await self.passwords.hash(password) if password else ""
+        now = utcnow()
+        user_id = new_id()
+        agent_queue = Queue(
+            instance.id, new_id(), None, now, queue_type="AGENT", description=f"Agent queue of {username}",
+            owner_user_id=user_id,
+        )
+        user = User(
+            instance.id, user_id, username, now, password_hash=password_hash, identity=identity, phone=phone,
+            security_profile_ids=tuple(dict.fromkeys(security_profile_ids)),
+            routing_profile_id=routing_profile_id, hierarchy_group_id=hierarchy_group_id,
+            agent_queue_id=agent_queue.id, auto_accept_chat=auto_accept_chat, chat_acw_limit=chat_acw_limit,
+            tags=dict(tags or {}),
+        )
+        async with self.storage.transaction() as tx:
+            await self._check_user_refs(tx, instance.id, security_profile_ids, routing_profile_id)
+            if await tx.find_resource_by_name(User, instance.id, username):
+                raise Duplicate(f"A user with username '{username}' already exists.")
+            await tx.insert_resource(agent_queue)
+            await tx.insert_resource(user)
+        return user
+
+    async def get_user(self, instance_id: str, user_id: str) -> User:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            return await need(tx, User, instance.id, user_id)
+
+    async def find_user_by_username(self, instance_id: str, username: str) -> User | None:
+        async with self.storage.transaction() as tx:
+            return await tx.find_resource_by_name(User, instance_id, username)
+
+    async def list_users(self, instance_id: str, token: str | None, limit: int) -> tuple[list[User], str | None]:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            users = await tx.all_resources(User, instance.id)
+        return paginate(users, token, limit, _by_name)
+
+    async def delete_user(self, instance_id: str, user_id: str) -> None:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            user = await need(tx, User, instance.id, user_id)
+            queue = await tx.get_resource(Queue, instance.id, user.agent_queue_id)
+            if queue is not None:
+                await tx.delete_resource(queue)
+            await tx.delete_resource(user)
+
+    async def update_user_identity(self, instance_id: str, user_id: str, identity: IdentityInfo) -> User:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            user = replace(await need(tx, User, instance.id, user_id), identity=identity, modified=utcnow())
+            await tx.update_resource(user)
+            return user
+
+    async def update_user_routing_profile(self, instance_id: str, user_id: str, profile_id: str) -> User:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            user = await need(tx, User, instance.id, user_id)
+            await self._check_user_refs(tx, instance.id, [], profile_id)
+            user = replace(user, routing_profile_id=profile_id, modified=utcnow())
+            await tx.update_resource(user)
+            return user
+
+    async def update_user_security_profiles(
+        self, instance_id: str, user_id: str, profile_ids: list[str]
+    ) -> User:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            user = await need(tx, User, instance.id, user_id)
+            await self._check_user_refs(tx, instance.id, profile_ids, None)
+            user = replace(user, security_profile_ids=tuple(dict.fromkeys(profile_ids)), modified=utcnow())
+            await tx.update_resource(user)
+            return user
+
+    async def set_password(self, instance_id: str, user_id: str, password: str) -> User:
+        password_hash = await self.passwords.hash(password)
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            user = replace(await need(tx, User, instance.id, user_id), password_hash=password_hash)
+            await tx.update_resource(user)
+            return user

@@ -1,0 +1,150 @@
+"""Use cases for instances: create (with the built-in resources), attributes, approved origins."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from parley.domain.clock import utcnow
+from parley.domain.errors import Duplicate, InvalidParameter, InvalidRequest
+from parley.domain.ids import new_id
+from parley.domain.instance import Instance, check_alias, normalize_origin
+from parley.domain.permissions import BUILTIN_SECURITY_PROFILES
+from parley.domain.resources import (
+    AgentStatus,
+    ContactFlow,
+    HoursOfOperation,
+    MediaConcurrency,
+    Queue,
+    Resource,
+    RoutingProfile,
+    RoutingQueueConfig,
+    SecurityProfile,
+)
+from parley.service.lookups import instance_id_of, need_instance
+from parley.service.paging import paginate
+from parley.service.ports import Storage
+
+BASIC_QUEUE = "BasicQueue"
+BASIC_ROUTING_PROFILE = "Basic Routing Profile"
+SAMPLE_INBOUND_FLOW = "Sample inbound flow"
+AGENT_TRANSFER_FLOW = "Default agent transfer"
+QUEUE_TRANSFER_FLOW = "Default queue transfer"
+
+# Chat concurrency of the built-in routing profile (Connect allows 1-10).
+BASIC_CHAT_CONCURRENCY = 3
+
+
+def builtin_resources(instance_id: str) -> list[Resource]:
+    """What a new instance starts with, like a new Connect instance."""
+    now = utcnow()
+    hours = HoursOfOperation(instance_id, new_id(), "Basic Hours", now, description="Open around the clock")
+    queue = Queue(
+        instance_id, new_id(), BASIC_QUEUE, now, description="A simple, basic queue.",
+        hours_of_operation_id=hours.id,
+    )
+    flows = [
+        ContactFlow(instance_id, new_id(), SAMPLE_INBOUND_FLOW, now, flow_type="CONTACT_FLOW",
+                    description="Routes a chat to BasicQueue.", target_queue_id=queue.id),
+        ContactFlow(instance_id, new_id(), AGENT_TRANSFER_FLOW, now, flow_type="AGENT_TRANSFER",
+                    description="Transfers the contact to the agent of the quick connect."),
+        ContactFlow(instance_id, new_id(), QUEUE_TRANSFER_FLOW, now, flow_type="QUEUE_TRANSFER",
+                    description="Transfers the contact to the queue of the quick connect."),
+        ContactFlow(instance_id, new_id(), "Default customer queue", now, flow_type="CUSTOMER_QUEUE",
+                    description="What a customer hears or reads while waiting in a queue."),
+        ContactFlow(instance_id, new_id(), "Default agent whisper", now, flow_type="AGENT_WHISPER",
+                    description="What an agent hears before being connected."),
+    ]
+    profile = RoutingProfile(
+        instance_id, new_id(), BASIC_ROUTING_PROFILE, now, description="A simple, basic routing profile.",
+        default_outbound_queue_id=queue.id,
+        media_concurrencies=(
+            MediaConcurrency("VOICE", 1), MediaConcurrency("CHAT", BASIC_CHAT_CONCURRENCY),
+            MediaConcurrency("TASK", 1),
+        ),
+        queue_configs=tuple(RoutingQueueConfig(queue.id, ch, 1, 0) for ch in ("VOICE", "CHAT", "TASK")),
+    )
+    security = [
+        SecurityProfile(instance_id, new_id(), name, now, description=desc, permissions=perms, builtin=True)
+        for name, (desc, perms) in BUILTIN_SECURITY_PROFILES.items()
+    ]
+    statuses = [
+        AgentStatus(instance_id, new_id(), "Available", now, status_type="ROUTABLE", display_order=1),
+        AgentStatus(instance_id, new_id(), "Offline", now, status_type="OFFLINE", display_order=2),
+    ]
+    return [hours, queue, *flows, profile, *security, *statuses]
+
+
+class InstanceService:
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    async def create_instance(
+        self, alias: str, identity_management_type: str, inbound: bool, outbound: bool,
+        tags: dict[str, str] | None = None,
+    ) -> Instance:
+        check_alias(alias)
+        async with self.storage.transaction() as tx:
+            if await tx.find_instance_by_alias(alias) is not None:
+                raise Duplicate(f"An instance with alias '{alias}' already exists.")
+            instance = Instance(
+                id=new_id(), alias=alias, identity_management_type=identity_management_type,
+                created_time=utcnow(), inbound_calls_enabled=inbound, outbound_calls_enabled=outbound,
+                tags=dict(tags or {}),
+            )
+            instance = instance.with_attribute("INBOUND_CALLS", str(inbound).lower())
+            instance = instance.with_attribute("OUTBOUND_CALLS", str(outbound).lower())
+            await tx.insert_instance(instance)
+            for resource in builtin_resources(instance.id):
+                await tx.insert_resource(resource)
+        return instance
+
+    async def list_instances(self, token: str | None, limit: int) -> tuple[list[Instance], str | None]:
+        async with self.storage.transaction() as tx:
+            everything = await tx.list_instances(None, 100_000)
+        return paginate(everything, token, limit, lambda i: (i.created_time.isoformat(), i.id))
+
+    async def get_instance(self, instance_id: str) -> Instance:
+        async with self.storage.transaction() as tx:
+            return await need_instance(tx, instance_id)
+
+    async def find_instance_by_alias(self, alias: str) -> Instance | None:
+        async with self.storage.transaction() as tx:
+            return await tx.find_instance_by_alias(alias)
+
+    async def set_attribute(self, instance_id: str, name: str, value: str) -> Instance:
+        async with self.storage.transaction() as tx:
+            instance = (await need_instance(tx, instance_id, for_update=True)).with_attribute(name, value)
+            await tx.update_instance(instance)
+            return instance
+
+    async def set_conference_cap(self, instance_id: str, cap: int) -> Instance:
+        if not 2 <= cap <= 6:
+            raise InvalidRequest("The conference cap must be between 2 and 6 participants.")
+        async with self.storage.transaction() as tx:
+            instance = replace(await need_instance(tx, instance_id, for_update=True), conference_cap=cap)
+            await tx.update_instance(instance)
+            return instance
+
+    async def associate_origin(self, instance_id: str, origin: str) -> Instance:
+        normalized = normalize_origin(origin)
+        async with self.storage.transaction() as tx:
+            instance = (await need_instance(tx, instance_id, for_update=True)).with_origin(normalized)
+            await tx.update_instance(instance)
+            return instance
+
+    async def disassociate_origin(self, instance_id: str, origin: str) -> Instance:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id, for_update=True)
+            try:
+                normalized = normalize_origin(origin)
+            except InvalidParameter:
+                normalized = origin
+            instance = instance.without_origin(normalized).without_origin(origin)
+            await tx.update_instance(instance)
+            return instance
+
+    async def is_origin_approved(self, instance_id: str, origin: str) -> bool:
+        async with self.storage.transaction() as tx:
+            instance = await tx.get_instance(instance_id_of(instance_id))
+        return instance is not None and origin in instance.approved_origins
+

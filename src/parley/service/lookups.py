@@ -1,0 +1,50 @@
+"""Reads every use case shares: an instance or a resource by id, raising NotFound with a clear message."""
+
+from __future__ import annotations
+
+from typing import TypeVar
+
+from parley.domain.errors import NotFound
+from parley.domain.instance import Instance
+from parley.domain.resources import Resource
+from parley.service.ports import Tx
+
+R = TypeVar("R", bound=Resource)
+
+# How each resource kind is named in messages and in ResourceNotFoundException.ResourceType.
+LABELS: dict[str, str] = {
+    "hours_of_operation": "Hours of operation",
+    "security_profile": "Security profile",
+    "routing_profile": "Routing profile",
+    "queue": "Queue",
+    "user": "User",
+    "quick_connect": "Quick connect",
+    "contact_flow": "Contact flow",
+    "agent_status": "Agent status",
+}
+
+
+def instance_id_of(value: str) -> str:
+    """Connect accepts an instance id or its ARN wherever an InstanceId goes."""
+    if value.startswith("arn:") and "instance/" in value:
+        return value.split("instance/", 1)[1].split("/", 1)[0]
+    return value
+
+
+async def need_instance(tx: Tx, instance_id: str, *, for_update: bool = False) -> Instance:
+    iid = instance_id_of(instance_id)
+    found = await (tx.get_instance_for_update(iid) if for_update else tx.get_instance(iid))
+    if found is None:
+        raise NotFound(f"Instance {iid} was not found.", resource_type="INSTANCE", resource_id=iid)
+    return found
+
+
+async def need(tx: Tx, kind: type[R], instance_id: str, resource_id: str) -> R:
+    found = await tx.get_resource(kind, instance_id, resource_id)
+    if found is None:
+        label = LABELS.get(kind.KIND, kind.KIND)
+        raise NotFound(
+            f"{label} {resource_id} was not found in instance {instance_id}.",
+            resource_type=kind.KIND.upper(), resource_id=resource_id,
+        )
+    return found

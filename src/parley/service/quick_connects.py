@@ -1,0 +1,196 @@
+"""Use cases for quick connects (and the flows they use) and their association with queues."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from parley.domain.clock import utcnow
+from parley.domain.errors import Duplicate, InvalidParameter, InvalidRequest, LimitExceeded
+from parley.domain.ids import new_id
+from parley.domain.resources import QUICK_CONNECT_FLOW_TYPES, ContactFlow, Queue, QuickConnect, User
+from parley.service.lookups import need, need_instance
+from parley.service.paging import paginate
+from parley.service.ports import Storage, Tx
+
+# Connect's quotas: quick connects per instance, quick connects per association call.
+MAX_QUICK_CONNECTS = 100
+MAX_QUEUE_QUICK_CONNECTS = 700
+
+
+class QuickConnectConfig:
+    """What a quick connect points at, as the caller gave it."""
+
+    def __init__(
+        self, quick_connect_type: str, *, user_id: str | None = None, queue_id: str | None = None,
+        contact_flow_id: str | None = None, phone_number: str | None = None,
+    ) -> None:
+        self.quick_connect_type = quick_connect_type
+        self.user_id = user_id
+        self.queue_id = queue_id
+        self.contact_flow_id = contact_flow_id
+        self.phone_number = phone_number
+
+
+async def _checked_config(tx: Tx, instance_id: str, config: QuickConnectConfig) -> dict[str, str | None]:
+    """Check the config against the instance; the fields of a QuickConnect it sets."""
+    kind = config.quick_connect_type
+    fields: dict[str, str | None] = {
+        "quick_connect_type": kind, "user_id": None, "queue_id": None, "contact_flow_id": None,
+        "phone_number": None,
+    }
+    if kind == "USER":
+        if not config.user_id or not config.contact_flow_id:
+            raise InvalidParameter("A USER quick connect needs UserConfig with UserId and ContactFlowId.")
+        await need(tx, User, instance_id, config.user_id)
+        fields.update(user_id=config.user_id, contact_flow_id=config.contact_flow_id)
+    elif kind == "QUEUE":
+        if not config.queue_id or not config.contact_flow_id:
+            raise InvalidParameter("A QUEUE quick connect needs QueueConfig with QueueId and ContactFlowId.")
+        queue = await need(tx, Queue, instance_id, config.queue_id)
+        if queue.queue_type != "STANDARD":
+            raise InvalidParameter(f"Queue {queue.id} is an agent queue; use a USER quick connect for agents.")
+        fields.update(queue_id=config.queue_id, contact_flow_id=config.contact_flow_id)
+    elif kind == "PHONE_NUMBER":
+        if not config.phone_number:
+            raise InvalidParameter("A PHONE_NUMBER quick connect needs PhoneConfig with PhoneNumber.")
+        fields.update(phone_number=config.phone_number)
+    elif kind == "FLOW":
+        if not config.contact_flow_id:
+            raise InvalidParameter("A FLOW quick connect needs FlowConfig with ContactFlowId.")
+        fields.update(contact_flow_id=config.contact_flow_id)
+    if fields["contact_flow_id"]:
+        flow = await need(tx, ContactFlow, instance_id, fields["contact_flow_id"])
+        wanted = QUICK_CONNECT_FLOW_TYPES.get(kind)
+        if wanted and flow.flow_type != wanted:
+            raise InvalidParameter(
+                f"A {kind} quick connect needs a flow of type {wanted}; "
+                f"flow '{flow.name}' is of type {flow.flow_type}."
+            )
+    return fields
+
+
+class QuickConnectService:
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+
+    async def create(
+        self, instance_id: str, name: str, description: str | None, config: QuickConnectConfig,
+        tags: dict[str, str] | None = None,
+    ) -> QuickConnect:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            fields = await _checked_config(tx, instance.id, config)
+            if await tx.find_resource_by_name(QuickConnect, instance.id, name):
+                raise Duplicate(f"A quick connect named '{name}' already exists.")
+            if len(await tx.all_resources(QuickConnect, instance.id)) >= MAX_QUICK_CONNECTS:
+                raise LimitExceeded(f"An instance can have at most {MAX_QUICK_CONNECTS} quick connects.")
+            qc = QuickConnect(
+                instance.id, new_id(), name, utcnow(), description=description, tags=dict(tags or {}),
+                **fields,  # type: ignore[arg-type]
+            )
+            await tx.insert_resource(qc)
+            return qc
+
+    async def get(self, instance_id: str, qc_id: str) -> QuickConnect:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            return await need(tx, QuickConnect, instance.id, qc_id)
+
+    async def list(
+        self, instance_id: str, types: list[str] | None, token: str | None, limit: int
+    ) -> tuple[list[QuickConnect], str | None]:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            qcs = await tx.all_resources(QuickConnect, instance.id)
+        wanted = [q for q in qcs if not types or q.quick_connect_type in types]
+        return paginate(wanted, token, limit, lambda q: (q.sort_key, q.id))
+
+    async def update_config(self, instance_id: str, qc_id: str, config: QuickConnectConfig) -> QuickConnect:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            qc = await need(tx, QuickConnect, instance.id, qc_id)
+            fields = await _checked_config(tx, instance.id, config)
+            qc = replace(qc, modified=utcnow(), **fields)  # type: ignore[arg-type]
+            await tx.update_resource(qc)
+            return qc
+
+    async def update_name(
+        self, instance_id: str, qc_id: str, name: str | None, description: str | None
+    ) -> QuickConnect:
+        if name is None and description is None:
+            raise InvalidRequest("Give a Name, a Description or both.")
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            qc = await need(tx, QuickConnect, instance.id, qc_id)
+            if name is not None and name != qc.name:
+                if await tx.find_resource_by_name(QuickConnect, instance.id, name):
+                    raise Duplicate(f"A quick connect named '{name}' already exists.")
+                qc = replace(qc, name=name)
+            if description is not None:
+                qc = replace(qc, description=description)
+            qc = replace(qc, modified=utcnow())
+            await tx.update_resource(qc)
+            return qc
+
+    async def delete(self, instance_id: str, qc_id: str) -> None:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            qc = await need(tx, QuickConnect, instance.id, qc_id)
+            for queue in await tx.all_resources(Queue, instance.id):
+                if qc.id in queue.quick_connect_ids:
+                    ids = tuple(i for i in queue.quick_connect_ids if i != qc.id)
+                    await tx.update_resource(replace(queue, quick_connect_ids=ids))
+            await tx.delete_resource(qc)
+
+    async def associate_with_queue(self, instance_id: str, queue_id: str, qc_ids: list[str]) -> Queue:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            queue = await need(tx, Queue, instance.id, queue_id)
+            for qc_id in qc_ids:
+                await need(tx, QuickConnect, instance.id, qc_id)
+            ids = tuple(dict.fromkeys((*queue.quick_connect_ids, *qc_ids)))
+            if len(ids) > MAX_QUEUE_QUICK_CONNECTS:
+                raise LimitExceeded(f"A queue can have at most {MAX_QUEUE_QUICK_CONNECTS} quick connects.")
+            queue = replace(queue, quick_connect_ids=ids, modified=utcnow())
+            await tx.update_resource(queue)
+            return queue
+
+    async def disassociate_from_queue(self, instance_id: str, queue_id: str, qc_ids: list[str]) -> Queue:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            queue = await need(tx, Queue, instance.id, queue_id)
+            for qc_id in qc_ids:
+                await need(tx, QuickConnect, instance.id, qc_id)
+            ids = tuple(i for i in queue.quick_connect_ids if i not in set(qc_ids))
+            queue = replace(queue, quick_connect_ids=ids, modified=utcnow())
+            await tx.update_resource(queue)
+            return queue
+
+    async def of_queue(
+        self, instance_id: str, queue_id: str, token: str | None, limit: int
+    ) -> tuple[list[QuickConnect], str | None, Queue]:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            queue = await need(tx, Queue, instance.id, queue_id)
+            qcs = [
+                qc for qc_id in queue.quick_connect_ids
+                if (qc := await tx.get_resource(QuickConnect, instance.id, qc_id)) is not None
+            ]
+        qcs.sort(key=lambda q: (q.sort_key, q.id))
+        rows, next_token = paginate(qcs, token, limit, lambda q: (q.sort_key, q.id))
+        return rows, next_token, queue
+
+    # contact flows ---------------------------------------------------------------------------------
+    async def list_flows(
+        self, instance_id: str, types: list[str] | None, token: str | None, limit: int
+    ) -> tuple[list[ContactFlow], str | None]:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            flows = await tx.all_resources(ContactFlow, instance.id)
+        wanted = [f for f in flows if not types or f.flow_type in types]
+        return paginate(wanted, token, limit, lambda f: (f.sort_key, f.id))
+
+    async def get_flow(self, instance_id: str, flow_id: str) -> ContactFlow:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            return await need(tx, ContactFlow, instance.id, flow_id)

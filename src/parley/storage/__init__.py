@@ -1,0 +1,5 @@
+"""Storage adapter: one SQL layer (SQLAlchemy Core, async) over SQLite and PostgreSQL."""
+
+from parley.storage.database import open_storage
+
+__all__ = ["open_storage"]

@@ -1,0 +1,1 @@
+"""Alembic migrations of Parley's schema; applied at start-up by :mod:`parley.storage.database`."""

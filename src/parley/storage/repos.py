@@ -1,0 +1,197 @@
+"""SQL for every port method of :class:`parley.service.ports.Tx`, the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from parley.domain.clock import utcnow
+from parley.domain.contact import Contact, Participant
+from parley.domain.instance import Instance
+from parley.domain.resources import Resource
+from parley.storage import schema as t
+from parley.storage.codec import from_json, to_json
+
+R = TypeVar("R", bound=Resource)
+
+
+class SqlTx:
+    """One open transaction on an :class:`AsyncConnection`."""
+
+    def __init__(self, conn: AsyncConnection, *, for_update: bool) -> None:
+        self.conn = conn
+        self.for_update = for_update
+        self.callbacks: list[Callable[[], Awaitable[None]]] = []
+
+    def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
+        self.callbacks.append(callback)
+
+    def _locked(self, query: sa.Select[Any]) -> sa.Select[Any]:
+        return query.with_for_update() if self.for_update else query
+
+    async def _one_data(self, query: sa.Select[Any]) -> dict[str, Any] | None:
+        row = (await self.conn.execute(query)).first()
+        return None if row is None else dict(row[0])
+
+    # instances -------------------------------------------------------------------------------------
+    async def get_instance(self, instance_id: str) -> Instance | None:
+        data = await self._one_data(sa.select(t.instances.c.data).where(t.instances.c.id == instance_id))
+        return None if data is None else from_json(Instance, data)
+
+    async def get_instance_for_update(self, instance_id: str) -> Instance | None:
+        query = self._locked(sa.select(t.instances.c.data).where(t.instances.c.id == instance_id))
+        data = await self._one_data(query)
+        return None if data is None else from_json(Instance, data)
+
+    async def find_instance_by_alias(self, alias: str) -> Instance | None:
+        data = await self._one_data(sa.select(t.instances.c.data).where(t.instances.c.alias == alias))
+        return None if data is None else from_json(Instance, data)
+
+    async def list_instances(self, after: tuple[str, str] | None, limit: int) -> list[Instance]:
+        query = sa.select(t.instances.c.data).order_by(t.instances.c.created, t.instances.c.id).limit(limit)
+        if after is not None:
+            query = query.where(sa.tuple_(t.instances.c.created, t.instances.c.id) > sa.tuple_(*after))
+        rows = (await self.conn.execute(query)).all()
+        return [from_json(Instance, dict(r[0])) for r in rows]
+
+    async def insert_instance(self, instance: Instance) -> None:
+        await self.conn.execute(
+            t.instances.insert().values(
+                id=instance.id, alias=instance.alias, created=instance.created_time.isoformat(),
+                data=to_json(instance),
+            )
+        )
+
+    async def update_instance(self, instance: Instance) -> None:
+        await self.conn.execute(
+            t.instances.update().where(t.instances.c.id == instance.id).values(data=to_json(instance))
+        )
+
+    # configuration resources -----------------------------------------------------------------------
+    def _resource_query(self, kind: type[Resource], instance_id: str) -> sa.Select[Any]:
+        return sa.select(t.resources.c.data).where(
+            t.resources.c.instance_id == instance_id, t.resources.c.kind == kind.KIND
+        )
+
+    async def get_resource(self, kind: type[R], instance_id: str, resource_id: str) -> R | None:
+        query = self._resource_query(kind, instance_id).where(t.resources.c.id == resource_id)
+        data = await self._one_data(query)
+        return None if data is None else from_json(kind, data)
+
+    async def find_resource_by_name(self, kind: type[R], instance_id: str, name: str) -> R | None:
+        query = self._resource_query(kind, instance_id).where(t.resources.c.name == name)
+        data = await self._one_data(query)
+        return None if data is None else from_json(kind, data)
+
+    async def list_resources(
+        self, kind: type[R], instance_id: str, after: tuple[str, str] | None, limit: int
+    ) -> list[R]:
+        query = self._resource_query(kind, instance_id).order_by(t.resources.c.sort_key, t.resources.c.id)
+        if after is not None:
+            query = query.where(sa.tuple_(t.resources.c.sort_key, t.resources.c.id) > sa.tuple_(*after))
+        rows = (await self.conn.execute(query.limit(limit))).all()
+        return [from_json(kind, dict(r[0])) for r in rows]
+
+    async def all_resources(self, kind: type[R], instance_id: str) -> list[R]:
+        query = self._resource_query(kind, instance_id).order_by(t.resources.c.sort_key, t.resources.c.id)
+        rows = (await self.conn.execute(query)).all()
+        return [from_json(kind, dict(r[0])) for r in rows]
+
+    async def insert_resource(self, resource: Resource) -> None:
+        await self.conn.execute(
+            t.resources.insert().values(
+                id=resource.id, instance_id=resource.instance_id, kind=resource.KIND, name=resource.name,
+                sort_key=resource.sort_key, data=to_json(resource),
+            )
+        )
+
+    async def update_resource(self, resource: Resource) -> None:
+        await self.conn.execute(
+            t.resources.update()
+            .where(t.resources.c.id == resource.id, t.resources.c.kind == resource.KIND)
+            .values(name=resource.name, sort_key=resource.sort_key, data=to_json(resource))
+        )
+
+    async def delete_resource(self, resource: Resource) -> None:
+        await self.conn.execute(
+            t.resources.delete().where(t.resources.c.id == resource.id, t.resources.c.kind == resource.KIND)
+        )
+
+    # contacts and participants ---------------------------------------------------------------------
+    async def get_contact(self, instance_id: str, contact_id: str) -> Contact | None:
+        query = sa.select(t.contacts.c.data).where(
+            t.contacts.c.id == contact_id, t.contacts.c.instance_id == instance_id
+        )
+        data = await self._one_data(query)
+        return None if data is None else from_json(Contact, data)
+
+    async def get_contact_for_update(self, instance_id: str, contact_id: str) -> Contact | None:
+        query = sa.select(t.contacts.c.data).where(
+            t.contacts.c.id == contact_id, t.contacts.c.instance_id == instance_id
+        )
+        data = await self._one_data(self._locked(query))
+        return None if data is None else from_json(Contact, data)
+
+    def _contact_columns(self, contact: Contact) -> dict[str, Any]:
+        return {
+            "instance_id": contact.instance_id, "initial_contact_id": contact.initial_contact_id,
+            "state": contact.state, "queue_id": contact.queue_id,
+            "enqueue_time": contact.enqueue_time.isoformat() if contact.enqueue_time else None,
+            "data": to_json(contact),
+        }
+
+    async def insert_contact(self, contact: Contact) -> None:
+        await self.conn.execute(t.contacts.insert().values(id=contact.id, **self._contact_columns(contact)))
+
+    async def update_contact(self, contact: Contact) -> None:
+        await self.conn.execute(
+            t.contacts.update().where(t.contacts.c.id == contact.id).values(**self._contact_columns(contact))
+        )
+
+    async def contacts_of_chat(self, initial_contact_id: str) -> list[Contact]:
+        query = sa.select(t.contacts.c.data).where(t.contacts.c.initial_contact_id == initial_contact_id)
+        rows = (await self.conn.execute(query)).all()
+        contacts = [from_json(Contact, dict(r[0])) for r in rows]
+        return sorted(contacts, key=lambda c: c.initiation_time)
+
+    async def insert_participant(self, participant: Participant) -> None:
+        await self.conn.execute(
+            t.participants.insert().values(
+                id=participant.id, chat_id=participant.chat_id, token_hash=participant.token_hash,
+                data=to_json(participant),
+            )
+        )
+
+    async def update_participant(self, participant: Participant) -> None:
+        await self.conn.execute(
+            t.participants.update()
+            .where(t.participants.c.id == participant.id)
+            .values(token_hash=participant.token_hash, data=to_json(participant))
+        )
+
+    async def participants_of_chat(self, chat_id: str) -> list[Participant]:
+        query = sa.select(t.participants.c.data).where(t.participants.c.chat_id == chat_id)
+        rows = (await self.conn.execute(query)).all()
+        return sorted((from_json(Participant, dict(r[0])) for r in rows), key=lambda p: p.created)
+
+    async def find_participant_by_token(self, token_hash: str) -> Participant | None:
+        query = sa.select(t.participants.c.data).where(t.participants.c.token_hash == token_hash)
+        data = await self._one_data(query)
+        return None if data is None else from_json(Participant, data)
+
+    # idempotency -----------------------------------------------------------------------------------
+    async def find_idempotent(self, scope: str, token: str) -> dict[str, Any] | None:
+        query = sa.select(t.idempotency.c.result).where(
+            t.idempotency.c.scope == scope, t.idempotency.c.token == token
+        )
+        return await self._one_data(query)
+
+    async def save_idempotent(self, scope: str, token: str, result: dict[str, Any]) -> None:
+        await self.conn.execute(
+            t.idempotency.insert().values(
+                scope=scope, token=token, created=utcnow().isoformat(), result=result
+            )
+        )

@@ -1,0 +1,1 @@
+"""The web edge: health, pages and websockets served beside the AWS APIs."""

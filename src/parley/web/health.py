@@ -1,0 +1,21 @@
+"""``GET /health``: is the process up and can it reach its database."""
+
+from __future__ import annotations
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+
+from parley import __version__
+from parley.service.ports import Storage
+
+
+def health_endpoint(storage: Storage) -> object:
+    async def health(_request: Request) -> JSONResponse:
+        try:
+            async with storage.transaction() as tx:
+                await tx.get_instance("health-check")
+        except Exception as exc:
+            return JSONResponse({"status": "unhealthy", "storage": str(exc)}, status_code=503)
+        return JSONResponse({"status": "ok", "version": __version__})
+
+    return health

@@ -1,0 +1,118 @@
+"""Shared fixtures: a real Parley server on a free port (subprocess, real sockets) and boto3 clients."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import boto3
+import httpx
+import pytest
+from botocore.config import Config as BotoConfig
+
+REGION = "us-west-2"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Server:
+    """A ``parley serve`` process under test."""
+
+    url: str
+    port: int
+    data_dir: Path
+    args: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    log_path: Path | None = None
+
+    def start(self) -> None:
+        self.log_path = self.data_dir / f"server-{self.port}.log"
+        log = self.log_path.open("ab")
+        cmd = [sys.executable, "-m", "parley", "serve", "--port", str(self.port), "--data-dir",
+               str(self.data_dir), *self.args]
+        self.process = subprocess.Popen(cmd, stdout=log, stderr=subprocess.STDOUT, env={**os.environ})
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"parley exited early:\n{self.log()}")
+            try:
+                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        raise RuntimeError(f"parley did not come up:\n{self.log()}")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(2)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.process = None
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path and self.log_path.exists() else ""
+
+    def connect(self, **kwargs: Any) -> Any:
+        return connect_client(self.url, **kwargs)
+
+
+def connect_client(url: str, *, key: str = "test", secret: str = "test", validate: bool = True) -> Any:
+    return boto3.client(
+        "connect", endpoint_url=url, region_name=REGION, aws_access_key_id=key, aws_secret_access_key=secret,
+        config=BotoConfig(parameter_validation=validate, retries={"max_attempts": 1}),
+    )
+
+
+def start_server(args: list[str], data_dir: Path | None = None) -> Server:
+    port = free_port()
+    data = data_dir or Path(tempfile.mkdtemp(prefix="parley-test-"))
+    server = Server(f"http://127.0.0.1:{port}", port, data, args)
+    server.start()
+    return server
+
+
+@pytest.fixture(scope="session")
+def server() -> Iterator[Server]:
+    """One demo server shared by the tests that only add their own resources."""
+    srv = start_server(["--demo"])
+    yield srv
+    srv.stop()
+    shutil.rmtree(srv.data_dir, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def connect(server: Server) -> Any:
+    return server.connect()
+
+
+@pytest.fixture(scope="session")
+def raw_connect(server: Server) -> Any:
+    """A client that skips boto3's own parameter checks, so bad input reaches the server."""
+    return server.connect(validate=False)
+
+
+@pytest.fixture(scope="session")
+def demo_id(connect: Any) -> str:
+    instances = connect.list_instances()["InstanceSummaryList"]
+    return next(i["Id"] for i in instances if i["InstanceAlias"] == "demo")
