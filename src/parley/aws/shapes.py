@@ -38,6 +38,11 @@ class ValidationFailed(Exception):
 @lru_cache(maxsize=4096)
 def _pattern(pattern: str) -> regex.Pattern[str] | None:
     # Model patterns are Java regexes with Unicode classes (\p{L}); the `regex` module speaks them.
+    # Some carry artifacts of their Java source that the service itself does not see: doubled
+    # backslashes (\\+[1-9]\\d{1,14}$ stands for \+[1-9]\d{1,14}$) and JavaScript-style /.../ delimiters.
+    if len(pattern) > 2 and pattern.startswith("/") and pattern.endswith("/"):
+        pattern = pattern[1:-1]
+    pattern = pattern.replace("\\\\", "\\")
     try:
         return regex.compile(pattern)
     except regex.error:
