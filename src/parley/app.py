@@ -8,22 +8,31 @@ from dataclasses import dataclass, field
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.routing import Route
+from starlette.routing import Route, WebSocketRoute
 
 from parley.aws.connect.api import build_connect_api
 from parley.aws.connect.context import ConnectContext
 from parley.aws.model import Service
+from parley.aws.participant.api import build_participant_api
+from parley.aws.participant.handlers import ParticipantHandlers
+from parley.aws.participant.items import chat_frame
 from parley.config import Config, load_access_keys
 from parley.domain.arns import Account
+from parley.fanout.hub import Hub
+from parley.fanout.local import LocalBus
+from parley.service.chat import ChatService
 from parley.service.contacts import ContactService
 from parley.service.demo import Demo, ensure_demo
 from parley.service.directory import DirectoryService
 from parley.service.instances import InstanceService
+from parley.service.notify import ChatNotifier
 from parley.service.passwords import Passwords
 from parley.service.ports import Storage
 from parley.service.quick_connects import QuickConnectService
+from parley.service.timers import Timers
 from parley.storage import open_storage
 from parley.web.health import health_endpoint
+from parley.web.websocket import ParticipantSocket
 
 ALL_METHODS = ["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD"]
 
@@ -39,7 +48,11 @@ class Parley:
     demo: Demo | None = None
     notes: list[str] = field(default_factory=list)
 
+    closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+
     async def close(self) -> None:
+        for closer in reversed(self.closers):
+            await closer()
         await self.storage.close()
 
 
@@ -47,28 +60,47 @@ async def build(config: Config) -> Parley:
     if not config.bus_url.startswith("local://"):
         raise ValueError(f"unsupported bus URL {config.bus_url!r}: this version supports local://")
     storage = await open_storage(config.storage)
+    bus = LocalBus()
+    notifier = ChatNotifier(bus)
     passwords = Passwords()
     instances = InstanceService(storage)
     directory = DirectoryService(storage, passwords)
     quick_connects = QuickConnectService(storage)
-    contacts = ContactService(storage)
+    contacts = ContactService(storage, notifier)
+    chat = ChatService(storage, notifier)
     access_keys, note = load_access_keys(config)
     ctx = ConnectContext(
         account=Account(config.region, config.account_id), public_url=config.base_url,
-        instances=instances, directory=directory, quick_connects=quick_connects, contacts=contacts,
+        instances=instances, directory=directory, quick_connects=quick_connects, contacts=contacts, chat=chat,
     )
     connect_api = build_connect_api(Service.load("connect", "2017-08-08"), ctx, access_keys)
+    participant_api = build_participant_api(
+        Service.load("connectparticipant", "2018-09-07"), ParticipantHandlers(chat, websocket_base(config.base_url))
+    )
     demo = await ensure_demo(storage, instances, directory, quick_connects) if config.demo else None
+    hub = Hub(storage, bus, chat_frame)
+    await hub.start()
+    timers = Timers(storage, chat)
+    timers.start()
 
     async def dispatch(request: Request) -> Response:
+        if request.url.path.startswith("/participant/"):
+            return await participant_api(request)
         return await connect_api(request)
 
     routes = [
         Route("/health", health_endpoint(storage), methods=["GET"]),  # type: ignore[arg-type]
-        Route("/{path:path}", dispatch, methods=ALL_METHODS),
+        WebSocketRoute("/participant/ws", ParticipantSocket(chat, hub).handle),
+        Route("/{path:path}", dispatch, methods=[*ALL_METHODS, "OPTIONS"]),
     ]
     app = Starlette(routes=routes)
-    return Parley(config, app, storage, access_keys, demo, [note] if note else [])
+    parley = Parley(config, app, storage, access_keys, demo, [note] if note else [])
+    parley.closers += [bus.close, hub.stop, timers.stop]
+    return parley
 
 
-Endpoint = Callable[[Request], Awaitable[Response]]
+def websocket_base(base_url: str) -> str:
+    """``ws://`` for ``http://`` and ``wss://`` for ``https://`` (ChatJS accepts wss:// or ws://127.0.0.1:)."""
+    scheme, rest = base_url.split("://", 1)
+    return ("wss" if scheme == "https" else "ws") + "://" + rest
+

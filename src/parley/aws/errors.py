@@ -71,12 +71,12 @@ def from_domain(op: OperationModel, error: d.DomainError, fallback: str) -> AwsE
     preferences: tuple[str, ...] = ()
     for cls in type(error).__mro__:
         if cls in PREFERENCES:
-            preferences = PREFERENCES[cls]  # type: ignore[index]
+            preferences = PREFERENCES[cls]
             break
     code = next((c for c in preferences if c in listed), fallback)
     fields: dict[str, Any] = {}
     if isinstance(error, d.NotFound) and code == "ResourceNotFoundException":
-        members = next((s.members for s in op.error_shapes if s.name == code), {})
+        members: dict[str, Any] = next((dict(s.members) for s in op.error_shapes if s.name == code), {})
         if "ResourceId" in members and error.resource_id:
             fields["ResourceId"] = error.resource_id
         if "ResourceType" in members and error.resource_type:

@@ -7,15 +7,15 @@ import base64
 import binascii
 import math
 import re
-
-import regex
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 from urllib.parse import unquote
 
+import regex
 from botocore.model import OperationModel, Shape, StructureShape
+
 
 class SerializationError(Exception):
     """The request body is not JSON, or a value has the wrong JSON type."""
@@ -67,7 +67,9 @@ def validate(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
     """Append a sentence to ``problems`` for every constraint ``value`` breaks."""
     meta = shape.metadata
     kind = shape.type_name
-    fail = f"Value '{_show(value)}' at '{path}' failed to satisfy constraint: Member must"
+    # Like Coral, never echo a sensitive member (a password, a name) back: "Value at 'password' failed …".
+    shown = "Value" if meta.get("sensitive") else f"Value '{_show(value)}'"
+    fail = f"{shown} at '{path}' failed to satisfy constraint: Member must"
     if kind == "structure":
         assert isinstance(shape, StructureShape)
         for req in meta.get("required", []):

@@ -16,13 +16,15 @@ DEFAULT_CHAT_MINUTES = 25 * 60
 # Connect's limit on the total size of a contact's user-defined attributes.
 MAX_ATTRIBUTES_BYTES = 32768
 
-# Content types a chat message may have (SendMessage / InitialMessage).
-MESSAGE_CONTENT_TYPES = frozenset({
+# Content types a participant may send with SendMessage (and StartChatContact's InitialMessage).
+SENDABLE_MESSAGE_TYPES = frozenset({
     "text/plain",
     "text/markdown",
     "application/json",
     "application/vnd.amazonaws.connect.message.interactive.response",
 })
+# Content types a chat can declare its customer's client supports (SupportedMessagingContentTypes).
+MESSAGE_CONTENT_TYPES = SENDABLE_MESSAGE_TYPES | {"application/vnd.amazonaws.connect.message.interactive"}
 
 # Contact states: waiting in a queue, offered to an agent, with an agent, ended.
 QUEUED = "QUEUED"
@@ -61,8 +63,6 @@ class Contact:
     name: str | None = None
     description: str | None = None
     supported_content_types: tuple[str, ...] = ("text/plain",)
-    initial_message_type: str | None = None
-    initial_message: str | None = None
 
     @property
     def is_active(self) -> bool:
@@ -124,6 +124,7 @@ class Participant:
     created: datetime
     user_id: str | None = None
     left: datetime | None = None
+    connected: datetime | None = None
 
     @property
     def active(self) -> bool:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import timedelta
+
 from parley.domain.clock import utcnow
 from parley.domain.contact import (
     CUSTOMER,
-    ENDED,
-    MESSAGE_CONTENT_TYPES,
     QUEUED,
+    SENDABLE_MESSAGE_TYPES,
     Contact,
     Participant,
     check_attributes,
@@ -19,7 +19,10 @@ from parley.domain.contact import (
 from parley.domain.errors import ContactNotActive, InvalidParameter, InvalidRequest, NotFound
 from parley.domain.ids import hash_token, new_id, new_token
 from parley.domain.resources import ContactFlow
+from parley.domain.transcript import Chat, Item
+from parley.service.chat_txn import end_chat_txn, open_chat_txn
 from parley.service.lookups import need, need_instance
+from parley.service.notify import ChatNotifier
 from parley.service.ports import Storage, Tx
 
 
@@ -58,15 +61,16 @@ async def need_contact(tx: Tx, instance_id: str, contact_id: str, *, for_update:
 
 
 class ContactService:
-    def __init__(self, storage: Storage) -> None:
+    def __init__(self, storage: Storage, notifier: ChatNotifier) -> None:
         self.storage = storage
+        self.notifier = notifier
 
     async def start_chat(self, request: ChatRequest) -> StartedChat:
         duration = check_chat_duration(request.chat_duration_minutes)
         check_attributes(request.attributes)
         content_types = check_supported_content_types(request.supported_content_types)
         if request.initial_message is not None:
-            if request.initial_message_type not in MESSAGE_CONTENT_TYPES:
+            if request.initial_message_type not in SENDABLE_MESSAGE_TYPES:
                 raise InvalidParameter(f"Unsupported InitialMessage content type {request.initial_message_type}.")
             if request.initial_message_type not in content_types:
                 raise InvalidParameter(
@@ -98,8 +102,7 @@ class ContactService:
                 enqueue_time=now if flow.target_queue_id else None, flow_id=flow.id,
                 chat_duration_minutes=duration, customer_display_name=request.display_name,
                 attributes=dict(request.attributes), multi_party=instance.multi_party_chat,
-                supported_content_types=content_types, initial_message_type=request.initial_message_type,
-                initial_message=request.initial_message,
+                supported_content_types=content_types,
             )
             token = new_token()
             customer = Participant(
@@ -107,8 +110,17 @@ class ContactService:
                 display_name=request.display_name, token_hash=hash_token(token),
                 token_expiry=now + timedelta(minutes=duration), created=now,
             )
+            initial = None
+            if request.initial_message is not None and request.initial_message_type is not None:
+                initial = Item(
+                    chat_id=contact_id, id=new_id(), type="MESSAGE", content_type=request.initial_message_type,
+                    content=request.initial_message, absolute_time=now, contact_id=contact_id,
+                    participant_id=customer.id, display_name=customer.display_name, role=CUSTOMER,
+                )
             await tx.insert_contact(contact)
             await tx.insert_participant(customer)
+            chat = Chat(contact_id, instance.id, 0, False, contact.expires_at)
+            await open_chat_txn(tx, self.notifier, chat, customer, initial)
             started = StartedChat(contact_id, customer.id, token)
             if request.client_token:
                 await tx.save_idempotent(scope, request.client_token, started.__dict__)
@@ -120,7 +132,7 @@ class ContactService:
             contact = await tx.get_contact_for_update(instance.id, contact_id)
             if contact is None or not contact.is_active:
                 raise ContactNotActive(f"Contact {contact_id} is not active or does not exist.")
-            await end_chat_txn(tx, contact.initial_contact_id, reason or "API")
+            await end_chat_txn(tx, self.notifier, contact.initial_contact_id, reason or "API")
 
     async def describe(self, instance_id: str, contact_id: str) -> Contact:
         async with self.storage.transaction() as tx:
@@ -148,16 +160,3 @@ class ContactService:
             check_attributes(merged)
             await tx.update_contact(replace(root, attributes=merged, last_update_time=utcnow()))
 
-
-async def end_chat_txn(tx: Tx, chat_id: str, reason: str) -> None:
-    """End every segment and participant of a chat; the chat-ending events come with the chat data plane."""
-    now = utcnow()
-    for contact in await tx.contacts_of_chat(chat_id):
-        if contact.is_active:
-            await tx.update_contact(
-                replace(contact, state=ENDED, disconnect_time=now, last_update_time=now,
-                        disconnect_reason=contact.disconnect_reason or reason)
-            )
-    for participant in await tx.participants_of_chat(chat_id):
-        if participant.active:
-            await tx.update_participant(replace(participant, left=now))

@@ -5,7 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from parley.domain.instance import Instance
-from parley.domain.resources import ContactFlow, IdentityInfo, PhoneConfig, Queue, RoutingProfile, SecurityProfile
+from parley.domain.resources import (
+    ContactFlow,
+    IdentityInfo,
+    PhoneConfig,
+    Queue,
+    RoutingProfile,
+    SecurityProfile,
+)
 from parley.service.directory import DirectoryService
 from parley.service.instances import (
     AGENT_TRANSFER_FLOW,

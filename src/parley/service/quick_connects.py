@@ -96,7 +96,7 @@ class QuickConnectService:
             instance = await need_instance(tx, instance_id)
             return await need(tx, QuickConnect, instance.id, qc_id)
 
-    async def list(
+    async def list_quick_connects(
         self, instance_id: str, types: list[str] | None, token: str | None, limit: int
     ) -> tuple[list[QuickConnect], str | None]:
         async with self.storage.transaction() as tx:

@@ -9,16 +9,17 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parley.domain.clock import utcnow
+from parley.domain.codec import from_json, to_json
 from parley.domain.contact import Contact, Participant
 from parley.domain.instance import Instance
 from parley.domain.resources import Resource
 from parley.storage import schema as t
-from parley.storage.codec import from_json, to_json
+from parley.storage.chat_repos import ChatSql
 
 R = TypeVar("R", bound=Resource)
 
 
-class SqlTx:
+class SqlTx(ChatSql):
     """One open transaction on an :class:`AsyncConnection`."""
 
     def __init__(self, conn: AsyncConnection, *, for_update: bool) -> None:
@@ -176,6 +177,11 @@ class SqlTx:
         query = sa.select(t.participants.c.data).where(t.participants.c.chat_id == chat_id)
         rows = (await self.conn.execute(query)).all()
         return sorted((from_json(Participant, dict(r[0])) for r in rows), key=lambda p: p.created)
+
+    async def get_participant(self, participant_id: str) -> Participant | None:
+        query = sa.select(t.participants.c.data).where(t.participants.c.id == participant_id)
+        data = await self._one_data(query)
+        return None if data is None else from_json(Participant, data)
 
     async def find_participant_by_token(self, token_hash: str) -> Participant | None:
         query = sa.select(t.participants.c.data).where(t.participants.c.token_hash == token_hash)

@@ -6,23 +6,34 @@ import sqlalchemy as sa
 
 metadata = sa.MetaData()
 
+
+def key_string(length: int) -> sa.types.TypeEngine[str]:
+    """A string column that compares byte-wise on every backend, as Python compares ``str``.
+
+    SQLite does so already; on PostgreSQL the column gets ``COLLATE "C"`` whatever the database's default
+    collation (migration 0003), so keyset paging, ``ORDER BY`` and ISO-8601 timestamp comparisons agree
+    with Python. Every string column uses it, and new migrations must create string columns with it.
+    """
+    return sa.String(length).with_variant(sa.String(length, collation="C"), "postgresql")
+
+
 instances = sa.Table(
     "instances",
     metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("alias", sa.String(64), nullable=False, unique=True),
-    sa.Column("created", sa.String(40), nullable=False),
+    sa.Column("id", key_string(64), primary_key=True),
+    sa.Column("alias", key_string(64), nullable=False, unique=True),
+    sa.Column("created", key_string(40), nullable=False),
     sa.Column("data", sa.JSON, nullable=False),
 )
 
 resources = sa.Table(
     "resources",
     metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("instance_id", sa.String(64), nullable=False),
-    sa.Column("kind", sa.String(32), nullable=False),
-    sa.Column("name", sa.String(256), nullable=True),
-    sa.Column("sort_key", sa.String(256), nullable=False),
+    sa.Column("id", key_string(64), primary_key=True),
+    sa.Column("instance_id", key_string(64), nullable=False),
+    sa.Column("kind", key_string(32), nullable=False),
+    sa.Column("name", key_string(256), nullable=True),
+    sa.Column("sort_key", key_string(256), nullable=False),
     sa.Column("data", sa.JSON, nullable=False),
     sa.UniqueConstraint("instance_id", "kind", "name", name="uq_resources_name"),
     sa.Index("ix_resources_listing", "instance_id", "kind", "sort_key", "id"),
@@ -31,12 +42,12 @@ resources = sa.Table(
 contacts = sa.Table(
     "contacts",
     metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("instance_id", sa.String(64), nullable=False),
-    sa.Column("initial_contact_id", sa.String(64), nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),
-    sa.Column("queue_id", sa.String(64), nullable=True),
-    sa.Column("enqueue_time", sa.String(40), nullable=True),
+    sa.Column("id", key_string(64), primary_key=True),
+    sa.Column("instance_id", key_string(64), nullable=False),
+    sa.Column("initial_contact_id", key_string(64), nullable=False),
+    sa.Column("state", key_string(16), nullable=False),
+    sa.Column("queue_id", key_string(64), nullable=True),
+    sa.Column("enqueue_time", key_string(40), nullable=True),
     sa.Column("data", sa.JSON, nullable=False),
     sa.Index("ix_contacts_chain", "initial_contact_id"),
     sa.Index("ix_contacts_queue", "instance_id", "queue_id", "state", "enqueue_time"),
@@ -45,9 +56,9 @@ contacts = sa.Table(
 participants = sa.Table(
     "participants",
     metadata,
-    sa.Column("id", sa.String(64), primary_key=True),
-    sa.Column("chat_id", sa.String(64), nullable=False),
-    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("id", key_string(64), primary_key=True),
+    sa.Column("chat_id", key_string(64), nullable=False),
+    sa.Column("token_hash", key_string(64), nullable=False, unique=True),
     sa.Column("data", sa.JSON, nullable=False),
     sa.Index("ix_participants_chat", "chat_id"),
 )
@@ -55,8 +66,48 @@ participants = sa.Table(
 idempotency = sa.Table(
     "idempotency",
     metadata,
-    sa.Column("scope", sa.String(200), primary_key=True),
-    sa.Column("token", sa.String(500), primary_key=True),
-    sa.Column("created", sa.String(40), nullable=False),
+    sa.Column("scope", key_string(200), primary_key=True),
+    sa.Column("token", key_string(500), primary_key=True),
+    sa.Column("created", key_string(40), nullable=False),
     sa.Column("result", sa.JSON, nullable=False),
+)
+
+chats = sa.Table(
+    "chats",
+    metadata,
+    sa.Column("id", key_string(64), primary_key=True),
+    sa.Column("instance_id", key_string(64), nullable=False),
+    sa.Column("last_seq", sa.BigInteger, nullable=False),
+    sa.Column("ended", sa.Boolean, nullable=False),
+    sa.Column("expires_at", key_string(40), nullable=False),
+    sa.Index("ix_chats_expiry", "ended", "expires_at"),
+)
+
+chat_items = sa.Table(
+    "chat_items",
+    metadata,
+    sa.Column("chat_id", key_string(64), primary_key=True),
+    sa.Column("seq", sa.BigInteger, primary_key=True),
+    sa.Column("id", key_string(64), nullable=False, unique=True),
+    sa.Column("absolute_time", key_string(40), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+)
+
+connections = sa.Table(
+    "connections",
+    metadata,
+    sa.Column("token_hash", key_string(64), primary_key=True),
+    sa.Column("kind", key_string(16), nullable=False),
+    sa.Column("participant_id", key_string(64), nullable=False),
+    sa.Column("expires", key_string(40), nullable=False),
+    sa.Index("ix_connections_participant", "participant_id"),
+)
+
+attachments = sa.Table(
+    "attachments",
+    metadata,
+    sa.Column("id", key_string(64), primary_key=True),
+    sa.Column("chat_id", key_string(64), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Index("ix_attachments_chat", "chat_id"),
 )

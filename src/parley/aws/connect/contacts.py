@@ -6,7 +6,9 @@ from typing import Any
 
 from parley.aws.connect.context import ConnectContext
 from parley.aws.restjson import Call
+from parley.aws.shapes import iso
 from parley.domain.contact import Contact
+from parley.domain.errors import InvalidRequest
 from parley.service.contacts import ChatRequest
 
 
@@ -32,6 +34,21 @@ class ContactHandlers:
         p = call.params
         reason = (p.get("DisconnectReason") or {}).get("Code")
         await self.ctx.contacts.stop(p["InstanceId"], p["ContactId"], reason)
+
+    async def create_participant(self, call: Call) -> dict[str, Any]:
+        p = call.params
+        details = p["ParticipantDetails"]
+        role = details.get("ParticipantRole")
+        if role != "CUSTOM_BOT":
+            raise InvalidRequest(
+                f"ParticipantRole {role} cannot be added to a chat: the only valid value for chat contacts is "
+                "CUSTOM_BOT. Agents join through quick connects."
+            )
+        bot, token = await self.ctx.chat.add_bot(
+            p["InstanceId"], p["ContactId"], details.get("DisplayName") or "Bot", p.get("ClientToken")
+        )
+        return {"ParticipantCredentials": {"ParticipantToken": token, "Expiry": iso(bot.token_expiry)},
+                "ParticipantId": bot.id}
 
     def _contact(self, c: Contact) -> dict[str, Any]:
         agent: dict[str, Any] | None = None

@@ -7,6 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from parley.domain.arns import ARN_WORDS, Account
+from parley.service.chat import ChatService
 from parley.service.contacts import ContactService
 from parley.service.directory import DirectoryService
 from parley.service.instances import InstanceService
@@ -24,6 +25,7 @@ class ConnectContext:
     directory: DirectoryService
     quick_connects: QuickConnectService
     contacts: ContactService
+    chat: ChatService
 
     def arn(self, instance_id: str, kind: str, resource_id: str) -> str:
         return self.account.arn(instance_id, ARN_WORDS[kind], resource_id)

@@ -121,7 +121,8 @@ class DirectoryHandlers:
 
     def _routing_profile(self, rp: RoutingProfile, users: int | None = None) -> dict[str, Any]:
         return {
-            "InstanceId": rp.instance_id, "Name": rp.name, "RoutingProfileArn": self.ctx.arn(rp.instance_id, rp.KIND, rp.id),
+            "InstanceId": rp.instance_id, "Name": rp.name,
+            "RoutingProfileArn": self.ctx.arn(rp.instance_id, rp.KIND, rp.id),
             "RoutingProfileId": rp.id, "Description": rp.description,
             "MediaConcurrencies": [
                 {"Channel": m.channel, "Concurrency": m.concurrency,
@@ -203,7 +204,9 @@ class DirectoryHandlers:
             after_contact_work_time_limit=phone_raw.get("AfterContactWorkTimeLimit", 0),
             desk_phone_number=phone_raw.get("DeskPhoneNumber"),
         )
-        auto_accept_chat = any(c.get("Channel") == "CHAT" and c.get("AutoAccept") for c in p.get("AutoAcceptConfigs", []))
+        auto_accept_chat = any(
+            c.get("Channel") == "CHAT" and c.get("AutoAccept") for c in p.get("AutoAcceptConfigs", [])
+        )
         acw = next((c["AfterContactWorkConfig"].get("AfterContactWorkTimeLimit", 0)
                     for c in p.get("AfterContactWorkConfigs", []) if c.get("Channel") == "CHAT"), 0)
         u = await self.ctx.directory.create_user(

@@ -63,7 +63,7 @@ class QuickConnectHandlers:
 
     async def list_quick_connects(self, call: Call) -> dict[str, Any]:
         p = call.params
-        rows, token = await self.ctx.quick_connects.list(
+        rows, token = await self.ctx.quick_connects.list_quick_connects(
             p["InstanceId"], p.get("QuickConnectTypes"), p.get("NextToken"), page_size(p, 100)
         )
         return {"QuickConnectSummaryList": [self._summary(qc) for qc in rows], "NextToken": token}

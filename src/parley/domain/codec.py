@@ -7,7 +7,7 @@ import types
 import typing
 from datetime import datetime
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
 
@@ -26,7 +26,7 @@ def to_json(value: Any) -> Any:
 
 
 @cache
-def _hints(cls: type) -> dict[str, Any]:
+def _hints(cls: Any) -> dict[str, Any]:
     return typing.get_type_hints(cls)
 
 
@@ -55,7 +55,7 @@ def _decode(hint: Any, raw: Any) -> Any:
 
 def from_json(cls: type[T], raw: dict[str, Any]) -> T:
     """Rebuild a dataclass from :func:`to_json` output; unknown keys (from newer versions) are ignored."""
-    hints = _hints(cls)
-    names = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
+    hints = _hints(cast(Any, cls))
+    names = {f.name for f in dataclasses.fields(cast(Any, cls))}
     values = {k: _decode(hints[k], v) for k, v in raw.items() if k in names}
     return cls(**values)

@@ -1,0 +1,50 @@
+"""Builds the Participant Service endpoint from botocore's ``connectparticipant`` model, with CORS."""
+
+from __future__ import annotations
+
+from botocore.model import OperationModel
+from starlette.requests import Request
+from starlette.responses import Response
+
+from parley.aws.errors import AwsError
+from parley.aws.model import Service
+from parley.aws.participant.handlers import ParticipantHandlers
+from parley.aws.restjson import PARTICIPANT, RestJsonApi, collect_handlers
+
+# What browsers may send and read cross-origin (ChatJS's preflight asks for exactly these headers).
+CORS_HEADERS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, POST, PUT, OPTIONS",
+    "Access-Control-Allow-Headers": "authorization, content-type, x-amz-bearer, x-amz-content-sha256, "
+                                    "x-amz-date, x-amz-user-agent, x-amz-security-token, amz-sdk-invocation-id, "
+                                    "amz-sdk-request",
+    "Access-Control-Expose-Headers": "x-amzn-requestid, x-amzn-errortype",
+    "Access-Control-Max-Age": "600",
+}
+
+
+async def bearer(request: Request, _body: bytes, _op: OperationModel) -> str:
+    """The Participant Service authenticates by ``X-Amz-Bearer`` only; any SigV4 header is ignored."""
+    token = request.headers.get("x-amz-bearer")
+    if not token:
+        raise AwsError("AccessDeniedException", "Access denied: send the participant or connection token in "
+                       "the X-Amz-Bearer header.", 403)
+    return token
+
+
+class ParticipantApi:
+    def __init__(self, api: RestJsonApi) -> None:
+        self.api = api
+
+    async def __call__(self, request: Request) -> Response:
+        if request.method == "OPTIONS":
+            return Response(status_code=204, headers=CORS_HEADERS)
+        response = await self.api(request)
+        response.headers.update(CORS_HEADERS)
+        return response
+
+
+def build_participant_api(service: Service, handlers: ParticipantHandlers) -> ParticipantApi:
+    api = RestJsonApi(service, collect_handlers(service, handlers), bearer, PARTICIPANT,
+                      label="Participant Service")
+    return ParticipantApi(api)

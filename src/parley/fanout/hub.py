@@ -1,0 +1,185 @@
+"""The per-node hub: keeps this node's chat sockets and pushes committed items to them from storage.
+
+A poke on the bus says "chat C has items up to seq S". The hub reads what it has not pushed yet from
+storage, in order, and queues it to every socket of the chat. A missed poke costs nothing but time: each
+chat with sockets is also caught up periodically, and every new socket triggers a catch-up.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from parley.domain.transcript import CHAT_ENDED, LEFT, Item
+from parley.service.notify import CHAT_CHANNEL, decode_poke
+from parley.service.ports import Bus, Storage
+
+log = logging.getLogger(__name__)
+
+# How many frames may wait for a slow socket before it is closed (the client reconnects and reloads).
+SOCKET_QUEUE = 1000
+# How often chats with sockets are caught up even without pokes (covers pokes lost between nodes).
+SWEEP_SECONDS = 2.0
+# How long a socket stays open after its participant left, so the chat.ended of a closing chat still reaches it.
+LEFT_GRACE_SECONDS = 2.0
+# Items read from storage per round trip while catching up.
+BATCH = 200
+
+
+class Subscriber:
+    """One socket's outbound side: frames are queued and written by one task, in order."""
+
+    def __init__(self, participant_id: str, chat_id: str, send: Callable[[str], Awaitable[None]],
+                 close: Callable[[int], Awaitable[None]]) -> None:
+        self.participant_id = participant_id
+        self.chat_id = chat_id
+        self._send = send
+        self._close = close
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue(SOCKET_QUEUE)
+        self._task = asyncio.get_running_loop().create_task(self._writer())
+        self.closed = False
+
+    def push(self, frame: str) -> None:
+        if self.closed:
+            return
+        try:
+            self._queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            log.warning("socket of participant %s is too slow; closing it", self.participant_id)
+            self.finish()
+
+    def finish(self) -> None:
+        """Close after everything queued so far has been written."""
+        if not self.closed:
+            self.closed = True
+            with contextlib.suppress(asyncio.QueueFull):
+                self._queue.put_nowait(None)
+
+    async def _writer(self) -> None:
+        try:
+            while (frame := await self._queue.get()) is not None:
+                await self._send(frame)
+            await self._close(1000)
+        except Exception:  # the peer went away; the reader side cleans up
+            self.closed = True
+
+    async def stop(self) -> None:
+        self.closed = True
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self._task
+
+
+@dataclass
+class Feed:
+    """What this node has pushed of one chat."""
+
+    last_seq: int
+    subscribers: set[Subscriber] = field(default_factory=set)
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+
+class Hub:
+    def __init__(self, storage: Storage, bus: Bus, render: Callable[[Item], str]) -> None:
+        self.storage = storage
+        self.bus = bus
+        self.render = render
+        self.feeds: dict[str, Feed] = {}
+        self._tasks: list[asyncio.Task[None]] = []
+
+    async def start(self) -> None:
+        ready = asyncio.Event()
+        self._tasks = [
+            asyncio.get_running_loop().create_task(self._listen(ready)),
+            asyncio.get_running_loop().create_task(self._sweep()),
+        ]
+        await ready.wait()
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        for feed in list(self.feeds.values()):
+            for sub in list(feed.subscribers):
+                await sub.stop()
+        self.feeds.clear()
+
+    def count(self, participant_id: str, chat_id: str) -> int:
+        feed = self.feeds.get(chat_id)
+        return sum(1 for s in feed.subscribers if s.participant_id == participant_id) if feed else 0
+
+    async def add(self, subscriber: Subscriber) -> None:
+        """Start pushing to ``subscriber`` the items committed from now on."""
+        feed = self.feeds.get(subscriber.chat_id)
+        if feed is None:
+            async with self.storage.transaction() as tx:
+                chat = await tx.get_chat(subscriber.chat_id)
+            feed = self.feeds.setdefault(subscriber.chat_id, Feed(chat.last_seq if chat else 0))
+        feed.subscribers.add(subscriber)
+        await self.catch_up(subscriber.chat_id)
+
+    def remove(self, subscriber: Subscriber) -> None:
+        feed = self.feeds.get(subscriber.chat_id)
+        if feed is None:
+            return
+        feed.subscribers.discard(subscriber)
+        if not feed.subscribers:
+            self.feeds.pop(subscriber.chat_id, None)
+
+    async def catch_up(self, chat_id: str) -> None:
+        feed = self.feeds.get(chat_id)
+        if feed is None:
+            return
+        async with feed.lock:
+            while True:
+                async with self.storage.transaction() as tx:
+                    items = await tx.items_after(chat_id, feed.last_seq, BATCH)
+                for item in items:
+                    self._deliver(feed, item)
+                    feed.last_seq = item.seq
+                if len(items) < BATCH:
+                    return
+
+    def _deliver(self, feed: Feed, item: Item) -> None:
+        frame = self.render(item)
+        for sub in list(feed.subscribers):
+            if item.ephemeral and sub.participant_id == item.participant_id:
+                continue
+            sub.push(frame)
+            if item.content_type == CHAT_ENDED:
+                sub.finish()
+            elif item.content_type == LEFT and item.participant_id == sub.participant_id:
+                # A party that left stops receiving; when the whole chat is ending, chat.ended (committed with
+                # this item) arrives first and closes the socket itself.
+                asyncio.get_running_loop().call_later(LEFT_GRACE_SECONDS, sub.finish)
+
+    async def _listen(self, ready: asyncio.Event) -> None:
+        async with self.bus.subscribe(CHAT_CHANNEL) as messages:
+            ready.set()
+            async for payload in messages:
+                try:
+                    chat_id, _seq, ephemeral = decode_poke(payload)
+                except Exception:
+                    log.warning("ignoring a malformed bus payload")
+                    continue
+                feed = self.feeds.get(chat_id)
+                if feed is None:
+                    continue
+                if ephemeral is not None:
+                    self._deliver(feed, ephemeral)
+                else:
+                    await self.catch_up(chat_id)
+
+    async def _sweep(self) -> None:
+        while True:
+            await asyncio.sleep(SWEEP_SECONDS)
+            for chat_id in list(self.feeds):
+                try:
+                    await self.catch_up(chat_id)
+                except Exception:
+                    log.exception("catch-up of chat %s failed", chat_id)

@@ -1,0 +1,356 @@
+"""Use cases of the Participant Service: connect, send, receipts, transcript, disconnect, bots."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+
+from parley.domain.clock import utcnow
+from parley.domain.contact import CUSTOM_BOT, CUSTOMER, SENDABLE_MESSAGE_TYPES, Participant
+from parley.domain.errors import AccessDenied, Conflict, InvalidParameter, InvalidRequest, QuotaExceeded
+from parley.domain.ids import hash_token, new_id, new_token
+from parley.domain.transcript import (
+    JOINED,
+    MAX_CONTENT_BYTES,
+    RECEIPTS,
+    SENDABLE_EVENTS,
+    TYPING,
+    Chat,
+    Connection,
+    Item,
+    Receipt,
+)
+from parley.service.chat_txn import active_count, append_txn, end_chat_txn, event, leave_txn
+from parley.service.contacts import need_contact
+from parley.service.lookups import need_instance
+from parley.service.notify import ChatNotifier
+from parley.service.ports import Storage, Tx
+
+# Connect's lifetimes: a websocket URL must be opened within 100 s; a connection token lasts a day.
+WEBSOCKET_URL_SECONDS = 100
+CONNECTION_TOKEN_SECONDS = 24 * 3600
+# Connect's quota: one custom participant (bot) per contact.
+MAX_BOTS = 1
+
+DENIED = "Access denied: the token is not valid, has expired, or its participant has left the chat."
+
+
+@dataclass(frozen=True)
+class Grant:
+    """What CreateParticipantConnection hands out."""
+
+    websocket_ticket: str | None
+    websocket_expiry: datetime | None
+    connection_token: str | None
+    connection_expiry: datetime | None
+
+
+@dataclass(frozen=True)
+class Caller:
+    """A participant resolved from a bearer token, with their chat."""
+
+    participant: Participant
+    chat: Chat
+
+
+class ChatService:
+    def __init__(self, storage: Storage, notifier: ChatNotifier) -> None:
+        self.storage = storage
+        self.notifier = notifier
+
+    # authentication --------------------------------------------------------------------------------
+    async def _resolve(self, tx: Tx, token: str | None, kind: str) -> Caller:
+        """The one place a bearer token becomes a participant; every failure is the same 403."""
+        if not token:
+            raise AccessDenied(DENIED)
+        now = utcnow()
+        digest = hash_token(token)
+        if kind == "participant":
+            participant = await tx.find_participant_by_token(digest)
+            if participant is None or participant.token_expiry <= now:
+                raise AccessDenied(DENIED)
+        else:
+            connection = await tx.find_connection(digest)
+            if connection is None or connection.kind != kind or connection.expires <= now:
+                raise AccessDenied(DENIED)
+            participant = await tx.get_participant(connection.participant_id)
+            if participant is None:
+                raise AccessDenied(DENIED)
+        chat = await tx.get_chat(participant.chat_id)
+        if chat is None:
+            raise AccessDenied(DENIED)
+        return Caller(participant, chat)
+
+    async def resolve_connection(self, token: str | None) -> Caller:
+        async with self.storage.transaction() as tx:
+            return await self._resolve(tx, token, "conn")
+
+    async def resolve_websocket(self, ticket: str | None) -> Caller:
+        async with self.storage.transaction() as tx:
+            caller = await self._resolve(tx, ticket, "ws")
+        if not caller.participant.active:
+            raise AccessDenied(DENIED)
+        return caller
+
+    # connections -----------------------------------------------------------------------------------
+    async def create_connection(self, participant_token: str | None, types: list[str],
+                                connect_participant: bool) -> Grant:
+        if "WEBRTC_CONNECTION" in types:
+            raise InvalidRequest("Parley does not offer WebRTC connections for chat.")
+        async with self.storage.transaction() as tx:
+            caller = await self._resolve(tx, participant_token, "participant")
+            participant = caller.participant
+            if not participant.active or caller.chat.ended:
+                raise AccessDenied(DENIED)
+            now = utcnow()
+            ticket = token = None
+            ws_expiry = conn_expiry = None
+            if "WEBSOCKET" in types:
+                ticket = new_token()
+                ws_expiry = now + timedelta(seconds=WEBSOCKET_URL_SECONDS)
+                await tx.insert_connection(hash_token(ticket), Connection("ws", participant.id, ws_expiry))
+            if "CONNECTION_CREDENTIALS" in types:
+                token = new_token()
+                conn_expiry = min(now + timedelta(seconds=CONNECTION_TOKEN_SECONDS), participant.token_expiry)
+                await tx.insert_connection(hash_token(token), Connection("conn", participant.id, conn_expiry))
+            if connect_participant and participant.connected is None:
+                await tx.update_participant(replace(participant, connected=now))
+            return Grant(ticket, ws_expiry, token, conn_expiry)
+
+    # messages and events ---------------------------------------------------------------------------
+    async def _writable(self, tx: Tx, token: str | None) -> Caller:
+        caller = await self._resolve(tx, token, "conn")
+        if not caller.participant.active or caller.chat.ended:
+            raise AccessDenied("The chat has ended or you have left it; it no longer accepts messages or events.")
+        return caller
+
+    async def send_message(self, token: str | None, content_type: str, content: str,
+                           client_token: str | None) -> Item:
+        _check_content(content)
+        async with self.storage.transaction() as tx:
+            caller = await self._writable(tx, token)
+            me = caller.participant
+            if content_type not in SENDABLE_MESSAGE_TYPES:
+                raise InvalidParameter(
+                    f"Unsupported content type {content_type}; use one of {', '.join(sorted(SENDABLE_MESSAGE_TYPES))}."
+                )
+            contact = await need_contact(tx, caller.chat.instance_id, caller.chat.id)
+            if me.role != CUSTOMER and content_type not in contact.supported_content_types:
+                raise InvalidParameter(
+                    f"The customer's client does not accept {content_type} in this chat "
+                    f"(SupportedMessagingContentTypes: {', '.join(contact.supported_content_types)})."
+                )
+            scope = f"SendMessage/{me.id}"
+            if client_token:
+                earlier = await tx.find_idempotent(scope, client_token)
+                if earlier is not None:
+                    found = await tx.find_item(caller.chat.id, earlier["Id"])
+                    if found is not None:
+                        return found
+            item = Item(
+                chat_id=caller.chat.id, id=new_id(), type="MESSAGE", content_type=content_type, content=content,
+                absolute_time=utcnow(), contact_id=me.contact_id, participant_id=me.id,
+                display_name=me.display_name, role=me.role,
+            )
+            (stored,) = await append_txn(tx, self.notifier, caller.chat.id, [item])
+            if client_token:
+                await tx.save_idempotent(scope, client_token, {"Id": stored.id})
+            return stored
+
+    async def send_event(self, token: str | None, content_type: str, content: str | None,
+                         client_token: str | None) -> Item:
+        if content is not None:
+            _check_content(content)
+        if content_type not in SENDABLE_EVENTS:
+            raise InvalidParameter(
+                f"Unsupported event content type {content_type}; use one of {', '.join(sorted(SENDABLE_EVENTS))}."
+            )
+        message_id = _receipt_message_id(content) if content_type in RECEIPTS else None
+        if content_type == TYPING:
+            async with self.storage.transaction() as tx:
+                me = (await self._writable(tx, token)).participant
+            typing = event(me.chat_id, me.contact_id, TYPING, me, utcnow())
+            await self.notifier.push_ephemeral(typing)
+            return typing
+        async with self.storage.transaction() as tx:
+            caller = await self._writable(tx, token)
+            me = caller.participant
+            # ChatJS sends literal ClientTokens for receipts, so the key includes the type and the content.
+            scope = f"SendEvent/{me.id}/{content_type}/{content or ''}"
+            if client_token:
+                earlier = await tx.find_idempotent(scope, client_token)
+                if earlier is not None:
+                    found = await tx.find_item(caller.chat.id, earlier["Id"])
+                    if found is not None:
+                        return found
+            now = utcnow()
+            if message_id is not None:
+                participants = await tx.participants_of_chat(caller.chat.id)
+                if active_count(participants) > 2:
+                    raise Conflict(
+                        "Message receipts are not supported while more than two participants are active in the chat."
+                    )
+                if await tx.find_item(caller.chat.id, message_id) is None:
+                    raise InvalidParameter(f"Message {message_id} is not in this chat.")
+                read = content_type.endswith(".read")
+                item = Item(
+                    chat_id=caller.chat.id, id=new_id(), type="MESSAGEMETADATA", content_type=content_type,
+                    absolute_time=now, contact_id=me.contact_id, participant_id=me.id,
+                    display_name=me.display_name, role=me.role, message_id=message_id,
+                    receipts=(Receipt(me.id, delivered=now, read=now if read else None),),
+                )
+            else:
+                item = replace(event(caller.chat.id, me.contact_id, content_type, me, now), content=content)
+            (stored,) = await append_txn(tx, self.notifier, caller.chat.id, [item])
+            if client_token:
+                await tx.save_idempotent(scope, client_token, {"Id": stored.id})
+            return stored
+
+    # transcript ------------------------------------------------------------------------------------
+    async def transcript(self, token: str | None, query: TranscriptQuery) -> tuple[str, list[Item], str | None]:
+        """One page of the chat's transcript: (InitialContactId, items, NextToken)."""
+        async with self.storage.transaction() as tx:
+            caller = await self._resolve(tx, token, "conn")
+            chat = caller.chat
+            if query.contact_id and query.contact_id != chat.id:
+                chain = {c.id for c in await tx.contacts_of_chat(chat.id)}
+                if query.contact_id not in chain:
+                    raise InvalidParameter(f"Contact {query.contact_id} is not part of this chat.")
+            boundary: int | None
+            if query.next_token is not None:
+                forward, boundary = _decode_transcript_token(query.next_token)
+            else:
+                forward = query.forward if query.forward is not None else query.has_start
+                boundary = await _start_boundary(tx, chat, query, forward)
+            if boundary is None or query.max_results == 0:
+                return chat.id, [], None
+            limit = query.max_results
+            if forward:
+                rows = await tx.items_after(chat.id, boundary - 1, limit + 1)
+            else:
+                rows = await tx.items_before(chat.id, boundary + 1, limit + 1)
+        next_token = _encode_transcript_token(forward, rows[limit].seq) if len(rows) > limit else None
+        page = sorted(rows[:limit], key=lambda i: i.seq, reverse=not query.ascending)
+        return chat.id, page, next_token
+
+    # leaving ---------------------------------------------------------------------------------------
+    async def disconnect(self, token: str | None) -> None:
+        async with self.storage.transaction() as tx:
+            caller = await self._resolve(tx, token, "conn")
+            me = caller.participant
+            if not me.active or caller.chat.ended:
+                raise AccessDenied("You have already left this chat.")
+            if me.role == CUSTOMER:
+                await end_chat_txn(tx, self.notifier, caller.chat.id, "CUSTOMER_DISCONNECT")
+                return
+            await leave_txn(tx, self.notifier, me, utcnow())
+
+    # bots ------------------------------------------------------------------------------------------
+    async def add_bot(self, instance_id: str, contact_id: str, display_name: str,
+                      client_token: str | None) -> tuple[Participant, str]:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            contact = await need_contact(tx, instance.id, contact_id)
+            scope = f"CreateParticipant/{contact.id}"
+            chat = await tx.get_chat(contact.initial_contact_id)
+            if chat is None or chat.ended or not contact.is_active:
+                raise Conflict(f"Contact {contact_id} has ended; participants can no longer join it.")
+            participants = await tx.participants_of_chat(chat.id)
+            if sum(1 for p in participants if p.role == CUSTOM_BOT and p.active) >= MAX_BOTS:
+                raise QuotaExceeded(f"A contact can have at most {MAX_BOTS} custom participant (bot).")
+            if client_token and await tx.find_idempotent(scope, client_token) is not None:
+                raise Conflict("This ClientToken was already used to add a participant to this contact.")
+            now = utcnow()
+            token = new_token()
+            bot = Participant(
+                id=new_id(), chat_id=chat.id, contact_id=contact.id, role=CUSTOM_BOT, display_name=display_name,
+                token_hash=hash_token(token), token_expiry=chat.expires_at, created=now,
+            )
+            await tx.insert_participant(bot)
+            await append_txn(tx, self.notifier, chat.id, [event(chat.id, contact.id, JOINED, bot, now)])
+            if client_token:
+                await tx.save_idempotent(scope, client_token, {"ParticipantId": bot.id})
+            return bot, token
+
+    # timers ----------------------------------------------------------------------------------------
+    async def end_expired_chats(self, limit: int = 100) -> int:
+        """End chats whose duration ran out; safe on several nodes (each chat ends exactly once)."""
+        async with self.storage.transaction() as tx:
+            due = await tx.expiring_chats(utcnow(), limit)
+        ended = 0
+        for chat_id in due:
+            async with self.storage.transaction() as tx:
+                if await end_chat_txn(tx, self.notifier, chat_id, "EXPIRED"):
+                    ended += 1
+        return ended
+
+
+@dataclass(frozen=True)
+class TranscriptQuery:
+    contact_id: str | None = None
+    max_results: int = 10
+    next_token: str | None = None
+    forward: bool | None = None
+    ascending: bool = False
+    start_id: str | None = None
+    start_time: datetime | None = None
+    most_recent: int | None = None
+
+    @property
+    def has_start(self) -> bool:
+        return self.start_id is not None or self.start_time is not None or self.most_recent is not None
+
+
+async def _start_boundary(tx: Tx, chat: Chat, query: TranscriptQuery, forward: bool) -> int | None:
+    """The seq a transcript page starts from (inclusive), or None when nothing matches."""
+    given = [x for x in (query.start_id, query.start_time, query.most_recent) if x is not None]
+    if len(given) > 1:
+        raise InvalidParameter("StartPosition takes one of Id, AbsoluteTime or MostRecent.")
+    if query.start_id is not None:
+        item = await tx.find_item(chat.id, query.start_id)
+        if item is None:
+            raise InvalidParameter(f"StartPosition.Id {query.start_id} is not an item of this chat.")
+        return item.seq
+    if query.start_time is not None:
+        return await tx.seq_at_time(chat.id, query.start_time, forward=forward)
+    latest = (await tx.get_chat(chat.id) or chat).last_seq
+    if query.most_recent is not None:
+        recent = await tx.items_before(chat.id, latest + 1, max(query.most_recent, 1))
+        return recent[-1].seq if recent else None
+    return 1 if forward else latest
+
+
+def _encode_transcript_token(forward: bool, seq: int) -> str:
+    raw = json.dumps({"d": "F" if forward else "B", "s": seq}).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode_transcript_token(token: str) -> tuple[bool, int]:
+    try:
+        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+        direction, seq = data["d"], data["s"]
+    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
+        raise InvalidParameter("The NextToken is not valid: pass the NextToken of the previous page.") from exc
+    if direction not in ("F", "B") or not isinstance(seq, int) or seq < 0:
+        raise InvalidParameter("The NextToken is not valid: pass the NextToken of the previous page.")
+    return direction == "F", seq
+
+
+def _check_content(content: str) -> None:
+    size = len(content.encode("utf-8"))
+    if size > MAX_CONTENT_BYTES:
+        raise InvalidParameter(f"Content is {size} bytes; the limit is {MAX_CONTENT_BYTES} bytes.")
+
+
+def _receipt_message_id(content: str | None) -> str:
+    try:
+        data = json.loads(content or "")
+        message_id = data["messageId"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InvalidParameter('A receipt needs Content {"messageId": "<id of the message>"}.') from exc
+    if not isinstance(message_id, str) or not message_id:
+        raise InvalidParameter('A receipt needs Content {"messageId": "<id of the message>"}.')
+    return message_id

@@ -1,0 +1,78 @@
+"""Transaction-level chat steps shared by use cases: open a chat, append items, end a chat."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+
+from parley.domain.clock import utcnow
+from parley.domain.contact import ENDED, Participant
+from parley.domain.ids import new_id
+from parley.domain.transcript import CHAT_ENDED, JOINED, LEFT, Chat, Item
+from parley.service.notify import ChatNotifier
+from parley.service.ports import Tx
+
+
+def event(chat_id: str, contact_id: str, content_type: str, who: Participant | None, now: datetime) -> Item:
+    return Item(
+        chat_id=chat_id, id=new_id(), type="EVENT", content_type=content_type, absolute_time=now,
+        contact_id=contact_id, participant_id=who.id if who else None,
+        display_name=who.display_name if who else None, role=who.role if who else None,
+    )
+
+
+async def append_txn(tx: Tx, notifier: ChatNotifier, chat_id: str, items: list[Item]) -> list[Item]:
+    """Store items with their sequence numbers and poke the bus once the transaction commits."""
+    stored = await tx.append_items(chat_id, items)
+    if stored:
+        notifier.poke_after_commit(tx, chat_id, stored[-1].seq)
+    return stored
+
+
+async def open_chat_txn(tx: Tx, notifier: ChatNotifier, chat: Chat, customer: Participant,
+                        initial: Item | None) -> None:
+    await tx.create_chat(chat)
+    items = [event(chat.id, customer.contact_id, JOINED, customer, customer.created)]
+    if initial is not None:
+        items.append(initial)
+    await append_txn(tx, notifier, chat.id, items)
+
+
+async def leave_txn(tx: Tx, notifier: ChatNotifier, participant: Participant, now: datetime) -> Participant:
+    """Mark ``participant`` as gone and announce it."""
+    gone = replace(participant, left=now)
+    await tx.update_participant(gone)
+    await append_txn(tx, notifier, participant.chat_id,
+                     [event(participant.chat_id, participant.contact_id, LEFT, participant, now)])
+    return gone
+
+
+async def end_chat_txn(tx: Tx, notifier: ChatNotifier, chat_id: str, reason: str) -> bool:
+    """End the chat for everyone: ``participant.left`` for each remaining party, then ``chat.ended``.
+
+    Returns False when the chat had already ended (a concurrent request or another node ended it).
+    """
+    if not await tx.end_chat_row(chat_id):
+        return False
+    now = utcnow()
+    participants = await tx.participants_of_chat(chat_id)
+    contacts = await tx.contacts_of_chat(chat_id)
+    items: list[Item] = []
+    for participant in participants:
+        if participant.active:
+            await tx.update_participant(replace(participant, left=now))
+            items.append(event(chat_id, participant.contact_id, LEFT, participant, now))
+    items.append(event(chat_id, chat_id, CHAT_ENDED, None, now))
+    for contact in contacts:
+        if contact.is_active:
+            await tx.update_contact(replace(
+                contact, state=ENDED, disconnect_time=now, last_update_time=now,
+                disconnect_reason=contact.disconnect_reason or reason,
+            ))
+    await append_txn(tx, notifier, chat_id, items)
+    return True
+
+
+def active_count(participants: list[Participant]) -> int:
+    return sum(1 for p in participants if p.active)
+

@@ -1,0 +1,37 @@
+"""Publishing chat activity on the bus, only after the transaction that made it has committed."""
+
+from __future__ import annotations
+
+import orjson
+
+from parley.domain.codec import from_json, to_json
+from parley.domain.transcript import Item
+from parley.service.ports import Bus, Tx
+
+# The one bus channel for chat activity; payloads name the chat.
+CHAT_CHANNEL = "parley.chat"
+
+
+class ChatNotifier:
+    def __init__(self, bus: Bus) -> None:
+        self.bus = bus
+
+    def poke_after_commit(self, tx: Tx, chat_id: str, seq: int) -> None:
+        """Tell every node that ``chat_id`` has items up to ``seq``, once ``tx`` commits."""
+        payload = orjson.dumps({"chat": chat_id, "seq": seq})
+
+        async def publish() -> None:
+            await self.bus.publish(CHAT_CHANNEL, payload)
+
+        tx.after_commit(publish)
+
+    async def push_ephemeral(self, item: Item) -> None:
+        """Typing: delivered to the chat's sockets, never stored."""
+        await self.bus.publish(CHAT_CHANNEL, orjson.dumps({"chat": item.chat_id, "item": to_json(item)}))
+
+
+def decode_poke(payload: bytes) -> tuple[str, int, Item | None]:
+    """(chat id, seq, ephemeral item or None) of a bus payload."""
+    data = orjson.loads(payload)
+    item = from_json(Item, data["item"]) if "item" in data else None
+    return str(data["chat"]), int(data.get("seq", 0)), item

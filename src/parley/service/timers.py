@@ -1,0 +1,47 @@
+"""Background timers of a node: chat duration expiry and credential clean-up, safe with several nodes."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+
+from parley.domain.clock import utcnow
+from parley.service.chat import ChatService
+from parley.service.ports import Storage
+
+log = logging.getLogger(__name__)
+
+# How often a node looks for chats whose duration ran out (chat durations are whole minutes).
+EXPIRY_CHECK_SECONDS = 5.0
+
+
+class Timers:
+    def __init__(self, storage: Storage, chat: ChatService) -> None:
+        self.storage = storage
+        self.chat = chat
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def tick(self) -> int:
+        """One round: end expired chats and drop expired credentials. Returns chats ended."""
+        ended = await self.chat.end_expired_chats()
+        async with self.storage.transaction() as tx:
+            await tx.delete_expired_connections(utcnow())
+        return ended
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("timer round failed")
+            await asyncio.sleep(EXPIRY_CHECK_SECONDS)

@@ -1,0 +1,141 @@
+"""SQL for the chat data plane: the per-chat sequence, transcript items, credentials and attachments."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from parley.domain.codec import from_json, to_json
+from parley.domain.transcript import Chat, Connection, Item, StoredAttachment
+from parley.storage import schema as t
+
+
+def _chat(row: Any) -> Chat:
+    return Chat(row.id, row.instance_id, int(row.last_seq), bool(row.ended), datetime.fromisoformat(row.expires_at))
+
+
+class ChatSql:
+    """Mixed into :class:`parley.storage.repos.SqlTx`."""
+
+    conn: AsyncConnection
+    for_update: bool
+
+    async def create_chat(self, chat: Chat) -> None:
+        await self.conn.execute(t.chats.insert().values(
+            id=chat.id, instance_id=chat.instance_id, last_seq=chat.last_seq, ended=chat.ended,
+            expires_at=chat.expires_at.isoformat(),
+        ))
+
+    async def get_chat(self, chat_id: str, *, for_update: bool = False) -> Chat | None:
+        query = sa.select(t.chats).where(t.chats.c.id == chat_id)
+        if for_update and self.for_update:
+            query = query.with_for_update()
+        row = (await self.conn.execute(query)).first()
+        return None if row is None else _chat(row)
+
+    async def end_chat_row(self, chat_id: str) -> bool:
+        """Mark the chat ended; False when it already was (another node or request got there first)."""
+        result = await self.conn.execute(
+            t.chats.update().where(t.chats.c.id == chat_id, t.chats.c.ended.is_(False)).values(ended=True)
+        )
+        return bool(result.rowcount)
+
+    async def expiring_chats(self, now: datetime, limit: int) -> list[str]:
+        query = (sa.select(t.chats.c.id)
+                 .where(t.chats.c.ended.is_(False), t.chats.c.expires_at <= now.isoformat())
+                 .limit(limit))
+        return [r[0] for r in (await self.conn.execute(query)).all()]
+
+    async def append_items(self, chat_id: str, items: list[Item]) -> list[Item]:
+        """Store ``items`` with the next sequence numbers of the chat (one atomic counter bump)."""
+        if not items:
+            return []
+        result = await self.conn.execute(
+            t.chats.update().where(t.chats.c.id == chat_id)
+            .values(last_seq=t.chats.c.last_seq + len(items)).returning(t.chats.c.last_seq)
+        )
+        last = int(result.scalar_one())
+        first = last - len(items) + 1
+        stored = [_with_seq(item, first + i) for i, item in enumerate(items)]
+        await self.conn.execute(t.chat_items.insert(), [
+            {"chat_id": chat_id, "seq": item.seq, "id": item.id, "absolute_time": item.absolute_time.isoformat(),
+             "data": to_json(item)}
+            for item in stored
+        ])
+        return stored
+
+    async def items_after(self, chat_id: str, after_seq: int, limit: int) -> list[Item]:
+        query = (sa.select(t.chat_items.c.data)
+                 .where(t.chat_items.c.chat_id == chat_id, t.chat_items.c.seq > after_seq)
+                 .order_by(t.chat_items.c.seq).limit(limit))
+        return [from_json(Item, dict(r[0])) for r in (await self.conn.execute(query)).all()]
+
+    async def items_before(self, chat_id: str, before_seq: int, limit: int) -> list[Item]:
+        """Up to ``limit`` items with seq < ``before_seq``, newest first."""
+        query = (sa.select(t.chat_items.c.data)
+                 .where(t.chat_items.c.chat_id == chat_id, t.chat_items.c.seq < before_seq)
+                 .order_by(t.chat_items.c.seq.desc()).limit(limit))
+        return [from_json(Item, dict(r[0])) for r in (await self.conn.execute(query)).all()]
+
+    async def find_item(self, chat_id: str, item_id: str) -> Item | None:
+        query = sa.select(t.chat_items.c.data).where(t.chat_items.c.chat_id == chat_id, t.chat_items.c.id == item_id)
+        row = (await self.conn.execute(query)).first()
+        return None if row is None else from_json(Item, dict(row[0]))
+
+    async def seq_at_time(self, chat_id: str, when: datetime, *, forward: bool) -> int | None:
+        """The first item at or after ``when`` (forward) or the last at or before it (backward)."""
+        col = t.chat_items.c
+        if forward:
+            query = sa.select(sa.func.min(col.seq)).where(col.chat_id == chat_id, col.absolute_time >= when.isoformat())
+        else:
+            query = sa.select(sa.func.max(col.seq)).where(col.chat_id == chat_id, col.absolute_time <= when.isoformat())
+        value = (await self.conn.execute(query)).scalar()
+        return None if value is None else int(value)
+
+    async def insert_connection(self, token_hash: str, connection: Connection) -> None:
+        await self.conn.execute(t.connections.insert().values(
+            token_hash=token_hash, kind=connection.kind, participant_id=connection.participant_id,
+            expires=connection.expires.isoformat(),
+        ))
+
+    async def find_connection(self, token_hash: str) -> Connection | None:
+        row = (await self.conn.execute(
+            sa.select(t.connections).where(t.connections.c.token_hash == token_hash)
+        )).first()
+        if row is None:
+            return None
+        return Connection(row.kind, row.participant_id, datetime.fromisoformat(row.expires))
+
+    async def delete_expired_connections(self, now: datetime) -> None:
+        await self.conn.execute(t.connections.delete().where(t.connections.c.expires < now.isoformat()))
+
+    async def insert_attachment(self, attachment: StoredAttachment) -> None:
+        await self.conn.execute(t.attachments.insert().values(
+            id=attachment.id, chat_id=attachment.chat_id, data=to_json(attachment)
+        ))
+
+    async def update_attachment(self, attachment: StoredAttachment) -> None:
+        await self.conn.execute(
+            t.attachments.update().where(t.attachments.c.id == attachment.id).values(data=to_json(attachment))
+        )
+
+    async def get_attachment(self, attachment_id: str) -> StoredAttachment | None:
+        row = (await self.conn.execute(
+            sa.select(t.attachments.c.data).where(t.attachments.c.id == attachment_id)
+        )).first()
+        return None if row is None else from_json(StoredAttachment, dict(row[0]))
+
+    async def attachments_of_chat(self, chat_id: str) -> list[StoredAttachment]:
+        rows = (await self.conn.execute(
+            sa.select(t.attachments.c.data).where(t.attachments.c.chat_id == chat_id)
+        )).all()
+        return [from_json(StoredAttachment, dict(r[0])) for r in rows]
+
+
+def _with_seq(item: Item, seq: int) -> Item:
+    from dataclasses import replace
+
+    return replace(item, seq=seq)

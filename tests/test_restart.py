@@ -1,0 +1,150 @@
+"""Restarting ``parley serve --demo`` on the same storage keeps everything and does not recreate the demo.
+
+Runs twice: with the default SQLite database in the data dir, and with ``--storage postgresql://…`` on a
+fresh database of the PostgreSQL server on 127.0.0.1:5432 (started when it is down, never skipped).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import subprocess
+import time
+import uuid
+from collections.abc import Coroutine, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+import asyncpg
+import pytest
+from conftest import Server, connect_client, start_server
+
+PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "database": "postgres", "timeout": 5}
+T = TypeVar("T")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """Run ``coro`` on a private loop (the session loop of the async tests is left alone)."""
+    loop = asyncio.new_event_loop()
+    try:
+        return loop.run_until_complete(coro)
+    finally:
+        loop.close()
+
+
+async def admin() -> asyncpg.Connection:
+    try:
+        return await asyncpg.connect(**PG)
+    except (OSError, asyncpg.PostgresError):
+        version = sorted(os.listdir("/etc/postgresql"))[-1]
+        command = ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"]
+        started = subprocess.run(command, capture_output=True, text=True, check=False)
+    deadline = time.monotonic() + 30
+    while True:
+        try:
+            return await asyncpg.connect(**PG)
+        except (OSError, asyncpg.PostgresError) as exc:
+            if time.monotonic() > deadline:
+                pytest.fail(f"PostgreSQL is not reachable ({exc!r}); {command}: {started.stdout}{started.stderr}")
+            await asyncio.sleep(0.5)
+
+
+async def execute(sql: str) -> None:
+    conn = await admin()
+    try:
+        await conn.execute(sql)
+    finally:
+        await conn.close()
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    name = f"parley_restart_{uuid.uuid4().hex[:12]}"
+    run(execute(f"CREATE DATABASE {name}"))
+    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    run(execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+
+
+def demo_instances(client: Any) -> list[dict[str, Any]]:
+    summaries = client.list_instances(MaxResults=10)["InstanceSummaryList"]
+    return [i for i in summaries if i["InstanceAlias"] == "demo"]
+
+
+def snapshot(client: Any, instance_id: str) -> dict[str, Any]:
+    """What a restart must keep: every instance, user, quick connect, origin and attribute."""
+    users = client.list_users(InstanceId=instance_id, MaxResults=1000)["UserSummaryList"]
+    qcs = client.list_quick_connects(InstanceId=instance_id, MaxResults=1000)["QuickConnectSummaryList"]
+    return {
+        "instances": sorted((i["Id"], i["InstanceAlias"]) for i in client.list_instances()["InstanceSummaryList"]),
+        "users": sorted((u["Id"], u["Username"]) for u in users),
+        "quick_connects": sorted((q["Id"], q["Name"], q["QuickConnectType"]) for q in qcs),
+        "origins": sorted(client.list_approved_origins(InstanceId=instance_id)["Origins"]),
+        "multi_party": client.describe_instance_attribute(
+            InstanceId=instance_id, AttributeType="MULTI_PARTY_CHAT_CONFERENCE"
+        )["Attribute"]["Value"],
+    }
+
+
+def restart_and_check(args: list[str], data_dir: Path) -> Server:
+    server = start_server(args, data_dir)
+    try:
+        client = connect_client(server.url)
+        (demo,) = demo_instances(client)
+        iid = demo["Id"]
+        profiles = client.list_security_profiles(InstanceId=iid)["SecurityProfileSummaryList"]
+        agent_profile = next(p["Id"] for p in profiles if p["Name"] == "Agent")
+        routing = client.list_routing_profiles(InstanceId=iid)["RoutingProfileSummaryList"][0]["Id"]
+        flows = client.list_contact_flows(InstanceId=iid, ContactFlowTypes=["AGENT_TRANSFER"])
+        flow = flows["ContactFlowSummaryList"][0]["Id"]
+
+        user_id = client.create_user(
+            InstanceId=iid, Username="restart.user", Password="Parley-test-1",
+            IdentityInfo={"FirstName": "Rosa", "LastName": "Restart"},
+            PhoneConfig={"PhoneType": "SOFT_PHONE"}, SecurityProfileIds=[agent_profile], RoutingProfileId=routing,
+        )["UserId"]
+        qc_id = client.create_quick_connect(
+            InstanceId=iid, Name="Transfer-to-Rosa", Description="survives restarts",
+            QuickConnectConfig={"QuickConnectType": "USER", "UserConfig": {"UserId": user_id, "ContactFlowId": flow}},
+        )["QuickConnectId"]
+        client.associate_approved_origin(InstanceId=iid, Origin="https://restart.example")
+        client.update_instance_attribute(InstanceId=iid, AttributeType="MULTI_PARTY_CHAT_CONFERENCE", Value="false")
+        before = snapshot(client, iid)
+        assert (user_id, "restart.user") in before["users"]
+    finally:
+        server.stop()
+
+    server = start_server(args, data_dir)
+    try:
+        client = connect_client(server.url)
+        (again,) = demo_instances(client)  # the demo instance was found, not created a second time
+        assert again["Id"] == iid
+        assert snapshot(client, iid) == before
+        user = client.describe_user(InstanceId=iid, UserId=user_id)["User"]
+        assert user["Username"] == "restart.user"
+        assert user["IdentityInfo"]["FirstName"] == "Rosa"
+        assert user["SecurityProfileIds"] == [agent_profile]
+        qc = client.describe_quick_connect(InstanceId=iid, QuickConnectId=qc_id)["QuickConnect"]
+        assert qc["Name"] == "Transfer-to-Rosa"
+        assert qc["Description"] == "survives restarts"
+        assert qc["QuickConnectConfig"]["UserConfig"] == {"UserId": user_id, "ContactFlowId": flow}
+        return server
+    except BaseException:
+        server.stop()
+        raise
+
+
+def test_restart_keeps_data_sqlite(tmp_path: Path) -> None:
+    server = restart_and_check(["--demo"], tmp_path / "data")
+    try:
+        assert (tmp_path / "data" / "parley.db").exists()
+    finally:
+        server.stop()
+
+
+@pytest.mark.postgres
+def test_restart_keeps_data_postgresql(tmp_path: Path, pg_url: str) -> None:
+    server = restart_and_check(["--demo", "--storage", pg_url], tmp_path / "data")
+    try:
+        assert not (tmp_path / "data" / "parley.db").exists()  # everything went to PostgreSQL
+    finally:
+        server.stop()
