@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 import asyncpg
 import pytest
+
 from conftest import Server, connect_client, start_server
 
 PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "database": "postgres", "timeout": 5}
@@ -33,12 +34,14 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 async def admin() -> asyncpg.Connection:
+    """A connection to the ``postgres`` database, starting the server first when it is down."""
     try:
         return await asyncpg.connect(**PG)
     except (OSError, asyncpg.PostgresError):
-        version = sorted(os.listdir("/etc/postgresql"))[-1]
-        command = ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"]
-        started = subprocess.run(command, capture_output=True, text=True, check=False)
+        pass
+    version = sorted(os.listdir("/etc/postgresql"))[-1]
+    command = ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"]
+    started = subprocess.run(command, capture_output=True, text=True, check=False)
     deadline = time.monotonic() + 30
     while True:
         try:
@@ -86,6 +89,7 @@ def snapshot(client: Any, instance_id: str) -> dict[str, Any]:
 
 
 def restart_and_check(args: list[str], data_dir: Path) -> Server:
+    data_dir.mkdir(parents=True, exist_ok=True)
     server = start_server(args, data_dir)
     try:
         client = connect_client(server.url)

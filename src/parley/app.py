@@ -90,7 +90,7 @@ async def build(config: Config) -> Parley:
 
     routes = [
         Route("/health", health_endpoint(storage), methods=["GET"]),  # type: ignore[arg-type]
-        WebSocketRoute("/participant/ws", ParticipantSocket(chat, hub).handle),
+        WebSocketRoute("/participant/ws", ParticipantSocket(chat, hub, config.websocket_lifetime).handle),
         Route("/{path:path}", dispatch, methods=[*ALL_METHODS, "OPTIONS"]),
     ]
     app = Starlette(routes=routes)

@@ -54,6 +54,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--region", default="us-west-2", help="region written into ARNs (default: us-west-2)")
     serve.add_argument("--account-id", default="123456789012",
                        help="account id written into ARNs (default: 123456789012)")
+    serve.add_argument("--websocket-lifetime", type=float, default=7200.0, metavar="SECONDS",
+                       help="close participant websockets after this long; clients reconnect (default: 7200, "
+                            "as API Gateway websockets)")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
                        help="log verbosity (default: info)")
     return parser
@@ -72,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     config = Config(
         host=args.host, port=args.port, data_dir=args.data_dir, storage_url=args.storage, bus_url=args.bus,
         public_url=args.public_url, demo=args.demo, access_keys=keys, region=args.region,
-        account_id=args.account_id, log_level=args.log_level,
+        account_id=args.account_id, log_level=args.log_level, websocket_lifetime=args.websocket_lifetime,
     )
     from parley.server import run
 

@@ -10,17 +10,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from parley.domain.transcript import CHAT_ENDED, LEFT, Item
 from parley.service.notify import CHAT_CHANNEL, decode_poke
-from parley.service.ports import Bus, Storage
+from parley.service.ports import Bus, Sink, Storage
 
 log = logging.getLogger(__name__)
 
-# How many frames may wait for a slow socket before it is closed (the client reconnects and reloads).
-SOCKET_QUEUE = 1000
 # How often chats with sockets are caught up even without pokes (covers pokes lost between nodes).
 SWEEP_SECONDS = 2.0
 # How long a socket stays open after its participant left, so the chat.ended of a closing chat still reaches it.
@@ -29,56 +27,12 @@ LEFT_GRACE_SECONDS = 2.0
 BATCH = 200
 
 
-class Subscriber:
-    """One socket's outbound side: frames are queued and written by one task, in order."""
-
-    def __init__(self, participant_id: str, chat_id: str, send: Callable[[str], Awaitable[None]],
-                 close: Callable[[int], Awaitable[None]]) -> None:
-        self.participant_id = participant_id
-        self.chat_id = chat_id
-        self._send = send
-        self._close = close
-        self._queue: asyncio.Queue[str | None] = asyncio.Queue(SOCKET_QUEUE)
-        self._task = asyncio.get_running_loop().create_task(self._writer())
-        self.closed = False
-
-    def push(self, frame: str) -> None:
-        if self.closed:
-            return
-        try:
-            self._queue.put_nowait(frame)
-        except asyncio.QueueFull:
-            log.warning("socket of participant %s is too slow; closing it", self.participant_id)
-            self.finish()
-
-    def finish(self) -> None:
-        """Close after everything queued so far has been written."""
-        if not self.closed:
-            self.closed = True
-            with contextlib.suppress(asyncio.QueueFull):
-                self._queue.put_nowait(None)
-
-    async def _writer(self) -> None:
-        try:
-            while (frame := await self._queue.get()) is not None:
-                await self._send(frame)
-            await self._close(1000)
-        except Exception:  # the peer went away; the reader side cleans up
-            self.closed = True
-
-    async def stop(self) -> None:
-        self.closed = True
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await self._task
-
-
 @dataclass
 class Feed:
     """What this node has pushed of one chat."""
 
     last_seq: int
-    subscribers: set[Subscriber] = field(default_factory=set)
+    subscribers: set[Sink] = field(default_factory=set)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
 
 
@@ -106,14 +60,14 @@ class Hub:
                 await task
         for feed in list(self.feeds.values()):
             for sub in list(feed.subscribers):
-                await sub.stop()
+                sub.finish()
         self.feeds.clear()
 
     def count(self, participant_id: str, chat_id: str) -> int:
         feed = self.feeds.get(chat_id)
         return sum(1 for s in feed.subscribers if s.participant_id == participant_id) if feed else 0
 
-    async def add(self, subscriber: Subscriber) -> None:
+    async def add(self, subscriber: Sink) -> None:
         """Start pushing to ``subscriber`` the items committed from now on."""
         feed = self.feeds.get(subscriber.chat_id)
         if feed is None:
@@ -123,7 +77,7 @@ class Hub:
         feed.subscribers.add(subscriber)
         await self.catch_up(subscriber.chat_id)
 
-    def remove(self, subscriber: Subscriber) -> None:
+    def remove(self, subscriber: Sink) -> None:
         feed = self.feeds.get(subscriber.chat_id)
         if feed is None:
             return

@@ -92,3 +92,24 @@ class Bus(Protocol):
     def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[bytes]]: ...
 
     async def close(self) -> None: ...
+
+
+class Sink(Protocol):
+    """One socket as the hub sees it: frames are queued to it in order; ``finish`` closes it after them."""
+
+    participant_id: str
+    chat_id: str
+
+    def push(self, frame: str) -> None: ...
+
+    def finish(self) -> None: ...
+
+
+class Feeds(Protocol):
+    """The node's registry of chat sockets (the hub)."""
+
+    async def add(self, sink: Sink) -> None: ...
+
+    def remove(self, sink: Sink) -> None: ...
+
+    def count(self, participant_id: str, chat_id: str) -> int: ...

@@ -2,29 +2,80 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 
 import orjson
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from parley.domain.errors import AccessDenied
-from parley.fanout.hub import Hub, Subscriber
 from parley.service.chat import ChatService
+from parley.service.ports import Feeds
 
 log = logging.getLogger(__name__)
 
+# How many frames may wait for a slow socket before it is closed (the client reconnects and reloads).
+SOCKET_QUEUE = 1000
 # Connect's limit: at most 5 open websocket connections per chat participant.
 MAX_SOCKETS_PER_PARTICIPANT = 5
 CHAT_TOPIC = "aws/chat"
 
 
+class Subscriber:
+    """One socket's outbound side: frames are queued and written by one task, in order."""
+
+    def __init__(self, participant_id: str, chat_id: str, send: Callable[[str], Awaitable[None]],
+                 close: Callable[[int], Awaitable[None]]) -> None:
+        self.participant_id = participant_id
+        self.chat_id = chat_id
+        self._send = send
+        self._close = close
+        self._queue: asyncio.Queue[str | None] = asyncio.Queue(SOCKET_QUEUE)
+        self._task = asyncio.get_running_loop().create_task(self._writer())
+        self.closed = False
+        self.close_code = 1000
+
+    def push(self, frame: str) -> None:
+        if self.closed:
+            return
+        try:
+            self._queue.put_nowait(frame)
+        except asyncio.QueueFull:
+            log.warning("socket of participant %s is too slow; closing it", self.participant_id)
+            self.finish()
+
+    def finish(self, code: int = 1000) -> None:
+        """Close after everything queued so far has been written."""
+        self.close_code = code
+        if not self.closed:
+            self.closed = True
+            with contextlib.suppress(asyncio.QueueFull):
+                self._queue.put_nowait(None)
+
+    async def _writer(self) -> None:
+        try:
+            while (frame := await self._queue.get()) is not None:
+                await self._send(frame)
+            await self._close(self.close_code)
+        except Exception:  # the peer went away; the reader side cleans up
+            self.closed = True
+
+    async def stop(self) -> None:
+        self.closed = True
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError, Exception):
+            await self._task
+
+
 class ParticipantSocket:
     """The Starlette websocket endpoint."""
 
-    def __init__(self, chat: ChatService, hub: Hub) -> None:
+    def __init__(self, chat: ChatService, hub: Feeds, lifetime_seconds: float) -> None:
         self.chat = chat
         self.hub = hub
+        self.lifetime_seconds = lifetime_seconds
 
     async def handle(self, websocket: WebSocket) -> None:
         try:
@@ -48,6 +99,8 @@ class ParticipantSocket:
                 await websocket.close(code=code)
 
         subscriber = Subscriber(participant.id, caller.chat.id, send, close)
+        # Like Connect's websockets, a connection lives for a bounded time; clients reconnect and catch up.
+        expiry = asyncio.get_running_loop().call_later(self.lifetime_seconds, subscriber.finish, 1001)
         subscribed = False
         try:
             while True:
@@ -84,6 +137,7 @@ class ParticipantSocket:
         except Exception:
             log.exception("participant websocket failed")
         finally:
+            expiry.cancel()
             self.hub.remove(subscriber)
             await subscriber.stop()
 
