@@ -14,12 +14,23 @@ from parley.aws.connect.api import build_connect_api
 from parley.aws.connect.context import ConnectContext
 from parley.aws.model import Service
 from parley.aws.participant.api import build_participant_api
+from parley.aws.participant.attachments import AttachmentHandlers
 from parley.aws.participant.handlers import ParticipantHandlers
 from parley.aws.participant.items import chat_frame
+from parley.aws.ratelimit import (
+    CONNECT_DEFAULT,
+    CONNECT_RATES,
+    PARTICIPANT_RATES,
+    Rate,
+    RateLimiter,
+    participant_limiter,
+)
+from parley.aws.ratelimit import connect_limiter as connect_limiter_for
 from parley.config import Config, load_access_keys
 from parley.domain.arns import Account
 from parley.fanout.hub import Hub
 from parley.fanout.local import LocalBus
+from parley.service.attachments import AttachmentService
 from parley.service.chat import ChatService
 from parley.service.contacts import ContactService
 from parley.service.demo import Demo, ensure_demo
@@ -30,7 +41,10 @@ from parley.service.passwords import Passwords
 from parley.service.ports import Storage
 from parley.service.quick_connects import QuickConnectService
 from parley.service.timers import Timers
+from parley.service.token_instances import TokenInstances
 from parley.storage import open_storage
+from parley.storage.files import LocalFileStore
+from parley.web.attachments import AttachmentFiles
 from parley.web.health import health_endpoint
 from parley.web.websocket import ParticipantSocket
 
@@ -73,9 +87,20 @@ async def build(config: Config) -> Parley:
         account=Account(config.region, config.account_id), public_url=config.base_url,
         instances=instances, directory=directory, quick_connects=quick_connects, contacts=contacts, chat=chat,
     )
-    connect_api = build_connect_api(Service.load("connect", "2017-08-08"), ctx, access_keys)
+    connect_limiter = participant_limits = None
+    if config.limits_on:
+        overrides = {op: Rate(*value) for op, value in config.rate_overrides.items()}
+        connect_limiter = connect_limiter_for(RateLimiter({**CONNECT_RATES, **overrides}, CONNECT_DEFAULT))
+        participant_limits = participant_limiter(
+            RateLimiter({**PARTICIPANT_RATES, **overrides}), TokenInstances(storage).instance_of
+        )
+    connect_api = build_connect_api(Service.load("connect", "2017-08-08"), ctx, access_keys, connect_limiter)
+    attachments = AttachmentService(storage, LocalFileStore(config.data_dir / "attachments"), chat, notifier)
     participant_api = build_participant_api(
-        Service.load("connectparticipant", "2018-09-07"), ParticipantHandlers(chat, websocket_base(config.base_url))
+        Service.load("connectparticipant", "2018-09-07"),
+        ParticipantHandlers(chat, websocket_base(config.base_url)),
+        AttachmentHandlers(attachments, config.base_url),
+        limiter=participant_limits,
     )
     demo = await ensure_demo(storage, instances, directory, quick_connects) if config.demo else None
     hub = Hub(storage, bus, chat_frame)
@@ -90,6 +115,8 @@ async def build(config: Config) -> Parley:
 
     routes = [
         Route("/health", health_endpoint(storage), methods=["GET"]),  # type: ignore[arg-type]
+        Route("/participant/attachments/{attachment_id}", AttachmentFiles(attachments).handle,
+              methods=["GET", "PUT", "OPTIONS"]),
         WebSocketRoute("/participant/ws", ParticipantSocket(chat, hub, config.websocket_lifetime).handle),
         Route("/{path:path}", dispatch, methods=[*ALL_METHODS, "OPTIONS"]),
     ]

@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from parley import __version__
+from parley.aws.ratelimit import parse_rate
 from parley.config import Config, parse_access_keys
 
 DESCRIPTION = """\
@@ -54,6 +55,11 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--region", default="us-west-2", help="region written into ARNs (default: us-west-2)")
     serve.add_argument("--account-id", default="123456789012",
                        help="account id written into ARNs (default: 123456789012)")
+    serve.add_argument("--rate-limits", choices=["on", "off"],
+                       help="per-instance request rate limits with Connect's default quotas, answered with 429 "
+                            "ThrottlingException (default: on, off with --demo)")
+    serve.add_argument("--rate-limit", action="append", default=[], metavar="OPERATION=RATE[/BURST]",
+                       help="override one operation's rate, e.g. SendMessage=200/300 (repeatable)")
     serve.add_argument("--websocket-lifetime", type=float, default=7200.0, metavar="SECONDS",
                        help="close participant websockets after this long; clients reconnect (default: 7200, "
                             "as API Gateway websockets)")
@@ -70,12 +76,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0 if args.command is None else 2
     try:
         keys = parse_access_keys(",".join(args.access_key))
+        overrides = {op: (rate.per_second, rate.burst) for op, rate in map(parse_rate, args.rate_limit)}
     except ValueError as exc:
         parser.error(str(exc))
     config = Config(
         host=args.host, port=args.port, data_dir=args.data_dir, storage_url=args.storage, bus_url=args.bus,
         public_url=args.public_url, demo=args.demo, access_keys=keys, region=args.region,
         account_id=args.account_id, log_level=args.log_level, websocket_lifetime=args.websocket_lifetime,
+        rate_limits=None if args.rate_limits is None else args.rate_limits == "on", rate_overrides=overrides,
     )
     from parley.server import run
 

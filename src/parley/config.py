@@ -24,6 +24,7 @@ class Config:
     region: str = "us-west-2"
     account_id: str = "123456789012"
     rate_limits: bool | None = None
+    rate_overrides: dict[str, tuple[float, int]] = field(default_factory=dict)
     websocket_lifetime: float = 7200.0
     log_level: str = "info"
 

@@ -265,7 +265,7 @@ def _flatten(value: Any) -> list[Any]:
 
 
 def test_codec_shapes() -> None:
-    user = full_samples("i-1")[5]
+    user = next(s for s in full_samples("i-1") if isinstance(s, User))
     raw = to_json(user)
     assert isinstance(raw["security_profile_ids"], list)
     assert raw["identity"]["first_name"] == "Ada"
@@ -690,7 +690,7 @@ async def test_contacts_of_chat_in_initiation_order(storage: SqlStorage) -> None
     chat = first.initial_contact_id
     later = [
         make_contact(instance.id, chat, at=T0 + timedelta(seconds=s), previous_contact_id=first.id)
-        for s in (30, 5, 600, 61)
+        for s in (30, 5, 600, 61, 5, 5)
     ]
     unrelated = make_contact(instance.id, at=T0 + timedelta(seconds=1))
     async with storage.transaction() as tx:
@@ -698,7 +698,7 @@ async def test_contacts_of_chat_in_initiation_order(storage: SqlStorage) -> None
             await tx.insert_contact(contact)
     async with storage.transaction() as tx:
         chain = await tx.contacts_of_chat(chat)
-        assert chain == sorted([first, *later], key=lambda c: c.initiation_time)
+        assert chain == sorted([first, *later], key=lambda c: (c.initiation_time, c.id))
         assert await tx.contacts_of_chat(unrelated.id) == [unrelated]
         assert await tx.contacts_of_chat(uid()) == []
 
@@ -708,7 +708,7 @@ async def test_participants(storage: SqlStorage) -> None:
     customer = make_participant(chat, at=T0 + timedelta(seconds=2))
     agents = [
         make_participant(chat, at=T0 + timedelta(seconds=s), role=AGENT, user_id=uid(), display_name=f"A{s}")
-        for s in (9, 1, 5)
+        for s in (9, 1, 5, 2, 2, 2)
     ]
     stranger = make_participant(other_chat, at=T0)
     async with storage.transaction() as tx:
@@ -716,7 +716,7 @@ async def test_participants(storage: SqlStorage) -> None:
             await tx.insert_participant(participant)
     async with storage.transaction() as tx:
         members = await tx.participants_of_chat(chat)
-        assert members == sorted([customer, *agents], key=lambda p: p.created)
+        assert members == sorted([customer, *agents], key=lambda p: (p.created, p.id))
         assert await tx.participants_of_chat(other_chat) == [stranger]
         assert await tx.participants_of_chat(uid()) == []
         for participant in [customer, *agents, stranger]:

@@ -35,6 +35,8 @@ class Call:
 
 Handler = Callable[[Call], Awaitable[Mapping[str, Any] | None]]
 Authenticator = Callable[[Request, bytes, OperationModel], Awaitable[Any]]
+# Raises an AwsError (ThrottlingException) when the call is over its rate; None means no limits.
+Limiter = Callable[[Call], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -69,8 +71,9 @@ class RestJsonApi:
 
     def __init__(
         self, service: Service, handlers: Mapping[str, Handler], authenticate: Authenticator,
-        dialect: Dialect, *, label: str,
+        dialect: Dialect, *, label: str, limiter: Limiter | None = None,
     ) -> None:
+        self.limiter = limiter
         self.service = service
         self.handlers = dict(handlers)
         self.authenticate = authenticate
@@ -103,7 +106,10 @@ class RestJsonApi:
                     f"Parley does not implement the {self.label} operation {op.name}.",
                 )
             params = shapes.bind_request(op, labels, query, request.headers, _json_body(body))
-            result = await handler(Call(op, params, request, body, caller))
+            call = Call(op, params, request, body, caller)
+            if self.limiter is not None:
+                await self.limiter(call)
+            result = await handler(call)
         except AwsError as exc:
             return self._error(op, exc, request_id)
         except shapes.SerializationError as exc:

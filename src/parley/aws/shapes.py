@@ -101,11 +101,19 @@ def validate(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
             problems.append(f"{fail} have value less than or equal to {meta['max']}")
     elif kind == "list":
         for i, item in enumerate(value, start=1):
-            validate(shape.member, item, f"{path}.{i}.member", problems)
+            _validate_item(shape.member, item, f"{path}.{i}.member", problems)
     elif kind == "map":
         for key, item in value.items():
             validate(shape.key, key, f"{path}.{key}.key", problems)
-            validate(shape.value, item, f"{path}.{key}.value", problems)
+            _validate_item(shape.value, item, f"{path}.{key}.value", problems)
+
+
+def _validate_item(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
+    """A list member or map value: JSON null is not a value (``[null]``, ``{"a": null}``)."""
+    if value is None:
+        problems.append(f"Value null at '{path}' failed to satisfy constraint: Member must not be null")
+    else:
+        validate(shape, value, path, problems)
 
 
 def _join(path: str, member: str) -> str:

@@ -80,7 +80,9 @@ class Chat:
 
 @dataclass(frozen=True)
 class Connection:
-    """A bearer credential of a participant: a connection token or a websocket ticket."""
+    """A bearer credential: a connection token or websocket ticket of a participant (kind ``conn`` / ``ws``),
+    or an upload / download ticket of an attachment (kind ``upload`` / ``download``; ``participant_id`` then
+    holds the attachment id)."""
 
     kind: str
     participant_id: str

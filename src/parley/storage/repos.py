@@ -156,7 +156,7 @@ class SqlTx(ChatSql):
         query = sa.select(t.contacts.c.data).where(t.contacts.c.initial_contact_id == initial_contact_id)
         rows = (await self.conn.execute(query)).all()
         contacts = [from_json(Contact, dict(r[0])) for r in rows]
-        return sorted(contacts, key=lambda c: c.initiation_time)
+        return sorted(contacts, key=lambda c: (c.initiation_time, c.id))  # ties: a stable, backend-free order
 
     async def insert_participant(self, participant: Participant) -> None:
         await self.conn.execute(
@@ -176,7 +176,7 @@ class SqlTx(ChatSql):
     async def participants_of_chat(self, chat_id: str) -> list[Participant]:
         query = sa.select(t.participants.c.data).where(t.participants.c.chat_id == chat_id)
         rows = (await self.conn.execute(query)).all()
-        return sorted((from_json(Participant, dict(r[0])) for r in rows), key=lambda p: p.created)
+        return sorted((from_json(Participant, dict(r[0])) for r in rows), key=lambda p: (p.created, p.id))
 
     async def get_participant(self, participant_id: str) -> Participant | None:
         query = sa.select(t.participants.c.data).where(t.participants.c.id == participant_id)

@@ -15,7 +15,7 @@ from parley.aws.connect.instances import InstanceHandlers
 from parley.aws.connect.quick_connects import QuickConnectHandlers
 from parley.aws.errors import AwsError
 from parley.aws.model import Service
-from parley.aws.restjson import CONNECT, RestJsonApi, collect_handlers
+from parley.aws.restjson import CONNECT, Limiter, RestJsonApi, collect_handlers
 from parley.aws.sigv4 import SignatureError, SignedRequest, verify_sigv4
 
 
@@ -37,8 +37,12 @@ def sigv4_authenticator(access_keys: Mapping[str, str], service: str) -> Any:
     return authenticate
 
 
-def build_connect_api(service: Service, ctx: ConnectContext, access_keys: Mapping[str, str]) -> RestJsonApi:
+def build_connect_api(
+    service: Service, ctx: ConnectContext, access_keys: Mapping[str, str], limiter: Limiter | None = None
+) -> RestJsonApi:
     handlers = collect_handlers(
         service, InstanceHandlers(ctx), DirectoryHandlers(ctx), QuickConnectHandlers(ctx), ContactHandlers(ctx)
     )
-    return RestJsonApi(service, handlers, sigv4_authenticator(access_keys, "connect"), CONNECT, label="Connect API")
+    return RestJsonApi(
+        service, handlers, sigv4_authenticator(access_keys, "connect"), CONNECT, label="Connect API", limiter=limiter
+    )

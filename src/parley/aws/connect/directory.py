@@ -6,6 +6,7 @@ from typing import Any
 
 from parley.aws.connect.context import ConnectContext, page_size
 from parley.aws.restjson import Call
+from parley.domain.errors import InvalidParameter, InvalidRequest
 from parley.domain.resources import (
     IdentityInfo,
     MediaConcurrency,
@@ -31,6 +32,14 @@ def _queue_configs(raw: list[dict[str, Any]] | None) -> list[RoutingQueueConfig]
         RoutingQueueConfig(c["QueueReference"]["QueueId"], c["QueueReference"]["Channel"], c["Priority"], c["Delay"])
         for c in raw or []
     ]
+
+
+def _media(raw: dict[str, Any]) -> MediaConcurrency:
+    # The model leaves Concurrency optional, but a channel of a routing profile needs one.
+    if raw.get("Concurrency") is None:
+        raise InvalidParameter(f"MediaConcurrencies: give a Concurrency for channel {raw['Channel']}.")
+    behavior = (raw.get("CrossChannelBehavior") or {}).get("BehaviorType", "ROUTE_CURRENT_CHANNEL_ONLY")
+    return MediaConcurrency(raw["Channel"], raw["Concurrency"], behavior)
 
 
 class DirectoryHandlers:
@@ -108,11 +117,7 @@ class DirectoryHandlers:
     # routing profiles ------------------------------------------------------------------------------
     async def create_routing_profile(self, call: Call) -> dict[str, Any]:
         p = call.params
-        media = [
-            MediaConcurrency(m["Channel"], m["Concurrency"],
-                             (m.get("CrossChannelBehavior") or {}).get("BehaviorType", "ROUTE_CURRENT_CHANNEL_ONLY"))
-            for m in p["MediaConcurrencies"]
-        ]
+        media = [_media(m) for m in p["MediaConcurrencies"]]
         rp = await self.ctx.directory.create_routing_profile(
             p["InstanceId"], p["Name"], p["Description"], p["DefaultOutboundQueueId"], media,
             _queue_configs(p.get("QueueConfigs")), p.get("Tags"),
@@ -155,12 +160,8 @@ class DirectoryHandlers:
     async def associate_routing_profile_queues(self, call: Call) -> None:
         p = call.params
         if p.get("ManualAssignmentQueueConfigs"):
-            from parley.domain.errors import InvalidRequest
-
             raise InvalidRequest("Parley does not support manual assignment queues.")
         if not p.get("QueueConfigs"):
-            from parley.domain.errors import InvalidParameter
-
             raise InvalidParameter("QueueConfigs must list at least one queue.")
         await self.ctx.directory.associate_routing_profile_queues(
             p["InstanceId"], p["RoutingProfileId"], _queue_configs(p["QueueConfigs"])

@@ -8,8 +8,7 @@ from starlette.responses import Response
 
 from parley.aws.errors import AwsError
 from parley.aws.model import Service
-from parley.aws.participant.handlers import ParticipantHandlers
-from parley.aws.restjson import PARTICIPANT, RestJsonApi, collect_handlers
+from parley.aws.restjson import PARTICIPANT, Limiter, RestJsonApi, collect_handlers
 
 # What browsers may send and read cross-origin (ChatJS's preflight asks for exactly these headers).
 CORS_HEADERS = {
@@ -44,7 +43,7 @@ class ParticipantApi:
         return response
 
 
-def build_participant_api(service: Service, handlers: ParticipantHandlers) -> ParticipantApi:
-    api = RestJsonApi(service, collect_handlers(service, handlers), bearer, PARTICIPANT,
-                      label="Participant Service")
+def build_participant_api(service: Service, *handlers: object, limiter: Limiter | None = None) -> ParticipantApi:
+    api = RestJsonApi(service, collect_handlers(service, *handlers), bearer, PARTICIPANT,
+                      label="Participant Service", limiter=limiter)
     return ParticipantApi(api)

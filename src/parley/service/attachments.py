@@ -1,0 +1,159 @@
+"""Use cases for chat attachments: start an upload, receive the bytes, complete it, hand out downloads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from parley.domain.attachments import (
+    DEFAULT_DOWNLOAD_SECONDS,
+    MAX_ATTACHMENTS_PER_CHAT,
+    UPLOAD_URL_SECONDS,
+    check_attachment,
+)
+from parley.domain.clock import utcnow
+from parley.domain.contact import CUSTOM_BOT
+from parley.domain.errors import AccessDenied, Conflict, InvalidParameter, NotFound, QuotaExceeded
+from parley.domain.ids import hash_token, new_id, new_token
+from parley.domain.transcript import Attachment, Connection, Item, StoredAttachment
+from parley.service.chat import ChatService
+from parley.service.chat_txn import append_txn
+from parley.service.notify import ChatNotifier
+from parley.service.ports import Storage, Tx
+
+IN_PROGRESS = "IN_PROGRESS"
+APPROVED = "APPROVED"
+
+
+class FileStore(Protocol):
+    """Where attachment bytes live (a directory under the data dir by default)."""
+
+    async def put(self, key: str, data: bytes) -> None: ...
+
+    async def get(self, key: str) -> bytes | None: ...
+
+    async def size(self, key: str) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class Ticket:
+    attachment: StoredAttachment
+    ticket: str
+    expires: datetime
+
+
+class AttachmentService:
+    def __init__(self, storage: Storage, files: FileStore, chat: ChatService, notifier: ChatNotifier) -> None:
+        self.storage = storage
+        self.files = files
+        self.chat = chat
+        self.notifier = notifier
+
+    async def start_upload(self, token: str | None, content_type: str, size: int, name: str,
+                           client_token: str) -> Ticket:
+        check_attachment(name, content_type, size)
+        caller = await self.chat.resolve_connection(token)
+        me = caller.participant
+        if not me.active or caller.chat.ended:
+            raise AccessDenied("The chat has ended or you have left it; it no longer accepts attachments.")
+        async with self.storage.transaction() as tx:
+            scope = f"StartAttachmentUpload/{me.id}"
+            earlier = await tx.find_idempotent(scope, client_token)
+            if earlier is not None:
+                found = await tx.get_attachment(earlier["AttachmentId"])
+                if found is not None and found.status == IN_PROGRESS:
+                    return await self._upload_ticket_txn(tx, found)
+            if len(await tx.attachments_of_chat(caller.chat.id)) >= MAX_ATTACHMENTS_PER_CHAT:
+                raise QuotaExceeded(
+                    f"The number of attachments per contact exceeds the quota of {MAX_ATTACHMENTS_PER_CHAT}."
+                )
+            attachment = StoredAttachment(
+                id=new_id(), chat_id=caller.chat.id, participant_id=me.id, name=name, content_type=content_type,
+                size=size, status=IN_PROGRESS, created=utcnow(), client_token=client_token,
+            )
+            await tx.insert_attachment(attachment)
+            await tx.save_idempotent(scope, client_token, {"AttachmentId": attachment.id})
+            return await self._upload_ticket_txn(tx, attachment)
+
+    async def _upload_ticket_txn(self, tx: Tx, attachment: StoredAttachment) -> Ticket:
+        ticket = new_token()
+        expires = utcnow() + timedelta(seconds=UPLOAD_URL_SECONDS)
+        await tx.insert_connection(hash_token(ticket), Connection("upload", attachment.id, expires))
+        return Ticket(attachment, ticket, expires)
+
+    async def _ticket(self, tx: Tx, attachment_id: str, ticket: str | None, kind: str) -> StoredAttachment:
+        denied = AccessDenied("The URL is not valid or has expired; ask for a new one.")
+        if not ticket:
+            raise denied
+        found = await tx.find_connection(hash_token(ticket))
+        if found is None or found.kind != kind or found.participant_id != attachment_id or found.expires <= utcnow():
+            raise denied
+        attachment = await tx.get_attachment(attachment_id)
+        if attachment is None:
+            raise denied
+        return attachment
+
+    async def receive(self, attachment_id: str, ticket: str | None, content_type: str | None, data: bytes) -> None:
+        """The bytes PUT to an upload URL."""
+        async with self.storage.transaction() as tx:
+            attachment = await self._ticket(tx, attachment_id, ticket, "upload")
+        if attachment.status != IN_PROGRESS:
+            raise Conflict("This attachment has already been completed.")
+        if content_type is not None and content_type.split(";")[0].strip() != attachment.content_type.split(";")[0]:
+            raise InvalidParameter(f"Send the header Content-Type: {attachment.content_type} with the upload.")
+        if len(data) != attachment.size:
+            raise InvalidParameter(
+                f"The upload has {len(data)} bytes but StartAttachmentUpload declared {attachment.size}."
+            )
+        await self.files.put(attachment.id, data)
+
+    async def complete(self, token: str | None, attachment_ids: list[str], client_token: str) -> None:
+        caller = await self.chat.resolve_connection(token)
+        me = caller.participant
+        if not me.active or caller.chat.ended:
+            raise AccessDenied("The chat has ended or you have left it; it no longer accepts attachments.")
+        if len(attachment_ids) != 1:
+            raise InvalidParameter("Complete one attachment at a time.")
+        async with self.storage.transaction() as tx:
+            scope = f"CompleteAttachmentUpload/{me.id}"
+            if await tx.find_idempotent(scope, client_token) is not None:
+                return
+            attachment = await tx.get_attachment(attachment_ids[0])
+            if attachment is None or attachment.chat_id != caller.chat.id or attachment.participant_id != me.id:
+                raise InvalidParameter(f"Attachment {attachment_ids[0]} is not an upload of yours in this chat.")
+            if attachment.status != IN_PROGRESS:
+                raise Conflict(f"Attachment {attachment.id} has already been completed.")
+            if await self.files.size(attachment.id) != attachment.size:
+                raise Conflict(f"Attachment {attachment.id} is still being uploaded: PUT its bytes to the upload URL.")
+            done = replace(attachment, status=APPROVED)
+            await tx.update_attachment(done)
+            item = Item(
+                chat_id=caller.chat.id, id=new_id(), type="ATTACHMENT", content_type=done.content_type,
+                absolute_time=utcnow(), contact_id=me.contact_id, participant_id=me.id,
+                display_name=me.display_name, role=me.role,
+                attachments=(Attachment(done.id, done.name, done.content_type, APPROVED),),
+            )
+            await append_txn(tx, self.notifier, caller.chat.id, [item])
+            await tx.save_idempotent(scope, client_token, {"AttachmentId": done.id})
+
+    async def download_ticket(self, token: str | None, attachment_id: str, seconds: int | None) -> Ticket:
+        caller = await self.chat.resolve_connection(token)
+        if caller.participant.role == CUSTOM_BOT:
+            raise AccessDenied("Custom participants (bots) cannot download attachments.")
+        async with self.storage.transaction() as tx:
+            attachment = await tx.get_attachment(attachment_id)
+            if attachment is None or attachment.chat_id != caller.chat.id or attachment.status != APPROVED:
+                raise NotFound(f"Attachment {attachment_id} was not found in this chat.")
+            ticket = new_token()
+            expires = utcnow() + timedelta(seconds=seconds or DEFAULT_DOWNLOAD_SECONDS)
+            await tx.insert_connection(hash_token(ticket), Connection("download", attachment.id, expires))
+            return Ticket(attachment, ticket, expires)
+
+    async def fetch(self, attachment_id: str, ticket: str | None) -> tuple[StoredAttachment, bytes]:
+        async with self.storage.transaction() as tx:
+            attachment = await self._ticket(tx, attachment_id, ticket, "download")
+        data = await self.files.get(attachment.id)
+        if data is None:
+            raise NotFound(f"The bytes of attachment {attachment_id} are missing.")
+        return attachment, data

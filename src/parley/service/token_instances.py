@@ -1,0 +1,36 @@
+"""Which instance a bearer token belongs to, cached: rate limits of the Participant Service are per instance."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+
+from parley.domain.ids import hash_token
+from parley.service.ports import Storage
+
+# Tokens remembered; a token always belongs to the same instance, so entries never go stale.
+CACHE_SIZE = 100_000
+
+
+class TokenInstances:
+    def __init__(self, storage: Storage) -> None:
+        self.storage = storage
+        self._cache: OrderedDict[str, str] = OrderedDict()
+
+    async def instance_of(self, token: str) -> str | None:
+        digest = hash_token(token)
+        if digest in self._cache:
+            self._cache.move_to_end(digest)
+            return self._cache[digest]
+        async with self.storage.transaction() as tx:
+            participant = await tx.find_participant_by_token(digest)
+            if participant is None:
+                connection = await tx.find_connection(digest)
+                if connection is not None and connection.kind == "conn":
+                    participant = await tx.get_participant(connection.participant_id)
+            chat = await tx.get_chat(participant.chat_id) if participant else None
+        if chat is None:
+            return None
+        self._cache[digest] = chat.instance_id
+        if len(self._cache) > CACHE_SIZE:
+            self._cache.popitem(last=False)
+        return chat.instance_id

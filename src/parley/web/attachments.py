@@ -1,0 +1,58 @@
+"""The upload and download URLs that GetAttachment / StartAttachmentUpload hand out (CORS-enabled)."""
+
+from __future__ import annotations
+
+from urllib.parse import quote
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from parley.domain.attachments import MAX_ATTACHMENT_BYTES
+from parley.domain.errors import AccessDenied, Conflict, DomainError, InvalidParameter, NotFound
+from parley.service.attachments import AttachmentService
+
+CORS = {
+    "Access-Control-Allow-Origin": "*",
+    "Access-Control-Allow-Methods": "GET, PUT, OPTIONS",
+    "Access-Control-Allow-Headers": "content-type, x-amz-meta-*, content-disposition",
+    "Access-Control-Max-Age": "600",
+}
+STATUS = {AccessDenied: 403, NotFound: 404, Conflict: 409, InvalidParameter: 400}
+
+
+def _error(exc: DomainError) -> Response:
+    status = next((code for cls, code in STATUS.items() if isinstance(exc, cls)), 400)
+    return Response(orjson.dumps({"Message": exc.message}), status, CORS, media_type="application/json")
+
+
+class AttachmentFiles:
+    def __init__(self, attachments: AttachmentService) -> None:
+        self.attachments = attachments
+
+    async def handle(self, request: Request) -> Response:
+        attachment_id = request.path_params["attachment_id"]
+        ticket = request.query_params.get("ticket")
+        try:
+            if request.method == "OPTIONS":
+                return Response(status_code=204, headers=CORS)
+            if request.method == "PUT":
+                data = b""
+                async for chunk in request.stream():
+                    data += chunk
+                    if len(data) > MAX_ATTACHMENT_BYTES:
+                        raise InvalidParameter("The upload is larger than the attachment size limit.")
+                await self.attachments.receive(attachment_id, ticket, request.headers.get("content-type"), data)
+                return Response(status_code=200, headers=CORS)
+            attachment, body = await self.attachments.fetch(attachment_id, ticket)
+        except DomainError as exc:
+            return _error(exc)
+        disposition = "inline" if request.query_params.get("disposition") == "inline" else "attachment"
+        headers = {
+            **CORS,
+            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(attachment.name)}",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Cache-Control": "private, max-age=60",
+        }
+        return Response(body, 200, headers, media_type=attachment.content_type)
