@@ -12,6 +12,8 @@ from starlette.routing import Route, WebSocketRoute
 
 from parley.aws.connect.api import build_connect_api
 from parley.aws.connect.context import ConnectContext
+from parley.aws.cti.api import CtiApi
+from parley.aws.cti.handlers import CtiHandlers
 from parley.aws.model import Service
 from parley.aws.participant.api import build_participant_api
 from parley.aws.participant.attachments import AttachmentHandlers
@@ -27,10 +29,14 @@ from parley.aws.ratelimit import (
 )
 from parley.aws.ratelimit import connect_limiter as connect_limiter_for
 from parley.config import Config, load_access_keys
+from parley.domain.agents import AgentSession
 from parley.domain.arns import Account
+from parley.fanout.agent_signals import AgentSignals
 from parley.fanout.hub import Hub
 from parley.fanout.local import LocalBus
+from parley.service.agents import AgentService
 from parley.service.attachments import AttachmentService
+from parley.service.auth import AuthService
 from parley.service.chat import ChatService
 from parley.service.contacts import ContactService
 from parley.service.demo import Demo, ensure_demo
@@ -40,12 +46,15 @@ from parley.service.notify import ChatNotifier
 from parley.service.passwords import Passwords
 from parley.service.ports import Storage
 from parley.service.quick_connects import QuickConnectService
+from parley.service.routing import Router
 from parley.service.timers import Timers
 from parley.service.token_instances import TokenInstances
 from parley.storage import open_storage
 from parley.storage.files import LocalFileStore
+from parley.web.agent_socket import AgentSockets
 from parley.web.attachments import AttachmentFiles
 from parley.web.health import health_endpoint
+from parley.web.login import LoginPages
 from parley.web.websocket import ParticipantSocket
 
 ALL_METHODS = ["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD"]
@@ -77,6 +86,7 @@ async def build(config: Config) -> Parley:
     bus = LocalBus()
     notifier = ChatNotifier(bus)
     passwords = Passwords()
+    auth = AuthService(storage, passwords)
     instances = InstanceService(storage)
     directory = DirectoryService(storage, passwords)
     quick_connects = QuickConnectService(storage)
@@ -105,6 +115,21 @@ async def build(config: Config) -> Parley:
     demo = await ensure_demo(storage, instances, directory, quick_connects) if config.demo else None
     hub = Hub(storage, bus, chat_frame)
     await hub.start()
+    signals = AgentSignals(bus)
+    await signals.start()
+    router = Router(storage, notifier, config.offer_seconds)
+    router.start()
+    agents = AgentService(storage, notifier, router)
+    agent_sockets = AgentSockets(storage, agents, hub, signals, websocket_base(config.base_url))
+    account = Account(config.region, config.account_id)
+
+    async def resolve_agent(token: str) -> AgentSession | None:
+        who = await auth.resolve_access_token(token)
+        if who is not None:
+            await agents.check_ccp_access(who)
+        return who
+
+    cti_api = CtiApi(CtiHandlers(agents, chat, signals, account, agent_sockets).table(), resolve_agent)
     timers = Timers(storage, chat)
     timers.start()
 
@@ -118,11 +143,15 @@ async def build(config: Config) -> Parley:
         Route("/participant/attachments/{attachment_id}", AttachmentFiles(attachments).handle,
               methods=["GET", "PUT", "OPTIONS"]),
         WebSocketRoute("/participant/ws", ParticipantSocket(chat, hub, config.websocket_lifetime).handle),
+        Route("/api", cti_api.handle, methods=["POST"]),
+        Route("/connect/api", cti_api.handle, methods=["POST"]),
+        WebSocketRoute("/connect/agent-ws", agent_sockets.handle),
+        *LoginPages(auth, secure_cookies=config.base_url.startswith("https")).routes(),
         Route("/{path:path}", dispatch, methods=[*ALL_METHODS, "OPTIONS"]),
     ]
     app = Starlette(routes=routes)
     parley = Parley(config, app, storage, access_keys, demo, [note] if note else [])
-    parley.closers += [bus.close, hub.stop, timers.stop]
+    parley.closers += [bus.close, hub.stop, signals.stop, router.stop, timers.stop]
     return parley
 
 

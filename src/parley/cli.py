@@ -63,6 +63,9 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--websocket-lifetime", type=float, default=7200.0, metavar="SECONDS",
                        help="close participant websockets after this long; clients reconnect (default: 7200, "
                             "as API Gateway websockets)")
+    serve.add_argument("--offer-timeout", type=float, default=20.0, metavar="SECONDS",
+                       help="how long an agent has to accept a chat offer before it is missed (default: 20, as "
+                            "Connect)")
     serve.add_argument("--log-level", default="info", choices=["debug", "info", "warning", "error"],
                        help="log verbosity (default: info)")
     return parser
@@ -83,6 +86,7 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host, port=args.port, data_dir=args.data_dir, storage_url=args.storage, bus_url=args.bus,
         public_url=args.public_url, demo=args.demo, access_keys=keys, region=args.region,
         account_id=args.account_id, log_level=args.log_level, websocket_lifetime=args.websocket_lifetime,
+        offer_seconds=args.offer_timeout,
         rate_limits=None if args.rate_limits is None else args.rate_limits == "on", rate_overrides=overrides,
     )
     from parley.server import run

@@ -26,6 +26,7 @@ class Config:
     rate_limits: bool | None = None
     rate_overrides: dict[str, tuple[float, int]] = field(default_factory=dict)
     websocket_lifetime: float = 7200.0
+    offer_seconds: float = 20.0
     log_level: str = "info"
 
     @property

@@ -153,7 +153,7 @@ class Socket:
 
     @classmethod
     def open(cls, url: str, *, subscribe: bool = True) -> Socket:
-        sock = cls(ws_connect(url, open_timeout=WAIT, max_size=None))
+        sock = cls(ws_connect(url, open_timeout=WAIT, max_size=None, max_queue=None, proxy=None, legacy=True))
         if subscribe:
             sock.send({"topic": "aws/subscribe", "content": {"topics": ["aws/chat"]}})
             sock.wait_frame(lambda f: f.get("topic") == "aws/subscribe")

@@ -349,6 +349,10 @@ def test_routing_profile_chat_concurrency_eleven_is_refused(
                                                                                  "Concurrency": 3}]),
         "InvalidParameterException", 400, "CHAT",
     )
+    refused(
+        lambda: connect.create_routing_profile(**params, MediaConcurrencies=[{"Channel": "CHAT"}]),
+        "InvalidParameterException", 400, "Concurrency", "CHAT",
+    )
     missing = str(uuid.uuid4())
     refused(
         lambda: connect.create_routing_profile(

@@ -14,6 +14,7 @@ import pytest
 from botocore.auth import SigV4Auth
 from botocore.awsrequest import AWSRequest
 from botocore.credentials import Credentials
+from botocore.exceptions import ClientError
 
 Refused = Callable[..., dict[str, Any]]
 Lister = Callable[..., list[Any]]
@@ -133,6 +134,19 @@ def test_several_problems_are_counted(raw_connect: Any, demo: Any, refused: Refu
         "Value 'BOGUS' at 'quickConnectConfig.quickConnectType'",
         "at 'description' failed to satisfy constraint: Member must have length less than or equal to 250")
     assert response["Error"]["Message"].count("; ") == 2
+
+
+def test_null_inside_a_map_or_list(server: Any, demo: Any) -> None:
+    body = json.dumps({"InstanceId": demo.instance_id, "InitialContactId": MISSING,
+                       "Attributes": {"a": None}}).encode()
+    status, code, message = error_of(signed(server, "POST", "/contact/attributes", body))
+    assert (status, code) == (400, "InvalidParameterException")
+    assert "Value null at 'attributes.a.value' failed to satisfy constraint: Member must not be null" in message
+    body = json.dumps({"QuickConnectIds": [None]}).encode()
+    path = f"/queues/{demo.instance_id}/{demo.basic_queue}/associate-quick-connects"
+    status, code, message = error_of(signed(server, "POST", path, body))
+    assert (status, code) == (400, "InvalidParameterException")
+    assert "Value null at 'quickConnectIds.1.member'" in message
 
 
 def test_bad_query_number(server: Any, demo: Any) -> None:
@@ -323,9 +337,9 @@ def test_refused_requests_change_nothing(
     ]
     before = snapshot(connect, demo, list_all)
     for attempt in attempts:
-        with pytest.raises(Exception) as caught:
+        with pytest.raises(ClientError) as caught:
             attempt()
-        status = caught.value.response["ResponseMetadata"]["HTTPStatusCode"]  # type: ignore[attr-defined]
+        status = caught.value.response["ResponseMetadata"]["HTTPStatusCode"]
         assert 400 <= status < 500 or status == 501, caught.value
     raw = [
         ("PUT", f"/quick-connects/{iid}", b'{"Name": "half", "QuickConnectConfig": '),
@@ -338,6 +352,8 @@ def test_refused_requests_change_nothing(
 
 
 # no input produces a 500 ---------------------------------------------------------------------------------
+CHAT = b'{"InstanceId": "{iid}", "ContactFlowId": "x", "ParticipantDetails": {"DisplayName": "a"}, '
+
 ODD_REQUESTS: list[tuple[str, str, bytes]] = [
     ("GET", "/users/{iid}/%2e%2e", b""),
     ("GET", "/users/{iid}/%ff%fe", b""),
@@ -346,13 +362,10 @@ ODD_REQUESTS: list[tuple[str, str, bytes]] = [
     ("GET", "/quick-connects/{iid}?maxResults=99999999999999999999999", b""),
     ("GET", "/quick-connects/{iid}?maxResults=-1", b""),
     ("GET", "/quick-connects/{iid}?nextToken=%00", b""),
-    ("PUT", "/contact/chat", b'{"InstanceId": "{iid}", "ContactFlowId": "x", "ParticipantDetails": {"DisplayName": "a"}, '
-                             b'"ChatDurationInMinutes": 1e400}'),
-    ("PUT", "/contact/chat", b'{"InstanceId": "{iid}", "ContactFlowId": "x", "ParticipantDetails": {"DisplayName": "a"}, '
-                             b'"ChatDurationInMinutes": 99999999999999999999999999}'),
+    ("PUT", "/contact/chat", CHAT + b'"ChatDurationInMinutes": 1e400}'),
+    ("PUT", "/contact/chat", CHAT + b'"ChatDurationInMinutes": 99999999999999999999999999}'),
     ("PUT", "/contact/chat", b'{"InstanceId": null, "ContactFlowId": null, "ParticipantDetails": null}'),
-    ("PUT", "/contact/chat", b'{"InstanceId": "{iid}", "ContactFlowId": "x", "ParticipantDetails": {"DisplayName": "a"}, '
-                             b'"Attributes": []}'),
+    ("PUT", "/contact/chat", CHAT + b'"Attributes": []}'),
     ("PUT", "/contact/chat", b"{}"),
     ("PUT", "/contact/chat", b""),
     ("PUT", "/users/{iid}", b'{"Username": "\\u0000", "SecurityProfileIds": [], "RoutingProfileId": ""}'),

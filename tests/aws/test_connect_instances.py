@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 
 Refused = Callable[..., dict[str, Any]]
-Lister = Callable[..., list[Any]]
 
 MULTI_PARTY = ("MULTI_PARTY_CHAT_CONFERENCE", "ENHANCED_CHAT_MONITORING")
 

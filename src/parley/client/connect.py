@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Self
@@ -83,8 +83,7 @@ class ConnectClient:
         out: list[dict[str, Any]] = []
         token: str | None = None
         while True:
-            query = {"maxResults": "100", **({"nextToken": token} if token else {})}
-            page = await self.call("GET", path, query=query, idempotent=True)
+            page = await self.call("GET", path, query={"nextToken": token} if token else None, idempotent=True)
             out += page.get(key) or []
             token = page.get("NextToken")
             if not token:
@@ -107,8 +106,13 @@ class ConnectClient:
 
     async def start_chat(self, instance_id: str, flow_id: str, display_name: str,
                          initial_message: str | None = None, attributes: Mapping[str, str] | None = None, *,
+                         supported_content_types: Sequence[str] | None = None,
                          client_token: str | None = None) -> ChatStart:
-        """Start a chat contact as a customer called ``display_name`` (``StartChatContact``)."""
+        """Start a chat contact as a customer called ``display_name`` (``StartChatContact``).
+
+        ``supported_content_types`` are the message types the customer's client shows (Connect's default:
+        ``text/plain`` only); others may send only those.
+        """
         body: dict[str, Any] = {
             "InstanceId": instance_id, "ContactFlowId": flow_id,
             "ParticipantDetails": {"DisplayName": display_name},
@@ -118,6 +122,8 @@ class ConnectClient:
             body["InitialMessage"] = {"ContentType": "text/plain", "Content": initial_message}
         if attributes:
             body["Attributes"] = dict(attributes)
+        if supported_content_types:
+            body["SupportedMessagingContentTypes"] = list(supported_content_types)
         out = await self.call("PUT", "/contact/chat", body, idempotent=True)
         return ChatStart(instance_id, str(out["ContactId"]), str(out["ParticipantId"]), str(out["ParticipantToken"]))
 

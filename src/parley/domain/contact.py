@@ -26,11 +26,31 @@ SENDABLE_MESSAGE_TYPES = frozenset({
 # Content types a chat can declare its customer's client supports (SupportedMessagingContentTypes).
 MESSAGE_CONTENT_TYPES = SENDABLE_MESSAGE_TYPES | {"application/vnd.amazonaws.connect.message.interactive"}
 
-# Contact states: waiting in a queue, offered to an agent, with an agent, ended.
+# Contact segment states: waiting in a queue, offered to an agent, with an agent, ended with its agent in
+# after-contact work, closed (ACW cleared, or ended without ever reaching an agent).
 QUEUED = "QUEUED"
 CONNECTING = "CONNECTING"
 CONNECTED = "CONNECTED"
 ENDED = "ENDED"
+CLOSED = "CLOSED"
+# Segments that hold one of their agent's chat slots.
+HOLDS_SLOT = frozenset({CONNECTING, CONNECTED, ENDED})
+
+# Why a segment exists: the customer's own contact, an invitation to a conference, or a transfer.
+CUSTOMER_SEGMENT = "customer"
+INVITE_SEGMENT = "invite"
+TRANSFER_SEGMENT = "transfer"
+
+
+@dataclass(frozen=True)
+class NextContact:
+    """A quick-connect leg a segment spawned (DescribeContact ``NextContacts``)."""
+
+    contact_id: str
+    initiation_time: datetime
+    quick_connect_id: str
+    quick_connect_name: str
+    quick_connect_type: str
 
 
 @dataclass(frozen=True)
@@ -63,10 +83,25 @@ class Contact:
     name: str | None = None
     description: str | None = None
     supported_content_types: tuple[str, ...] = ("text/plain",)
+    segment_kind: str = CUSTOMER_SEGMENT
+    agent_participant_id: str | None = None
+    offer_expires: datetime | None = None
+    skip_user_ids: tuple[str, ...] = ()
+    quick_connect_id: str | None = None
+    quick_connect_name: str | None = None
+    invited_by: str | None = None
+    target_name: str | None = None
+    next_contacts: tuple[NextContact, ...] = ()
 
     @property
     def is_active(self) -> bool:
-        return self.state != ENDED
+        """Waiting, offered or with an agent (not ended, not closed)."""
+        return self.state not in (ENDED, CLOSED)
+
+    @property
+    def pending(self) -> bool:
+        """Waiting for an agent to accept: in a queue or offered."""
+        return self.state in (QUEUED, CONNECTING)
 
     @property
     def expires_at(self) -> datetime:

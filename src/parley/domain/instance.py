@@ -55,6 +55,8 @@ class Instance:
     approved_origins: tuple[str, ...] = ()
     conference_cap: int = DEFAULT_CONFERENCE_CAP
     tags: dict[str, str] = field(default_factory=dict)
+    # Signs agents' participant tokens so a snapshot can hand them out without storing them in clear.
+    secret: str = ""
 
     def attribute(self, name: str) -> str:
         return self.attributes.get(name, ATTRIBUTE_DEFAULTS.get(name, "false"))

@@ -62,8 +62,12 @@ class ChatService:
         self.notifier = notifier
 
     # authentication --------------------------------------------------------------------------------
-    async def _resolve(self, tx: Tx, token: str | None, kind: str) -> Caller:
-        """The one place a bearer token becomes a participant; every failure is the same 403."""
+    async def _resolve(self, tx: Tx, token: str | None, kind: str, *, lock: bool = False) -> Caller:
+        """The one place a bearer token becomes a participant; every failure is the same 403.
+
+        ``lock`` takes the chat's row lock first (every change to a chat's participants and items holds it), so
+        what the caller then reads of the chat and the participant cannot change before the transaction ends.
+        """
         if not token:
             raise AccessDenied(DENIED)
         now = utcnow()
@@ -79,9 +83,13 @@ class ChatService:
             participant = await tx.get_participant(connection.participant_id)
             if participant is None:
                 raise AccessDenied(DENIED)
-        chat = await tx.get_chat(participant.chat_id)
+        chat = await tx.get_chat(participant.chat_id, for_update=lock)
         if chat is None:
             raise AccessDenied(DENIED)
+        if lock:  # the participant may have changed while this transaction waited for the lock
+            participant = await tx.get_participant(participant.id)
+            if participant is None:
+                raise AccessDenied(DENIED)
         return Caller(participant, chat)
 
     async def resolve_connection(self, token: str | None) -> Caller:
@@ -101,7 +109,7 @@ class ChatService:
         if "WEBRTC_CONNECTION" in types:
             raise InvalidRequest("Parley does not offer WebRTC connections for chat.")
         async with self.storage.transaction() as tx:
-            caller = await self._resolve(tx, participant_token, "participant")
+            caller = await self._resolve(tx, participant_token, "participant", lock=True)
             participant = caller.participant
             if not participant.active or caller.chat.ended:
                 raise AccessDenied(DENIED)
@@ -122,7 +130,7 @@ class ChatService:
 
     # messages and events ---------------------------------------------------------------------------
     async def _writable(self, tx: Tx, token: str | None) -> Caller:
-        caller = await self._resolve(tx, token, "conn")
+        caller = await self._resolve(tx, token, "conn", lock=True)
         if not caller.participant.active or caller.chat.ended:
             raise AccessDenied("The chat has ended or you have left it; it no longer accepts messages or events.")
         return caller
@@ -239,7 +247,7 @@ class ChatService:
     # leaving ---------------------------------------------------------------------------------------
     async def disconnect(self, token: str | None) -> None:
         async with self.storage.transaction() as tx:
-            caller = await self._resolve(tx, token, "conn")
+            caller = await self._resolve(tx, token, "conn", lock=True)
             me = caller.participant
             if not me.active or caller.chat.ended:
                 raise AccessDenied("You have already left this chat.")
@@ -255,7 +263,8 @@ class ChatService:
             instance = await need_instance(tx, instance_id)
             contact = await need_contact(tx, instance.id, contact_id)
             scope = f"CreateParticipant/{contact.id}"
-            chat = await tx.get_chat(contact.initial_contact_id)
+            # The chat's row lock orders this join against other joins and against the chat ending.
+            chat = await tx.get_chat(contact.initial_contact_id, for_update=True)
             if chat is None or chat.ended or not contact.is_active:
                 raise Conflict(f"Contact {contact_id} has ended; participants can no longer join it.")
             participants = await tx.participants_of_chat(chat.id)

@@ -6,7 +6,7 @@ from dataclasses import replace
 from datetime import datetime
 
 from parley.domain.clock import utcnow
-from parley.domain.contact import ENDED, Participant
+from parley.domain.contact import CLOSED, CONNECTED, ENDED, Contact, Participant
 from parley.domain.ids import new_id
 from parley.domain.transcript import CHAT_ENDED, JOINED, LEFT, Chat, Item
 from parley.service.notify import ChatNotifier
@@ -65,12 +65,21 @@ async def end_chat_txn(tx: Tx, notifier: ChatNotifier, chat_id: str, reason: str
     items.append(event(chat_id, chat_id, CHAT_ENDED, None, now))
     for contact in contacts:
         if contact.is_active:
-            await tx.update_contact(replace(
-                contact, state=ENDED, disconnect_time=now, last_update_time=now,
-                disconnect_reason=contact.disconnect_reason or reason,
-            ))
+            await tx.update_contact(close_segment(contact, now, reason))
+    notifier.poke_agents_after_commit(tx, {c.agent_user_id for c in contacts if c.agent_user_id})
     await append_txn(tx, notifier, chat_id, items)
     return True
+
+
+def close_segment(contact: Contact, now: datetime, reason: str) -> Contact:
+    """End one segment: a segment with a connected agent enters after-contact work (ENDED) until the agent
+    clears it; a segment still waiting or offered closes at once."""
+    state = ENDED if contact.state == CONNECTED else CLOSED
+    return replace(
+        contact, state=state, disconnect_time=now, last_update_time=now, offer_expires=None,
+        disconnect_reason=contact.disconnect_reason or reason,
+        after_contact_work_start=now if state == ENDED else contact.after_contact_work_start,
+    )
 
 
 def active_count(participants: list[Participant]) -> int:

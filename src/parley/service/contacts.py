@@ -121,6 +121,7 @@ class ContactService:
             await tx.insert_participant(customer)
             chat = Chat(contact_id, instance.id, 0, False, contact.expires_at)
             await open_chat_txn(tx, self.notifier, chat, customer, initial)
+            self.notifier.wake_routing_after_commit(tx)
             started = StartedChat(contact_id, customer.id, token)
             if request.client_token:
                 await tx.save_idempotent(scope, request.client_token, started.__dict__)
@@ -129,8 +130,9 @@ class ContactService:
     async def stop(self, instance_id: str, contact_id: str, reason: str | None = None) -> None:
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
-            contact = await tx.get_contact_for_update(instance.id, contact_id)
-            if contact is None or not contact.is_active:
+            contact = await tx.get_contact(instance.id, contact_id)
+            chat = await tx.get_chat(contact.initial_contact_id, for_update=True) if contact else None
+            if contact is None or chat is None or chat.ended:
                 raise ContactNotActive(f"Contact {contact_id} is not active or does not exist.")
             await end_chat_txn(tx, self.notifier, contact.initial_contact_id, reason or "API")
 

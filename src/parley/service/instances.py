@@ -6,7 +6,7 @@ from dataclasses import replace
 
 from parley.domain.clock import utcnow
 from parley.domain.errors import Duplicate, InvalidParameter, InvalidRequest
-from parley.domain.ids import new_id
+from parley.domain.ids import new_id, new_token
 from parley.domain.instance import Instance, check_alias, normalize_origin
 from parley.domain.permissions import BUILTIN_SECURITY_PROFILES
 from parley.domain.resources import (
@@ -89,7 +89,7 @@ class InstanceService:
             instance = Instance(
                 id=new_id(), alias=alias, identity_management_type=identity_management_type,
                 created_time=utcnow(), inbound_calls_enabled=inbound, outbound_calls_enabled=outbound,
-                tags=dict(tags or {}),
+                tags=dict(tags or {}), secret=new_token(),
             )
             instance = instance.with_attribute("INBOUND_CALLS", str(inbound).lower())
             instance = instance.with_attribute("OUTBOUND_CALLS", str(outbound).lower())

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 import orjson
 
 from parley.domain.codec import from_json, to_json
@@ -10,6 +12,10 @@ from parley.service.ports import Bus, Tx
 
 # The one bus channel for chat activity; payloads name the chat.
 CHAT_CHANNEL = "parley.chat"
+# The bus channel that wakes the routers of every node.
+ROUTING_CHANNEL = "parley.routing"
+# The bus channel that tells agents' snapshot long polls to look again; payloads list user ids.
+AGENT_CHANNEL = "parley.agents"
 
 
 class ChatNotifier:
@@ -24,6 +30,29 @@ class ChatNotifier:
             await self.bus.publish(CHAT_CHANNEL, payload)
 
         tx.after_commit(publish)
+
+    def poke_agents_after_commit(self, tx: Tx, user_ids: Iterable[str]) -> None:
+        """Tell the agents' long polls that their snapshot changed, once ``tx`` commits."""
+        users = sorted({u for u in user_ids if u})
+        if not users:
+            return
+        payload = orjson.dumps({"agents": users})
+
+        async def publish() -> None:
+            await self.bus.publish(AGENT_CHANNEL, payload)
+
+        tx.after_commit(publish)
+
+    def wake_routing_after_commit(self, tx: Tx) -> None:
+        """A contact is waiting for an agent: every node's router takes a look once ``tx`` commits."""
+
+        async def publish() -> None:
+            await self.bus.publish(ROUTING_CHANNEL, b"{}")
+
+        tx.after_commit(publish)
+
+    async def poke_agents(self, user_ids: Iterable[str]) -> None:
+        await self.bus.publish(AGENT_CHANNEL, orjson.dumps({"agents": sorted({u for u in user_ids if u})}))
 
     async def push_ephemeral(self, item: Item) -> None:
         """Typing: delivered to the chat's sockets, never stored."""

@@ -35,9 +35,10 @@ def decode_token(token: str | None) -> tuple[str, str] | None:
 def paginate(
     items: Sequence[T], token: str | None, limit: int, key: Callable[[T], tuple[str, str]]
 ) -> tuple[list[T], str | None]:
-    """One page of ``items`` (sorted by ``key``) after the position in ``token``, and the next token."""
+    """One page of ``items`` in ``key`` order after the position in ``token``, and the next token."""
     after = decode_token(token)
-    rows = [item for item in items if after is None or key(item) > after]
+    # Sorted here, not trusted to come sorted: a database collation may order names differently from Python.
+    rows = sorted((item for item in items if after is None or key(item) > after), key=key)
     if len(rows) <= limit:
         return rows, None
     rows = rows[:limit]

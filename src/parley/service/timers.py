@@ -36,6 +36,7 @@ class Timers:
         ended = await self.chat.end_expired_chats()
         async with self.storage.transaction() as tx:
             await tx.delete_expired_connections(utcnow())
+            await tx.delete_expired_sessions(utcnow())
         return ended
 
     async def _run(self) -> None:

@@ -14,12 +14,14 @@ from parley.domain.contact import Contact, Participant
 from parley.domain.instance import Instance
 from parley.domain.resources import Resource
 from parley.storage import schema as t
+from parley.storage.agent_repos import AgentSql
+from parley.storage.auth_repos import AuthSql
 from parley.storage.chat_repos import ChatSql
 
 R = TypeVar("R", bound=Resource)
 
 
-class SqlTx(ChatSql):
+class SqlTx(ChatSql, AuthSql, AgentSql):
     """One open transaction on an :class:`AsyncConnection`."""
 
     def __init__(self, conn: AsyncConnection, *, for_update: bool) -> None:
@@ -141,6 +143,7 @@ class SqlTx(ChatSql):
             "instance_id": contact.instance_id, "initial_contact_id": contact.initial_contact_id,
             "state": contact.state, "queue_id": contact.queue_id,
             "enqueue_time": contact.enqueue_time.isoformat() if contact.enqueue_time else None,
+            "agent_user_id": contact.agent_user_id,
             "data": to_json(contact),
         }
 

@@ -49,8 +49,11 @@ contacts = sa.Table(
     sa.Column("queue_id", key_string(64), nullable=True),
     sa.Column("enqueue_time", key_string(40), nullable=True),
     sa.Column("data", sa.JSON, nullable=False),
+    sa.Column("agent_user_id", key_string(64), nullable=True),
     sa.Index("ix_contacts_chain", "initial_contact_id"),
     sa.Index("ix_contacts_queue", "instance_id", "queue_id", "state", "enqueue_time"),
+    sa.Index("ix_contacts_agent", "agent_user_id", "state"),
+    sa.Index("ix_contacts_state", "instance_id", "state"),
 )
 
 participants = sa.Table(
@@ -110,4 +113,27 @@ attachments = sa.Table(
     sa.Column("chat_id", key_string(64), nullable=False),
     sa.Column("data", sa.JSON, nullable=False),
     sa.Index("ix_attachments_chat", "chat_id"),
+)
+
+agent_sessions = sa.Table(
+    "agent_sessions",
+    metadata,
+    sa.Column("token_hash", key_string(64), primary_key=True),
+    sa.Column("kind", key_string(16), nullable=False),
+    sa.Column("instance_id", key_string(64), nullable=False),
+    sa.Column("user_id", key_string(64), nullable=False),
+    sa.Column("created", key_string(40), nullable=False),
+    sa.Column("expires", key_string(40), nullable=False),
+    sa.Index("ix_agent_sessions_user", "user_id"),
+)
+
+agents = sa.Table(
+    "agents",
+    metadata,
+    sa.Column("user_id", key_string(64), primary_key=True),
+    sa.Column("instance_id", key_string(64), nullable=False),
+    sa.Column("routable", sa.Boolean, nullable=False),
+    sa.Column("idle_since", key_string(40), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Index("ix_agents_routable", "instance_id", "routable", "idle_since"),
 )

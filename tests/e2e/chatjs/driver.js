@@ -47,7 +47,7 @@
         connect.ChatSession.setGlobalConfig({ region: args.region || "us-west-2", endpoint: args.endpoint });
         session = connect.ChatSession.create({
           chatDetails: args.details,
-          type: connect.SessionTypes.CUSTOMER,
+          type: "CUSTOMER",
           disableCSM: true,
         });
         CALLBACKS.forEach(function (name) {

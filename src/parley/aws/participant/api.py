@@ -9,6 +9,7 @@ from starlette.responses import Response
 from parley.aws.errors import AwsError
 from parley.aws.model import Service
 from parley.aws.restjson import PARTICIPANT, Limiter, RestJsonApi, collect_handlers
+from parley.service.chat import DENIED
 
 # What browsers may send and read cross-origin (ChatJS's preflight asks for exactly these headers).
 CORS_HEADERS = {
@@ -26,8 +27,7 @@ async def bearer(request: Request, _body: bytes, _op: OperationModel) -> str:
     """The Participant Service authenticates by ``X-Amz-Bearer`` only; any SigV4 header is ignored."""
     token = request.headers.get("x-amz-bearer")
     if not token:
-        raise AwsError("AccessDeniedException", "Access denied: send the participant or connection token in "
-                       "the X-Amz-Bearer header.", 403)
+        raise AwsError("AccessDeniedException", DENIED, 403)  # the same answer as for any bad token
     return token
 
 

@@ -1,0 +1,1 @@
+"""The agent-side CTI API (AmazonConnectCTIService, JSON 1.0) that StreamsJS's worker speaks."""

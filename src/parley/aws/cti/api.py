@@ -1,0 +1,111 @@
+"""``POST /api``: AmazonConnectCTIService over JSON 1.0 (``X-Amz-Target``), authenticated by the agent's
+access token, with errors as ``{"__type", "message"}`` as StreamsJS's AWS SDK parses them."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import orjson
+from starlette.requests import Request
+from starlette.responses import Response
+
+from parley.domain import errors as d
+from parley.domain.agents import AgentSession
+
+log = logging.getLogger(__name__)
+
+TARGET_PREFIX = "AmazonConnectCTIService."
+JSON_10 = "application/x-amz-json-1.0"
+
+CtiHandler = Callable[[AgentSession, dict[str, Any]], Awaitable[dict[str, Any]]]
+Resolver = Callable[[str], Awaitable[AgentSession | None]]
+
+
+class CtiError(Exception):
+    def __init__(self, code: str, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.status = status
+
+
+# Domain errors in the CTI API's vocabulary.
+DOMAIN_CODES: tuple[tuple[type[d.DomainError], str, int], ...] = (
+    (d.AccessDenied, "AccessDeniedException", 403),
+    (d.NotFound, "ResourceNotFoundException", 400),
+    (d.LimitExceeded, "LimitExceededException", 400),
+    (d.QuotaExceeded, "LimitExceededException", 400),
+    (d.Conflict, "InvalidStateException", 400),
+    (d.InvalidRequest, "InvalidStateException", 400),
+    (d.InvalidParameter, "InvalidParameterException", 400),
+    (d.ContactNotActive, "InvalidStateException", 400),
+    (d.Duplicate, "InvalidStateException", 400),
+)
+
+
+def error_response(code: str, message: str, status: int) -> Response:
+    return Response(orjson.dumps({"__type": code, "message": message}), status, media_type=JSON_10)
+
+
+class CtiApi:
+    def __init__(self, handlers: dict[str, CtiHandler], resolve: Resolver) -> None:
+        self.handlers = handlers
+        self.resolve = resolve
+
+    async def handle(self, request: Request) -> Response:
+        target = request.headers.get("x-amz-target", "")
+        if not target.startswith(TARGET_PREFIX):
+            return error_response("UnknownOperationException",
+                                  f"Send X-Amz-Target: {TARGET_PREFIX}<Operation> with a JSON 1.0 body.", 400)
+        op = target[len(TARGET_PREFIX):]
+        try:
+            raw = await request.body()
+            body = orjson.loads(raw) if raw.strip() else {}
+            if not isinstance(body, dict):
+                raise CtiError("SerializationException", "The request body must be a JSON object.")
+            auth = body.pop("authentication", None) or {}
+            token = (auth.get("authToken") if isinstance(auth, dict) else None) or request.headers.get("x-amz-bearer")
+            who = await self.resolve(token) if token else None
+            if who is None:
+                raise CtiError("UnauthorizedException", "Sign in again: the access token is missing or has expired.",
+                               401)
+            handler = self.handlers.get(op)
+            if handler is None:
+                raise CtiError("UnknownOperationException",
+                               f"Parley does not implement the CTI operation {op}.", 400)
+            result = await handler(who, body)
+        except orjson.JSONDecodeError:
+            return error_response("SerializationException", "The request body is not valid JSON.", 400)
+        except CtiError as exc:
+            return error_response(exc.code, exc.message, exc.status)
+        except d.DomainError as exc:
+            code, status = next(((c, s) for cls, c, s in DOMAIN_CODES if isinstance(exc, cls)),
+                                ("InvalidStateException", 400))
+            return error_response(code, exc.message, status)
+        except Exception:
+            log.exception("CTI %s failed", op)
+            return error_response("InternalServiceException", "An internal error occurred.", 500)
+        return Response(orjson.dumps(result), 200, media_type=JSON_10)
+
+
+def need_str(body: dict[str, Any], name: str) -> str:
+    value = body.get(name)
+    if not isinstance(value, str) or not value:
+        raise CtiError("InvalidParameterException", f"{name} is required and must be a non-empty string.")
+    return value
+
+
+def opt_str(body: dict[str, Any], name: str) -> str | None:
+    value = body.get(name)
+    if value is not None and not isinstance(value, str):
+        raise CtiError("InvalidParameterException", f"{name} must be a string.")
+    return value
+
+
+def need_obj(body: dict[str, Any], name: str) -> dict[str, Any]:
+    value = body.get(name)
+    if not isinstance(value, dict):
+        raise CtiError("InvalidParameterException", f"{name} is required and must be an object.")
+    return value

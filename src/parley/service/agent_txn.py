@@ -1,0 +1,117 @@
+"""Transaction-level steps of agent work shared by routing and the agent use cases."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+from dataclasses import replace
+from datetime import datetime
+
+from parley.domain.agents import OFFLINE, Presence
+from parley.domain.conference import active_agents, pending_invitations
+from parley.domain.contact import AGENT, CLOSED, CONNECTED, ENDED, Contact, Participant
+from parley.domain.errors import NotFound
+from parley.domain.ids import hash_token, new_token
+from parley.domain.instance import Instance
+from parley.domain.resources import AgentStatus, User
+from parley.domain.transcript import JOINED
+from parley.service.chat_txn import append_txn, close_segment, end_chat_txn, event, leave_txn
+from parley.service.lookups import need_instance
+from parley.service.notify import ChatNotifier
+from parley.service.ports import Tx
+
+
+async def instance_secret_txn(tx: Tx, instance_id: str) -> str:
+    """The instance's token-signing secret, created on first use for instances made before it existed."""
+    instance = await need_instance(tx, instance_id)
+    if instance.secret:
+        return instance.secret
+    locked = await need_instance(tx, instance_id, for_update=True)
+    if not locked.secret:
+        locked = replace(locked, secret=new_token())
+        await tx.update_instance(locked)
+    return locked.secret
+
+
+def agent_participant_token(secret: str, participant_id: str) -> str:
+    """An agent's participant token, derived (not stored): HMAC of the participant id."""
+    digest = hmac.new(secret.encode(), f"participant:{participant_id}".encode(), hashlib.sha256).digest()
+    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+
+
+async def presence_txn(tx: Tx, user: User, now: datetime, *, for_update: bool = False) -> Presence:
+    """The agent's presence; an agent never seen is Offline."""
+    found = await tx.get_presence(user.id, for_update=for_update)
+    if found is not None:
+        return found
+    offline = await tx.find_resource_by_name(AgentStatus, user.instance_id, "Offline")
+    return Presence(user.instance_id, user.id, "Offline", OFFLINE, now, now, offline.id if offline else None)
+
+
+async def agents_of_chat(tx: Tx, chat_id: str) -> set[str]:
+    """Every agent with a segment in the chat (to poke their snapshots)."""
+    return {c.agent_user_id for c in await tx.contacts_of_chat(chat_id) if c.agent_user_id}
+
+
+async def accept_txn(tx: Tx, notifier: ChatNotifier, instance: Instance, segment: Contact, user: User,
+                     now: datetime) -> Contact:
+    """Connect the offered agent: their participant joins the chat and everyone sees it."""
+    secret = await instance_secret_txn(tx, instance.id)
+    participant_id = segment.agent_participant_id
+    assert participant_id is not None, "offered segments carry their agent's participant id"
+    chat = await tx.get_chat(segment.initial_contact_id)
+    expiry = chat.expires_at if chat else now
+    token = agent_participant_token(secret, participant_id)
+    participant = Participant(
+        id=participant_id, chat_id=segment.initial_contact_id, contact_id=segment.id, role=AGENT,
+        display_name=user.display_name, token_hash=hash_token(token), token_expiry=expiry, created=now,
+        user_id=user.id, connected=now,
+    )
+    await tx.insert_participant(participant)
+    connected = replace(segment, state=CONNECTED, connected_to_agent_time=now, last_update_time=now,
+                        offer_expires=None)
+    await tx.update_contact(connected)
+    await append_txn(tx, notifier, segment.initial_contact_id,
+                     [event(segment.initial_contact_id, segment.id, JOINED, participant, now)])
+    notifier.poke_agents_after_commit(tx, await agents_of_chat(tx, segment.initial_contact_id))
+    return connected
+
+
+async def need_segment(tx: Tx, instance_id: str, contact_id: str, *, for_update: bool = False) -> Contact:
+    found = await (tx.get_contact_for_update(instance_id, contact_id) if for_update
+                   else tx.get_contact(instance_id, contact_id))
+    if found is None:
+        raise NotFound(f"Contact {contact_id} was not found.", resource_type="CONTACT", resource_id=contact_id)
+    return found
+
+
+async def remove_agent_txn(tx: Tx, notifier: ChatNotifier, participant: Participant, now: datetime,
+                           reason: str) -> None:
+    """An agent leaves or is removed: ``participant.left``, their segment enters after-contact work, and the
+    chat ends when only the customer is left with nobody on the way."""
+    await leave_txn(tx, notifier, participant, now)
+    chat = await tx.get_chat(participant.chat_id)
+    if chat is None:
+        raise NotFound(f"Chat {participant.chat_id} was not found.")
+    segment = await tx.get_contact_for_update(chat.instance_id, participant.contact_id)
+    if segment is not None and segment.state == CONNECTED:
+        await tx.update_contact(close_segment(segment, now, reason))
+    await end_if_alone_txn(tx, notifier, participant.chat_id, now)
+    notifier.poke_agents_after_commit(tx, await agents_of_chat(tx, participant.chat_id))
+
+
+async def end_if_alone_txn(tx: Tx, notifier: ChatNotifier, chat_id: str, now: datetime) -> None:
+    participants = await tx.participants_of_chat(chat_id)
+    segments = await tx.contacts_of_chat(chat_id)
+    waiting = [s for s in segments if s.pending]
+    if not active_agents(participants) and not waiting and not pending_invitations(segments):
+        customer_here = any(p.active and p.role == "CUSTOMER" for p in participants)
+        if customer_here:
+            await end_chat_txn(tx, notifier, chat_id, "AGENT_DISCONNECT")
+
+
+def closed(segment: Contact, now: datetime) -> Contact:
+    """After-contact work cleared: the segment no longer holds a slot."""
+    return replace(segment, state=CLOSED, last_update_time=now,
+                   after_contact_work_end=now if segment.state == ENDED else segment.after_contact_work_end)

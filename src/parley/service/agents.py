@@ -1,0 +1,403 @@
+"""Use cases of a signed-in agent: state, offers, chats, quick-connect invitations, transfers, leaving, ACW."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime
+
+from parley.domain.agents import STATUS_TYPES, AgentSession, Presence
+from parley.domain.arns import parse_resource_arn
+from parley.domain.clock import utcnow
+from parley.domain.conference import active_agents, check_invite, conference_size
+from parley.domain.contact import (
+    CONNECTED,
+    CONNECTING,
+    CUSTOMER,
+    ENDED,
+    INVITE_SEGMENT,
+    QUEUED,
+    TRANSFER_SEGMENT,
+    Contact,
+    NextContact,
+    Participant,
+)
+from parley.domain.errors import AccessDenied, Conflict, InvalidParameter, InvalidRequest, NotFound
+from parley.domain.ids import new_id
+from parley.domain.instance import Instance
+from parley.domain.permissions import ACCESS_CCP, QUICK_CONNECTS_VIEW
+from parley.domain.resources import AgentStatus, Queue, QuickConnect, RoutingProfile, User
+from parley.domain.transcript import INVITED, TRANSFER_SUCCEEDED
+from parley.service.access import permissions_of, require
+from parley.service.agent_txn import (
+    accept_txn,
+    agent_participant_token,
+    agents_of_chat,
+    closed,
+    end_if_alone_txn,
+    instance_secret_txn,
+    need_segment,
+    presence_txn,
+    remove_agent_txn,
+)
+from parley.service.chat_txn import append_txn, close_segment, end_chat_txn, event
+from parley.service.lookups import need, need_instance
+from parley.service.notify import ChatNotifier
+from parley.service.ports import Storage, Tx
+from parley.service.routing import Router, decline_txn
+
+
+class ContactStateError(Conflict):
+    """The contact is not in a state that allows the action (the CTI API's InvalidStateException)."""
+
+
+@dataclass(frozen=True)
+class SegmentView:
+    """One of the agent's contacts with everything the snapshot shows about its chat."""
+
+    segment: Contact
+    queue: Queue | None
+    participants: tuple[Participant, ...]
+    chat_segments: tuple[Contact, ...]
+    names: dict[str, str]
+    participant_token: str | None
+    attributes: dict[str, str]
+    multi_party: bool
+
+
+@dataclass(frozen=True)
+class AgentView:
+    user: User
+    presence: Presence
+    contacts: tuple[SegmentView, ...]
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    user: User
+    profile: RoutingProfile
+    queues: tuple[Queue, ...]
+    default_queue: Queue | None
+    permissions: frozenset[str]
+
+
+class AgentService:
+    def __init__(self, storage: Storage, notifier: ChatNotifier, router: Router) -> None:
+        self.storage = storage
+        self.notifier = notifier
+        self.router = router
+
+    async def _user(self, tx: Tx, who: AgentSession) -> User:
+        user = await tx.get_resource(User, who.instance_id, who.user_id)
+        if user is None:
+            raise AccessDenied("This user no longer exists.")
+        return user
+
+    async def check_ccp_access(self, who: AgentSession) -> None:
+        """Agents need the "Access Contact Control Panel" permission (BasicAgentAccess) for the CTI API."""
+        async with self.storage.transaction() as tx:
+            await require(tx, await self._user(tx, who), ACCESS_CCP, "use the Contact Control Panel")
+
+    async def chats_of(self, who: AgentSession) -> dict[str, str]:
+        """The chats the agent is connected to, each with the agent's participant id."""
+        async with self.storage.transaction() as tx:
+            segments = await tx.segments_of_agent(who.user_id)
+        return {s.initial_contact_id: s.agent_participant_id for s in segments
+                if s.state == CONNECTED and s.agent_participant_id}
+
+    # configuration ---------------------------------------------------------------------------------
+    async def configuration(self, who: AgentSession) -> AgentConfig:
+        async with self.storage.transaction() as tx:
+            user = await self._user(tx, who)
+            profile = await need(tx, RoutingProfile, who.instance_id, user.routing_profile_id)
+            queues = [await tx.get_resource(Queue, who.instance_id, qid)
+                      for qid in dict.fromkeys(c.queue_id for c in profile.queue_configs)]
+            own = await tx.get_resource(Queue, who.instance_id, user.agent_queue_id)
+            default = await tx.get_resource(Queue, who.instance_id, profile.default_outbound_queue_id)
+            listed = tuple(q for q in [*queues, own] if q is not None)
+            return AgentConfig(user, profile, listed, default, await permissions_of(tx, user))
+
+    async def states(self, who: AgentSession) -> list[AgentStatus]:
+        async with self.storage.transaction() as tx:
+            statuses = await tx.all_resources(AgentStatus, who.instance_id)
+        return sorted((s for s in statuses if s.state == "ENABLED"), key=lambda s: (s.display_order, s.sort_key))
+
+    async def set_state(self, who: AgentSession, state_id: str | None, name: str | None) -> Presence:
+        now = utcnow()
+        async with self.storage.transaction() as tx:
+            user = await self._user(tx, who)
+            statuses = await tx.all_resources(AgentStatus, who.instance_id)
+            status = next((s for s in statuses if (state_id and s.id == state_id) or (not state_id and s.name == name)),
+                          None)
+            if status is None:
+                raise InvalidParameter(f"There is no agent status {state_id or name!r} in this instance.")
+            presence = await presence_txn(tx, user, now, for_update=True)
+            kind = STATUS_TYPES.get(status.status_type, "not_routable")
+            became_routable = kind == "routable" and not presence.routable
+            presence = replace(presence, state_name=status.name or "", state_type=kind, state_id=status.id, since=now,
+                               idle_since=now if became_routable else presence.idle_since)
+            await tx.save_presence(presence)
+            self.notifier.poke_agents_after_commit(tx, [user.id])
+        if presence.routable:
+            self.router.kick()
+        return presence
+
+    async def endpoints(self, who: AgentSession, queue_ids: list[str] | None) -> list[tuple[QuickConnect, str]]:
+        """The quick connects of the agent's queues, each with the name of what it points at."""
+        config = await self.configuration(who)
+        allowed = {q.id for q in config.queues}
+        wanted = [q for q in config.queues if q.id in allowed and (queue_ids is None or q.id in queue_ids)]
+        found: dict[str, tuple[QuickConnect, str]] = {}
+        async with self.storage.transaction() as tx:
+            for queue in wanted:
+                for qc_id in queue.quick_connect_ids:
+                    qc = await tx.get_resource(QuickConnect, who.instance_id, qc_id)
+                    if qc is not None and qc.id not in found:
+                        found[qc.id] = (qc, await _target_name(tx, qc))
+        return sorted(found.values(), key=lambda pair: pair[0].sort_key)
+
+    # offers ----------------------------------------------------------------------------------------
+    async def accept(self, who: AgentSession, contact_id: str) -> None:
+        now = utcnow()
+        async with self.storage.transaction() as tx:
+            user = await self._user(tx, who)
+            instance = await need_instance(tx, who.instance_id)
+            segment = await need_segment(tx, who.instance_id, contact_id, for_update=True)
+            if segment.agent_user_id != user.id:
+                raise NotFound(f"Contact {contact_id} is not offered to you.")
+            if segment.state == CONNECTED:
+                return  # accepted already (another tab of the same agent)
+            if segment.state != CONNECTING:
+                raise ContactStateError(f"Contact {contact_id} is no longer offered to you.")
+            chat = await tx.get_chat(segment.initial_contact_id)
+            if chat is None or chat.ended:
+                await tx.update_contact(close_segment(segment, now, "CHAT_ENDED"))
+                raise ContactStateError("The customer has already left this chat.")
+            await accept_txn(tx, self.notifier, instance, segment, user, now)
+
+    async def reject(self, who: AgentSession, contact_id: str) -> None:
+        now = utcnow()
+        async with self.storage.transaction() as tx:
+            user = await self._user(tx, who)
+            segment = await need_segment(tx, who.instance_id, contact_id, for_update=True)
+            if segment.agent_user_id != user.id or segment.state != CONNECTING:
+                raise ContactStateError(f"Contact {contact_id} is not offered to you.")
+            await decline_txn(tx, self.notifier, segment, now, "REJECTED")
+        self.router.kick()
+
+    async def clear(self, who: AgentSession, contact_id: str) -> None:
+        """Close after-contact work (or a contact that ended before the agent joined)."""
+        now = utcnow()
+        async with self.storage.transaction() as tx:
+            user = await self._user(tx, who)
+            segment = await need_segment(tx, who.instance_id, contact_id, for_update=True)
+            if segment.agent_user_id != user.id:
+                raise NotFound(f"Contact {contact_id} is not one of yours.")
+            if segment.state in (CONNECTED, CONNECTING):
+                raise ContactStateError(
+                    f"Contact {contact_id} is still active; leave it (destroy your connection) before clearing it."
+                )
+            if segment.state == ENDED:
+                await tx.update_contact(closed(segment, now))
+                presence = await presence_txn(tx, user, now, for_update=True)
+                await tx.save_presence(replace(presence, idle_since=now))
+            self.notifier.poke_agents_after_commit(tx, [user.id])
+        self.router.kick()
+
+    async def complete(self, who: AgentSession, contact_id: str) -> None:
+        """``contact.complete()``: leave if still connected, then clear."""
+        async with self.storage.transaction() as tx:
+            segment = await need_segment(tx, who.instance_id, contact_id)
+        if segment.state == CONNECTED and segment.agent_participant_id:
+            await self.destroy_connection(who, contact_id, segment.agent_participant_id)
+        await self.clear(who, contact_id)
+
+    # the conference --------------------------------------------------------------------------------
+    async def _connected_segment(self, tx: Tx, user: User, contact_id: str) -> Contact:
+        segment = await need_segment(tx, user.instance_id, contact_id)
+        if segment.agent_user_id != user.id or segment.state != CONNECTED:
+            raise ContactStateError(f"You are not connected to contact {contact_id}.")
+        return segment
+
+    async def _quick_connect(self, tx: Tx, user: User, endpoint_arn: str | None, endpoint_type: str) -> QuickConnect:
+        if endpoint_type == "phone_number":
+            raise InvalidParameter("A phone number cannot join a chat: choose an agent or a queue quick connect.")
+        parsed = parse_resource_arn(endpoint_arn or "")
+        if parsed is None or parsed[1] != "transfer-destination" or parsed[0] != user.instance_id:
+            raise InvalidParameter(f"Endpoint {endpoint_arn!r} is not a quick connect of this instance.")
+        await require(tx, user, QUICK_CONNECTS_VIEW, "use quick connects")
+        qc = await tx.get_resource(QuickConnect, user.instance_id, parsed[2])
+        if qc is None:
+            raise NotFound(f"Quick connect {parsed[2]} was not found.")
+        if qc.quick_connect_type == "PHONE_NUMBER":
+            raise InvalidParameter(f"Quick connect '{qc.name}' dials a phone number, which cannot join a chat.")
+        if qc.quick_connect_type not in ("USER", "QUEUE"):
+            raise InvalidParameter(f"Quick connect '{qc.name}' is a {qc.quick_connect_type} quick connect; "
+                                   "a chat can add agents through USER and QUEUE quick connects.")
+        profile = await tx.get_resource(RoutingProfile, user.instance_id, user.routing_profile_id)
+        queue_ids = {c.queue_id for c in profile.queue_configs} if profile else set()
+        queue_ids |= {user.agent_queue_id}
+        visible = False
+        for queue_id in queue_ids:
+            queue = await tx.get_resource(Queue, user.instance_id, queue_id)
+            visible = visible or (queue is not None and qc.id in queue.quick_connect_ids)
+        if not visible:
+            raise AccessDenied(f"Quick connect '{qc.name}' is not on any queue of your routing profile.")
+        return qc
+
+    async def _target(self, tx: Tx, qc: QuickConnect) -> tuple[Queue, User | None]:
+        if qc.quick_connect_type == "USER":
+            target = await tx.get_resource(User, qc.instance_id, qc.user_id or "")
+            if target is None:
+                raise NotFound(f"The agent of quick connect '{qc.name}' no longer exists.")
+            return await need(tx, Queue, qc.instance_id, target.agent_queue_id), target
+        return await need(tx, Queue, qc.instance_id, qc.queue_id or ""), None
+
+    async def invite(self, who: AgentSession, contact_id: str, endpoint_arn: str | None, endpoint_type: str) -> str:
+        """``contact.addParticipant(endpoint)``: a new segment for the invited agent; returns its contact id."""
+        now = utcnow()
+        async with self.storage.transaction() as tx:
+            user = await self._user(tx, who)
+            instance = await need_instance(tx, who.instance_id)
+            segment = await self._connected_segment(tx, user, contact_id)
+            qc = await self._quick_connect(tx, user, endpoint_arn, endpoint_type)
+            queue, target = await self._target(tx, qc)
+            chat = await tx.get_chat(segment.initial_contact_id, for_update=True)
+            if chat is None or chat.ended:
+                raise ContactStateError("The chat has ended.")
+            participants = await tx.participants_of_chat(chat.id)
+            segments = await tx.contacts_of_chat(chat.id)
+            check_invite(instance.multi_party_chat, conference_size(participants, segments), instance.conference_cap)
+            if target is not None:
+                _refuse_if_present(target, participants, segments)
+            new = await self._new_segment(tx, instance, segment, qc, queue, target, INVITE_SEGMENT, now)
+            invited = Participant(new.agent_participant_id or "", chat.id, new.id, "AGENT", new.target_name or "",
+                                  "", now, now)
+            await append_txn(tx, self.notifier, chat.id, [event(chat.id, new.id, INVITED, invited, now)])
+            self.notifier.poke_agents_after_commit(tx, await agents_of_chat(tx, chat.id))
+        self.router.kick()
+        return new.id
+
+    async def transfer(self, who: AgentSession, contact_id: str, endpoint_arn: str | None, endpoint_type: str) -> str:
+        """``contact.transfer(endpoint)``: the chat goes to the target and every agent in it is disconnected."""
+        now = utcnow()
+        async with self.storage.transaction() as tx:
+            user = await self._user(tx, who)
+            instance = await need_instance(tx, who.instance_id)
+            segment = await self._connected_segment(tx, user, contact_id)
+            qc = await self._quick_connect(tx, user, endpoint_arn, endpoint_type)
+            queue, target = await self._target(tx, qc)
+            chat = await tx.get_chat(segment.initial_contact_id, for_update=True)
+            if chat is None or chat.ended:
+                raise ContactStateError("The chat has ended.")
+            new = await self._new_segment(tx, instance, segment, qc, queue, target, TRANSFER_SEGMENT, now)
+            me = next(p for p in await tx.participants_of_chat(chat.id) if p.id == segment.agent_participant_id)
+            await append_txn(tx, self.notifier, chat.id, [event(chat.id, segment.id, TRANSFER_SUCCEEDED, me, now)])
+            for pending in await tx.contacts_of_chat(chat.id):
+                if pending.pending and pending.id != new.id and pending.segment_kind == INVITE_SEGMENT:
+                    await tx.update_contact(close_segment(pending, now, "TRANSFERRED"))
+            for agent in active_agents(await tx.participants_of_chat(chat.id)):
+                await remove_agent_txn(tx, self.notifier, agent, now, "TRANSFERRED")
+            self.notifier.poke_agents_after_commit(tx, await agents_of_chat(tx, chat.id))
+        self.router.kick()
+        return new.id
+
+    async def _new_segment(self, tx: Tx, instance: Instance, inviter: Contact, qc: QuickConnect, queue: Queue,
+                           target: User | None, kind: str, now: datetime) -> Contact:
+        new = Contact(
+            instance_id=instance.id, id=new_id(), initial_contact_id=inviter.initial_contact_id, channel="CHAT",
+            initiation_method="TRANSFER" if qc.quick_connect_type == "USER" else "QUEUE_TRANSFER",
+            initiation_time=now, last_update_time=now, state=QUEUED, previous_contact_id=inviter.id,
+            queue_id=queue.id, enqueue_time=now, flow_id=qc.contact_flow_id,
+            chat_duration_minutes=inviter.chat_duration_minutes, customer_display_name=inviter.customer_display_name,
+            multi_party=instance.multi_party_chat, supported_content_types=inviter.supported_content_types,
+            segment_kind=kind, agent_participant_id=new_id(), quick_connect_id=qc.id, quick_connect_name=qc.name,
+            invited_by=inviter.agent_participant_id,
+            target_name=target.display_name if target else (queue.name or qc.name),
+        )
+        await tx.insert_contact(new)
+        leg = NextContact(new.id, now, qc.id, qc.name or "", qc.quick_connect_type)
+        await tx.update_contact(replace(inviter, next_contacts=(*inviter.next_contacts, leg), last_update_time=now))
+        return new
+
+    async def destroy_connection(self, who: AgentSession, contact_id: str, connection_id: str) -> None:
+        """Leave (own connection), remove another agent, cancel an invitation, or end the chat (customer)."""
+        now = utcnow()
+        async with self.storage.transaction() as tx:
+            user = await self._user(tx, who)
+            segment = await need_segment(tx, who.instance_id, contact_id)
+            if segment.agent_user_id != user.id or segment.state not in (CONNECTED, CONNECTING):
+                raise ContactStateError(f"You are not connected to contact {contact_id}.")
+            chat = await tx.get_chat(segment.initial_contact_id, for_update=True)
+            if chat is None or chat.ended:
+                raise ContactStateError("The chat has ended.")
+            if segment.state == CONNECTING:
+                raise ContactStateError("Accept or reject the offer first.")
+            participants = {p.id: p for p in await tx.participants_of_chat(chat.id)}
+            target = participants.get(connection_id)
+            if target is not None and target.active:
+                if target.role == CUSTOMER:
+                    await end_chat_txn(tx, self.notifier, chat.id, "AGENT_DISCONNECT")
+                elif target.role == "AGENT":
+                    await remove_agent_txn(tx, self.notifier, target, now, "AGENT_DISCONNECT")
+                else:
+                    raise InvalidRequest("Only the customer and agents can be disconnected from the chat.")
+            else:
+                invitation = next((s for s in await tx.contacts_of_chat(chat.id)
+                                   if s.agent_participant_id == connection_id and s.pending), None)
+                if invitation is None:
+                    raise NotFound(f"Connection {connection_id} is not an active connection of this chat.")
+                await tx.update_contact(close_segment(invitation, now, "CANCELLED"))
+                await end_if_alone_txn(tx, self.notifier, chat.id, now)
+            self.notifier.poke_agents_after_commit(tx, await agents_of_chat(tx, chat.id))
+        self.router.kick()
+
+    # chat credentials ------------------------------------------------------------------------------
+    async def participant_token(self, who: AgentSession, contact_id: str) -> tuple[Contact, str]:
+        """The participant token of the agent's connection to a contact (``connectionData``)."""
+        async with self.storage.transaction() as tx:
+            user = await self._user(tx, who)
+            segment = await need_segment(tx, who.instance_id, contact_id)
+            if segment.agent_user_id != user.id or not segment.agent_participant_id:
+                raise NotFound(f"Contact {contact_id} is not one of yours.")
+            secret = await instance_secret_txn(tx, who.instance_id)
+        return segment, agent_participant_token(secret, segment.agent_participant_id)
+
+    # the snapshot ----------------------------------------------------------------------------------
+    async def view(self, who: AgentSession) -> AgentView:
+        now = utcnow()
+        async with self.storage.transaction() as tx:
+            user = await self._user(tx, who)
+            presence = await presence_txn(tx, user, now)
+            secret = await instance_secret_txn(tx, who.instance_id)
+            instance = await need_instance(tx, who.instance_id)
+            views = []
+            for segment in await tx.segments_of_agent(user.id):
+                participants = tuple(await tx.participants_of_chat(segment.initial_contact_id))
+                chat_segments = tuple(await tx.contacts_of_chat(segment.initial_contact_id))
+                root = next((s for s in chat_segments if s.id == segment.initial_contact_id), segment)
+                queue = await tx.get_resource(Queue, who.instance_id, segment.queue_id or "")
+                names = {p.id: p.display_name for p in participants}
+                names.update({s.agent_participant_id: s.target_name or "" for s in chat_segments
+                              if s.agent_participant_id and s.agent_participant_id not in names})
+                token = (agent_participant_token(secret, segment.agent_participant_id)
+                         if segment.agent_participant_id else None)
+                views.append(SegmentView(segment, queue, participants, chat_segments, names, token,
+                                         dict(root.attributes), instance.multi_party_chat))
+        return AgentView(user, presence, tuple(views))
+
+
+def _refuse_if_present(target: User, participants: list[Participant], segments: list[Contact]) -> None:
+    if any(p.active and p.user_id == target.id for p in participants):
+        raise InvalidRequest(f"{target.display_name} is already in this chat.")
+    if any(s.pending and s.queue_id == target.agent_queue_id for s in segments):
+        raise InvalidRequest(f"{target.display_name} has already been invited to this chat.")
+
+
+async def _target_name(tx: Tx, qc: QuickConnect) -> str:
+    if qc.quick_connect_type == "USER":
+        user = await tx.get_resource(User, qc.instance_id, qc.user_id or "")
+        return user.display_name if user else (qc.name or "")
+    if qc.quick_connect_type == "QUEUE":
+        queue = await tx.get_resource(Queue, qc.instance_id, qc.queue_id or "")
+        return (queue.name if queue else None) or qc.name or ""
+    return qc.name or ""

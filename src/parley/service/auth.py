@@ -1,0 +1,136 @@
+"""Agent sign-in: password login to a session cookie, CTI access tokens issued from it, logout and expiry.
+
+Both credentials are random bearer secrets stored only as hashes in ``agent_sessions``. An access token
+carries the storage key of the session that issued it (``<session hash>.<secret>``; the hash cannot be
+turned back into the cookie), so it is valid only while that session is: logging out revokes at once every
+access token the session handed out, and :meth:`AuthService.purge` removes the rows once they expire.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from parley.domain.agents import AgentSession
+from parley.domain.clock import utcnow
+from parley.domain.errors import AccessDenied
+from parley.domain.ids import hash_token, new_token
+from parley.domain.resources import User
+from parley.service.passwords import Passwords
+from parley.service.ports import Storage, Tx
+
+COOKIE = "cookie"
+ACCESS = "access"
+WRONG_CREDENTIALS = "Wrong username or password."
+# Lengths of the columns holding instance aliases and user names: anything longer cannot match a row.
+MAX_ALIAS = 64
+MAX_USERNAME = 256
+# Argon2 hashes whatever it is given; a cap keeps a huge "password" from costing more than a real one.
+MAX_PASSWORD = 1024
+# How many instances to look at when no alias is given: only a single instance is picked implicitly.
+IMPLICIT_INSTANCE_SCAN = 2
+# Length of ``hash_token`` output (hex SHA-256): the session key embedded in an access token.
+HASH_LENGTH = 64
+
+
+def _usable(text: str, limit: int) -> bool:
+    """False for text no stored name can equal (too long, or a NUL byte PostgreSQL would refuse)."""
+    return 0 < len(text) <= limit and "\x00" not in text
+
+
+class AuthService:
+    """Signs agents in and out and resolves their credentials."""
+
+    def __init__(
+        self, storage: Storage, passwords: Passwords, *, session_seconds: float = 12 * 3600,
+        access_seconds: float = 12 * 3600,
+    ) -> None:
+        self.storage = storage
+        self.passwords = passwords
+        self.session_seconds = session_seconds
+        self.access_seconds = access_seconds
+        self._dummy_hash: str | None = None
+
+    async def login(self, instance_alias: str, username: str, password: str) -> tuple[str, User]:
+        """A new session token for the user; :class:`AccessDenied` with one message for every failure.
+
+        An empty ``instance_alias`` means the only instance, when there is exactly one.
+        """
+        user = await self._find_user(instance_alias.strip(), username)
+        if user is None or not user.password_hash or len(password) > MAX_PASSWORD:
+            # Spend the time a real check takes, so timing does not tell which part was wrong.
+            await self.passwords.verify(await self._dummy(), password[:MAX_PASSWORD])
+            raise AccessDenied(WRONG_CREDENTIALS)
+        if not await self.passwords.verify(user.password_hash, password):
+            raise AccessDenied(WRONG_CREDENTIALS)
+        token = new_token()
+        now = utcnow()
+        session = AgentSession(COOKIE, user.instance_id, user.id, now, now + timedelta(seconds=self.session_seconds))
+        async with self.storage.transaction() as tx:
+            await tx.insert_session(hash_token(token), session)
+            await tx.delete_expired_sessions(now)
+        return token, user
+
+    async def session(self, token: str) -> AgentSession | None:
+        """The live session of a session-cookie token, or None."""
+        async with self.storage.transaction() as tx:
+            return await self._live(tx, hash_token(token), COOKIE)
+
+    async def issue_access_token(self, session_token: str) -> tuple[str, datetime] | None:
+        """A new CTI access token and its expiry (never after the session's), or None without a live session."""
+        key = hash_token(session_token)
+        async with self.storage.transaction() as tx:
+            session = await self._live(tx, key, COOKIE)
+            if session is None:
+                return None
+            now = utcnow()
+            expires = min(now + timedelta(seconds=self.access_seconds), session.expires)
+            token = f"{key}.{new_token()}"
+            access = AgentSession(ACCESS, session.instance_id, session.user_id, now, expires)
+            await tx.insert_session(hash_token(token), access)
+        return token, expires
+
+    async def resolve_access_token(self, token: str) -> AgentSession | None:
+        """The live access token's session (kind ``access``), or None; revoked with the session that issued it."""
+        parent, dot, _secret = token.partition(".")
+        if not dot or len(parent) != HASH_LENGTH:
+            return None
+        async with self.storage.transaction() as tx:
+            access = await self._live(tx, hash_token(token), ACCESS)
+            if access is None or await self._live(tx, parent, COOKIE) is None:
+                return None
+            return access
+
+    async def logout(self, session_token: str) -> None:
+        """End the session; the access tokens it issued stop working with it."""
+        async with self.storage.transaction() as tx:
+            await tx.delete_session(hash_token(session_token))
+
+    async def purge(self, now: datetime | None = None) -> None:
+        """Delete expired sessions and access tokens."""
+        async with self.storage.transaction() as tx:
+            await tx.delete_expired_sessions(now or utcnow())
+
+    async def _find_user(self, alias: str, username: str) -> User | None:
+        if not _usable(username, MAX_USERNAME) or (alias and not _usable(alias, MAX_ALIAS)):
+            return None
+        async with self.storage.transaction() as tx:
+            if alias:
+                instance = await tx.find_instance_by_alias(alias)
+            else:
+                found = await tx.list_instances(None, IMPLICIT_INSTANCE_SCAN)
+                instance = found[0] if len(found) == 1 else None
+            if instance is None:
+                return None
+            return await tx.find_resource_by_name(User, instance.id, username)
+
+    async def _live(self, tx: Tx, key: str, kind: str) -> AgentSession | None:
+        session = await tx.find_session(key)
+        if session is None or session.kind != kind or session.expires <= utcnow():
+            return None
+        return session
+
+    async def _dummy(self) -> str:
+        """A hash of a random password made with the same settings as real ones (made once, then kept)."""
+        if self._dummy_hash is None:
+            self._dummy_hash = await self.passwords.hash(new_token())
+        return self._dummy_hash

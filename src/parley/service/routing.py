@@ -1,0 +1,176 @@
+"""Routing: the longest-waiting contact goes to the longest-idle available agent with a free chat slot.
+
+Every step claims its work with row locks (SQLite: one writer at a time; PostgreSQL: ``FOR UPDATE`` on the
+contact and the agent), so several nodes may route the same instance at once without double offers.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+from parley.domain.agents import ERROR, MISSED, OFFER_SECONDS
+from parley.domain.clock import utcnow
+from parley.domain.contact import CONNECTING, CUSTOMER_SEGMENT, QUEUED, Contact
+from parley.domain.ids import new_id
+from parley.domain.resources import Queue, RoutingProfile, User
+from parley.service.agent_txn import accept_txn, agents_of_chat, end_if_alone_txn, presence_txn
+from parley.service.chat_txn import close_segment
+from parley.service.lookups import need_instance
+from parley.service.notify import ROUTING_CHANNEL, ChatNotifier
+from parley.service.ports import Storage, Tx
+
+log = logging.getLogger(__name__)
+
+# Contacts looked at per routing pass; the pass repeats while it makes offers.
+BATCH = 200
+# A pass runs at least this often, for offers that expire and agents whose capacity came back.
+TICK_SECONDS = 1.0
+
+
+class Router:
+    def __init__(self, storage: Storage, notifier: ChatNotifier, offer_seconds: float = OFFER_SECONDS) -> None:
+        self.storage = storage
+        self.notifier = notifier
+        self.offer_seconds = offer_seconds
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+
+    def kick(self) -> None:
+        """Ask for a routing pass soon (passes coalesce)."""
+        self._wake.set()
+
+    def start(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._run()), loop.create_task(self._listen())]
+
+    async def stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _listen(self) -> None:
+        """Wake-ups from any node (a contact was queued there) start a pass here too."""
+        async with self.notifier.bus.subscribe(ROUTING_CHANNEL) as messages:
+            async for _ in messages:
+                self.kick()
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), TICK_SECONDS)
+            self._wake.clear()
+            try:
+                await self.expire_offers()
+                while await self.route_pass() > 0:
+                    pass
+            except Exception:
+                log.exception("routing pass failed")
+
+    async def route_pass(self) -> int:
+        """Offer what can be offered now; returns the number of offers made."""
+        async with self.storage.transaction() as tx:
+            waiting = await tx.contacts_in_state(None, QUEUED, BATCH)
+        offers = 0
+        for contact in waiting:
+            if await self.offer(contact.instance_id, contact.id):
+                offers += 1
+        return offers
+
+    async def offer(self, instance_id: str, contact_id: str) -> bool:
+        now = utcnow()
+        async with self.storage.transaction() as tx:
+            segment = await tx.get_contact_for_update(instance_id, contact_id)
+            if segment is None or segment.state != QUEUED:
+                return False
+            chat = await tx.get_chat(segment.initial_contact_id, for_update=True)
+            if chat is None or chat.ended:
+                await tx.update_contact(close_segment(segment, now, "CHAT_ENDED"))
+                return False
+            queue = await tx.get_resource(Queue, instance_id, segment.queue_id or "")
+            if queue is None:
+                return False
+            present = {p.user_id for p in await tx.participants_of_chat(chat.id) if p.active and p.user_id}
+            present |= {s.agent_user_id for s in await tx.contacts_of_chat(chat.id)
+                        if s.pending and s.agent_user_id and s.id != segment.id}
+            for candidate in await tx.routable_agents(instance_id):
+                if candidate.user_id in segment.skip_user_ids or candidate.user_id in present:
+                    continue
+                user = await tx.get_resource(User, instance_id, candidate.user_id)
+                if user is None or not await _serves(tx, user, queue):
+                    continue
+                presence = await presence_txn(tx, user, now, for_update=True)
+                if not presence.routable or await _free_slots(tx, user) < 1:
+                    continue
+                offered = replace(
+                    segment, state=CONNECTING, agent_user_id=user.id, last_update_time=now,
+                    offer_expires=now + timedelta(seconds=self.offer_seconds),
+                    agent_participant_id=segment.agent_participant_id or new_id(),
+                )
+                await tx.update_contact(offered)
+                if user.auto_accept_chat:
+                    await accept_txn(tx, self.notifier, await need_instance(tx, instance_id), offered, user, now)
+                self.notifier.poke_agents_after_commit(tx, await agents_of_chat(tx, chat.id) | {user.id})
+                return True
+        return False
+
+    async def expire_offers(self) -> int:
+        """Offers nobody accepted in time are missed: the agent goes to MissedCallAgent, the contact moves on."""
+        now = utcnow()
+        async with self.storage.transaction() as tx:
+            offered = await tx.contacts_in_state(None, CONNECTING, BATCH)
+        missed = 0
+        for contact in offered:
+            if contact.offer_expires is None or contact.offer_expires > now:
+                continue
+            async with self.storage.transaction() as tx:
+                segment = await tx.get_contact_for_update(contact.instance_id, contact.id)
+                if segment is None or segment.state != CONNECTING or not segment.agent_user_id:
+                    continue
+                if segment.offer_expires is None or segment.offer_expires > now:
+                    continue
+                user = await tx.get_resource(User, segment.instance_id, segment.agent_user_id)
+                if user is not None:
+                    presence = await presence_txn(tx, user, now, for_update=True)
+                    await tx.save_presence(replace(presence, state_name=MISSED, state_type=ERROR, since=now,
+                                                   state_id=None))
+                await decline_txn(tx, self.notifier, segment, now, "MISSED")
+                missed += 1
+        if missed:
+            self.kick()
+        return missed
+
+
+async def decline_txn(tx: Tx, notifier: ChatNotifier, segment: Contact, now: datetime, reason: str) -> None:
+    """An offer was rejected or missed: a queue's contact waits for another agent; an invitation to one named
+    agent is over (its seat is free again)."""
+    agent = segment.agent_user_id
+    queue = await tx.get_resource(Queue, segment.instance_id, segment.queue_id or "")
+    to_one_agent = queue is not None and queue.queue_type == "AGENT" and segment.segment_kind != CUSTOMER_SEGMENT
+    if to_one_agent:
+        await tx.update_contact(replace(close_segment(segment, now, reason), agent_user_id=agent))
+        await end_if_alone_txn(tx, notifier, segment.initial_contact_id, now)
+    else:
+        await tx.update_contact(replace(
+            segment, state=QUEUED, agent_user_id=None, offer_expires=None, last_update_time=now,
+            skip_user_ids=(agent,) if agent else (),
+        ))
+    notifier.poke_agents_after_commit(tx, (await agents_of_chat(tx, segment.initial_contact_id)) | {agent or ""})
+
+
+async def _serves(tx: Tx, user: User, queue: Queue) -> bool:
+    if queue.queue_type == "AGENT":
+        return queue.owner_user_id == user.id
+    profile = await tx.get_resource(RoutingProfile, user.instance_id, user.routing_profile_id)
+    return profile is not None and any(c.queue_id == queue.id and c.channel == "CHAT" for c in profile.queue_configs)
+
+
+async def _free_slots(tx: Tx, user: User) -> int:
+    profile = await tx.get_resource(RoutingProfile, user.instance_id, user.routing_profile_id)
+    capacity = profile.concurrency("CHAT") if profile else 0
+    return capacity - len(await tx.segments_of_agent(user.id))

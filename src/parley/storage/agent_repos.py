@@ -1,0 +1,57 @@
+"""SQL for agents: presence rows and the contact segments assigned to an agent."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from parley.domain.agents import Presence
+from parley.domain.codec import from_json, to_json
+from parley.domain.contact import HOLDS_SLOT, Contact
+from parley.storage import schema as t
+
+
+class AgentSql:
+    """Mixed into :class:`parley.storage.repos.SqlTx`."""
+
+    conn: AsyncConnection
+    for_update: bool
+
+    async def get_presence(self, user_id: str, *, for_update: bool = False) -> Presence | None:
+        query = sa.select(t.agents.c.data).where(t.agents.c.user_id == user_id)
+        if for_update and self.for_update:
+            query = query.with_for_update()
+        row = (await self.conn.execute(query)).first()
+        return None if row is None else from_json(Presence, dict(row[0]))
+
+    async def save_presence(self, presence: Presence) -> None:
+        values = {"instance_id": presence.instance_id, "routable": presence.routable,
+                  "idle_since": presence.idle_since.isoformat(), "data": to_json(presence)}
+        result = await self.conn.execute(
+            t.agents.update().where(t.agents.c.user_id == presence.user_id).values(**values)
+        )
+        if not result.rowcount:
+            await self.conn.execute(t.agents.insert().values(user_id=presence.user_id, **values))
+
+    async def routable_agents(self, instance_id: str) -> list[Presence]:
+        """Routable agents of an instance, longest idle first."""
+        query = (sa.select(t.agents.c.data)
+                 .where(t.agents.c.instance_id == instance_id, t.agents.c.routable.is_(True))
+                 .order_by(t.agents.c.idle_since, t.agents.c.user_id))
+        return [from_json(Presence, dict(r[0])) for r in (await self.conn.execute(query)).all()]
+
+    async def segments_of_agent(self, user_id: str) -> list[Contact]:
+        """The agent's segments that are offered, connected or in after-contact work."""
+        query = sa.select(t.contacts.c.data).where(
+            t.contacts.c.agent_user_id == user_id, t.contacts.c.state.in_(sorted(HOLDS_SLOT))
+        )
+        rows = (await self.conn.execute(query)).all()
+        return sorted((from_json(Contact, dict(r[0])) for r in rows), key=lambda c: (c.initiation_time, c.id))
+
+    async def contacts_in_state(self, instance_id: str | None, state: str, limit: int) -> list[Contact]:
+        """Segments in ``state`` (oldest enqueue first), across instances when ``instance_id`` is None."""
+        query = sa.select(t.contacts.c.data).where(t.contacts.c.state == state)
+        if instance_id is not None:
+            query = query.where(t.contacts.c.instance_id == instance_id)
+        query = query.order_by(t.contacts.c.enqueue_time, t.contacts.c.id).limit(limit)
+        return [from_json(Contact, dict(r[0])) for r in (await self.conn.execute(query)).all()]

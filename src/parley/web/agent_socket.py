@@ -1,0 +1,146 @@
+"""The agent websocket (CTI ``CreateTransport`` web_socket): one socket carries ``aws/chat`` for every chat
+the agent is connected to, following the agent as chats are accepted and left."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from datetime import datetime, timedelta
+
+import orjson
+from starlette.websockets import WebSocket, WebSocketDisconnect
+
+from parley.domain.agents import AgentSession
+from parley.domain.clock import utcnow
+from parley.domain.ids import hash_token, new_token
+from parley.service.agents import AgentService
+from parley.service.ports import AgentSignals, Feeds, Storage
+from parley.web.websocket import Subscriber
+
+log = logging.getLogger(__name__)
+
+# What StreamsJS is told: the URL must be opened within 100 s; the socket lives an hour (StreamsJS needs >= 300 s).
+TICKET_SECONDS = 100
+LIFETIME_SECONDS = 3600
+# How long the socket waits for a poke before re-reading the agent's chats anyway.
+RESYNC_SECONDS = 30.0
+
+
+class ChatSink:
+    """The agent socket's view of one chat, as the hub sees it; finishing it only detaches that chat."""
+
+    def __init__(self, socket: Subscriber, chat_id: str, participant_id: str, feeds: Feeds) -> None:
+        self.socket = socket
+        self.chat_id = chat_id
+        self.participant_id = participant_id
+        self.feeds = feeds
+
+    def push(self, frame: str) -> None:
+        self.socket.push(frame)
+
+    def finish(self, code: int = 1000) -> None:
+        self.feeds.remove(self)
+
+
+class AgentSockets:
+    def __init__(self, storage: Storage, agents: AgentService, feeds: Feeds, signals: AgentSignals,
+                 websocket_base: str) -> None:
+        self.storage = storage
+        self.agents = agents
+        self.feeds = feeds
+        self.signals = signals
+        self.websocket_base = websocket_base
+
+    async def ticket_url(self, who: AgentSession) -> tuple[str, int, datetime]:
+        ticket = new_token()
+        now = utcnow()
+        expires = now + timedelta(seconds=TICKET_SECONDS)
+        async with self.storage.transaction() as tx:
+            await tx.insert_session(hash_token(ticket), AgentSession("ws", who.instance_id, who.user_id, now, expires))
+        return f"{self.websocket_base}/connect/agent-ws?ticket={ticket}", LIFETIME_SECONDS, expires
+
+    async def _resolve(self, ticket: str | None) -> AgentSession | None:
+        if not ticket:
+            return None
+        async with self.storage.transaction() as tx:
+            found = await tx.find_session(hash_token(ticket))
+        if found is None or found.kind != "ws" or found.expires <= utcnow():
+            return None
+        return found
+
+    async def handle(self, websocket: WebSocket) -> None:
+        who = await self._resolve(websocket.query_params.get("ticket"))
+        if who is None:
+            await websocket.close(code=1008, reason="Forbidden")
+            return
+        await websocket.accept()
+
+        async def send(frame: str) -> None:
+            await websocket.send_text(frame)
+
+        async def close(code: int) -> None:
+            with contextlib.suppress(Exception):
+                await websocket.close(code=code)
+
+        socket = Subscriber(who.user_id, "", send, close)
+        sinks: dict[str, ChatSink] = {}
+        follower: asyncio.Task[None] | None = None
+        expiry = asyncio.get_running_loop().call_later(LIFETIME_SECONDS + 60, socket.finish, 1001)
+        try:
+            while True:
+                text = await websocket.receive_text()
+                try:
+                    frame = orjson.loads(text)
+                    topic = frame.get("topic") if isinstance(frame, dict) else None
+                except orjson.JSONDecodeError:
+                    frame, topic = {}, None
+                if topic == "aws/heartbeat":
+                    socket.push('{"topic":"aws/heartbeat"}')
+                elif topic == "aws/ping":
+                    socket.push('{"topic":"aws/ping","statusCode":200,"statusContent":"OK"}')
+                elif topic in ("aws/subscribe", "aws/unsubscribe"):
+                    topics = (frame.get("content") or {}).get("topics") or []
+                    topics = topics if isinstance(topics, list) else []
+                    socket.push(orjson.dumps({"topic": topic, "content": {"status": "success",
+                                                                          "topics": topics}}).decode())
+                    if topic == "aws/subscribe" and "aws/chat" in topics and follower is None:
+                        follower = asyncio.get_running_loop().create_task(self._follow(who, socket, sinks))
+                    elif topic == "aws/unsubscribe" and "aws/chat" in topics and follower is not None:
+                        follower.cancel()
+                        follower = None
+                        self._detach_all(sinks)
+                else:
+                    socket.push(orjson.dumps({"message": "Unknown or malformed frame."}).decode())
+        except WebSocketDisconnect:
+            pass
+        except Exception:
+            log.exception("agent websocket failed")
+        finally:
+            expiry.cancel()
+            if follower is not None:
+                follower.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await follower
+            self._detach_all(sinks)
+            await socket.stop()
+
+    def _detach_all(self, sinks: dict[str, ChatSink]) -> None:
+        for sink in sinks.values():
+            self.feeds.remove(sink)
+        sinks.clear()
+
+    async def _follow(self, who: AgentSession, socket: Subscriber, sinks: dict[str, ChatSink]) -> None:
+        """Keep the socket attached to exactly the chats the agent is connected to."""
+        while True:
+            try:
+                chats = await self.agents.chats_of(who)
+                for chat_id in [c for c in sinks if c not in chats]:
+                    self.feeds.remove(sinks.pop(chat_id))
+                for chat_id, participant_id in chats.items():
+                    if chat_id not in sinks:
+                        sinks[chat_id] = ChatSink(socket, chat_id, participant_id, self.feeds)
+                        await self.feeds.add(sinks[chat_id])
+            except Exception:
+                log.exception("agent websocket could not follow the agent's chats")
+            await self.signals.wait(who.user_id, RESYNC_SECONDS)

@@ -1,0 +1,244 @@
+"""Agent sign-in pages as the CCP uses them: ``/connect/login``, ``/connect/logout`` and ``/auth/authorize``.
+
+The login form posts ``username`` and ``password`` (plus ``instance``, ``landat`` and a double-submit CSRF
+token) and answers with the ``parley_session`` cookie; ``GET /auth/authorize`` turns that cookie into the
+``{accessToken, expiration}`` the CCP page and the StreamsJS worker use as the CTI ``authToken``.
+"""
+
+from __future__ import annotations
+
+import hmac
+import secrets
+from dataclasses import dataclass
+from html import escape
+from string import Template
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.routing import Route
+
+from parley.domain.errors import AccessDenied
+from parley.service.auth import WRONG_CREDENTIALS, AuthService
+
+SESSION_COOKIE = "parley_session"
+CSRF_COOKIE = "parley_csrf"
+CSRF_PATH = "/connect/login"
+LOGIN_PATH = "/connect/login"
+DEFAULT_LANDAT = "/connect/ccp-v2/"
+DEFAULT_INSTANCE = "demo"
+# The form has four short fields; anything bigger is not from it and is refused before parsing.
+MAX_FORM_BYTES = 16 * 1024
+MAX_FORM_FIELDS = 20
+# Longest landing path kept; browsers and proxies commonly cap URLs near 2 KB.
+MAX_LANDAT = 2000
+# Longest query-string value echoed back into the form (the instance alias column holds 64 characters).
+MAX_ECHO = 256
+# Length of ``secrets.token_urlsafe(32)``: the only CSRF cookie value reused as is.
+CSRF_LENGTH = 43
+NO_STORE = {"Cache-Control": "no-store"}
+PAGE_HEADERS = {
+    **NO_STORE,
+    "Content-Security-Policy": (
+        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    ),
+    "X-Frame-Options": "DENY",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+PAGE = Template("""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Parley — Sign in</title>
+<style>
+*{box-sizing:border-box}
+body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;padding:24px;
+ font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#1f2937;
+ background:linear-gradient(160deg,#eef2ff 0%,#f8fafc 55%,#ecfeff 100%)}
+main{width:100%;max-width:380px;background:#fff;border:1px solid #e5e7eb;border-radius:14px;
+ box-shadow:0 10px 30px rgba(15,23,42,.08);padding:32px 32px 28px}
+.brand{display:flex;align-items:center;gap:10px;margin-bottom:22px;color:#312e81;font-weight:650;font-size:17px}
+.mark{width:32px;height:32px;border-radius:9px 9px 9px 2px;background:#4f46e5;color:#fff;display:grid;
+ place-items:center;font-weight:700;font-size:16px}
+h1{font-size:22px;margin:0 0 4px;font-weight:650;color:#111827}
+.sub{margin:0 0 22px;color:#6b7280;font-size:14px}
+label{display:block;font-size:13px;font-weight:600;color:#374151;margin:14px 0 6px}
+input[type=text],input[type=password]{width:100%;padding:10px 12px;font:inherit;color:inherit;background:#fff;
+ border:1px solid #d1d5db;border-radius:8px;outline:none;transition:border-color .15s,box-shadow .15s}
+input:focus{border-color:#6366f1;box-shadow:0 0 0 3px rgba(99,102,241,.18)}
+button{width:100%;margin-top:22px;padding:11px 14px;font:inherit;font-weight:600;color:#fff;background:#4f46e5;
+ border:0;border-radius:8px;cursor:pointer}
+button:hover{background:#4338ca}
+button:focus-visible{outline:3px solid rgba(99,102,241,.4);outline-offset:2px}
+.error{margin:0 0 6px;padding:10px 12px;border-radius:8px;background:#fef2f2;border:1px solid #fecaca;
+ color:#991b1b;font-size:14px}
+.hint{margin:18px 0 0;font-size:12px;color:#9ca3af;text-align:center}
+@media (max-width:440px){body{padding:12px}main{padding:24px 20px 20px}}
+</style>
+</head>
+<body>
+<main>
+<div class="brand"><span class="mark" aria-hidden="true">P</span>Parley</div>
+<h1>Sign in</h1>
+<p class="sub">Agent workspace and contact control panel</p>
+$error<form method="post" action="/connect/login" autocomplete="on">
+<input type="hidden" name="csrf" value="$csrf">
+<input type="hidden" name="landat" value="$landat">
+<label for="instance">Instance alias</label>
+<input type="text" id="instance" name="instance" value="$instance" autocapitalize="none" spellcheck="false"
+ maxlength="64">
+<label for="username">Username</label>
+<input type="text" id="username" name="username" value="$username" autocomplete="username"
+ autocapitalize="none" spellcheck="false" required$focus_user>
+<label for="password">Password</label>
+<input type="password" id="password" name="password" autocomplete="current-password" required$focus_password>
+<button type="submit">Sign in</button>
+</form>
+<p class="hint">Parley · self-hosted contact center</p>
+</main>
+</body>
+</html>
+""")
+
+
+def safe_landat(value: str | None) -> str:
+    """``value`` when it is a path on this site, else the CCP: never a redirect to another origin.
+
+    Only a path starting with one ``/`` is kept. Backslashes, whitespace and control characters are refused
+    because browsers turn ``/\\evil.com`` or ``/<tab>/evil.com`` into ``//evil.com`` (another host).
+    """
+    if not value or len(value) > MAX_LANDAT or not value.startswith("/") or value.startswith("//"):
+        return DEFAULT_LANDAT
+    if any(ch == "\\" or ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
+        return DEFAULT_LANDAT
+    return value
+
+
+def _plausible_csrf(value: str) -> bool:
+    """True for a value shaped like the tokens this page hands out (safe to echo into a cookie)."""
+    return len(value) == CSRF_LENGTH and value.isascii() and value.replace("-", "").replace("_", "").isalnum()
+
+
+@dataclass(frozen=True)
+class Echo:
+    """What the form shows again: the instance alias, the username and the landing path."""
+
+    instance: str = DEFAULT_INSTANCE
+    username: str = ""
+    landat: str = DEFAULT_LANDAT
+
+
+class FormError(Exception):
+    """The POST body is not a readable login form."""
+
+
+class LoginPages:
+    """The sign-in routes; cookies get ``Secure`` when the public URL is https."""
+
+    def __init__(self, auth: AuthService, *, secure_cookies: bool) -> None:
+        self.auth = auth
+        self.secure_cookies = secure_cookies
+
+    def routes(self) -> list[Route]:
+        return [
+            Route(LOGIN_PATH, self.login, methods=["GET", "POST"]),
+            Route("/connect/logout", self.logout, methods=["GET", "POST"]),
+            Route("/auth/authorize", self.authorize, methods=["GET"]),
+            Route("/connect/auth/authorize", self.authorize, methods=["GET"]),  # the legacy path StreamsJS knows
+        ]
+
+    # pages -----------------------------------------------------------------------------------------
+    async def login(self, request: Request) -> Response:
+        if request.method == "POST":
+            return await self._submit(request)
+        query = request.query_params
+        instance = (query.get("instance") or DEFAULT_INSTANCE)[:MAX_ECHO]
+        return self._page(request, 200, Echo(instance, "", safe_landat(query.get("landat"))))
+
+    async def _submit(self, request: Request) -> Response:
+        try:
+            form = await read_form(request)
+        except FormError as exc:
+            return self._page(request, 400, Echo(), str(exc))
+        instance = form.get("instance", "")
+        username = form.get("username", "")
+        landat = safe_landat(form.get("landat"))
+        kept = Echo(instance[:MAX_ECHO], username[:MAX_ECHO], landat)
+        cookie = request.cookies.get(CSRF_COOKIE, "")
+        sent = form.get("csrf", "")
+        if not cookie or not sent or not hmac.compare_digest(cookie.encode(), sent.encode()):
+            message = ("This sign-in form has expired or was not sent from this site (the security token did "
+                       "not match). Please sign in again.")
+            return self._page(request, 403, kept, message, fresh_csrf=True)
+        password = form.get("password", "")
+        if not username or not password:
+            return self._page(request, 400, kept, "Enter your username and password.")
+        try:
+            token, _user = await self.auth.login(instance, username, password)
+        except AccessDenied:
+            return self._page(request, 401, kept, WRONG_CREDENTIALS)
+        response = RedirectResponse(landat, status_code=303, headers=NO_STORE)
+        response.set_cookie(
+            SESSION_COOKIE, token, max_age=int(self.auth.session_seconds), path="/", secure=self.secure_cookies,
+            httponly=True, samesite="lax",
+        )
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        token = request.cookies.get(SESSION_COOKIE)
+        if token:
+            await self.auth.logout(token)
+        response = RedirectResponse(LOGIN_PATH, status_code=303, headers=NO_STORE)
+        response.delete_cookie(SESSION_COOKIE, path="/", secure=self.secure_cookies, httponly=True, samesite="lax")
+        return response
+
+    async def authorize(self, request: Request) -> Response:
+        token = request.cookies.get(SESSION_COOKIE)
+        issued = await self.auth.issue_access_token(token) if token else None
+        if issued is None:
+            return JSONResponse({"message": "Not signed in"}, 401, NO_STORE)
+        access_token, expires = issued
+        return JSONResponse({"accessToken": access_token, "expiration": int(expires.timestamp() * 1000)}, 200,
+                            NO_STORE)
+
+    # rendering -------------------------------------------------------------------------------------
+    def _page(
+        self, request: Request, status: int, echo: Echo, error: str = "", *, fresh_csrf: bool = False
+    ) -> HTMLResponse:
+        csrf = request.cookies.get(CSRF_COOKIE, "")
+        if fresh_csrf or not _plausible_csrf(csrf):
+            csrf = secrets.token_urlsafe(32)
+        html = PAGE.substitute(
+            error=f'<p class="error" role="alert">{escape(error)}</p>\n' if error else "",
+            csrf=escape(csrf), landat=escape(echo.landat), instance=escape(echo.instance),
+            username=escape(echo.username), focus_user="" if echo.username else " autofocus",
+            focus_password=" autofocus" if echo.username else "",
+        )
+        response = HTMLResponse(html, status, PAGE_HEADERS)
+        response.set_cookie(
+            CSRF_COOKIE, csrf, path=CSRF_PATH, secure=self.secure_cookies, httponly=True, samesite="lax"
+        )
+        return response
+
+
+async def read_form(request: Request) -> dict[str, str]:
+    """The first value of each field of an ``application/x-www-form-urlencoded`` body of bounded size."""
+    content_type = request.headers.get("content-type", "").split(";", 1)[0].strip().lower()
+    if content_type != "application/x-www-form-urlencoded":
+        raise FormError("Send the sign-in form as application/x-www-form-urlencoded.")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_FORM_BYTES:
+            raise FormError("The sign-in form is too large.")
+    try:
+        pairs = parse_qsl(body.decode("utf-8"), keep_blank_values=True, max_num_fields=MAX_FORM_FIELDS)
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise FormError("The sign-in form could not be read (it must be UTF-8 form fields).") from exc
+    form: dict[str, str] = {}
+    for name, value in pairs:
+        form.setdefault(name, value)
+    return form

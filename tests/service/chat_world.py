@@ -1,0 +1,80 @@
+"""A Parley "node" for service tests: storage on a SQLite file, an in-process bus and the chat services,
+wired like ``parley.app.build`` does, plus an instance with its built-in flows."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import asyncpg
+
+from parley.domain.resources import ContactFlow
+from parley.fanout.local import LocalBus
+from parley.service.chat import ChatService
+from parley.service.contacts import ChatRequest, ContactService, StartedChat
+from parley.service.instances import SAMPLE_INBOUND_FLOW, InstanceService
+from parley.service.notify import ChatNotifier
+from parley.storage import open_storage
+from parley.storage.database import SqlStorage
+
+
+@dataclass
+class Node:
+    storage: SqlStorage
+    bus: LocalBus
+    chat: ChatService
+    contacts: ContactService
+
+    async def close(self) -> None:
+        await self.bus.close()
+        await self.storage.close()
+
+
+async def open_node(db: Path | str) -> Node:
+    """One node on the SQLite file ``db`` or the database URL ``db``; several nodes may share a database."""
+    storage = await open_storage(db if isinstance(db, str) else f"sqlite:///{db}")
+    bus = LocalBus()
+    notifier = ChatNotifier(bus)
+    return Node(storage, bus, ChatService(storage, notifier), ContactService(storage, notifier))
+
+
+async def new_instance(node: Node, alias: str = "svc") -> tuple[str, str]:
+    """(instance id, id of its "Sample inbound flow")."""
+    instance = await InstanceService(node.storage).create_instance(alias, "CONNECT_MANAGED", True, True)
+    async with node.storage.transaction() as tx:
+        flow = await tx.find_resource_by_name(ContactFlow, instance.id, SAMPLE_INBOUND_FLOW)
+    assert flow is not None
+    return instance.id, flow.id
+
+
+async def start_chat(node: Node, instance_id: str, flow_id: str, name: str = "Jane") -> StartedChat:
+    return await node.contacts.start_chat(ChatRequest(instance_id, flow_id, name, {}))
+
+
+# PostgreSQL of the test machine (trust auth), as the storage contract suite uses it.
+PG_ADMIN = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "database": "postgres"}
+
+
+@asynccontextmanager
+async def database_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
+    """A new, empty database of ``backend`` ("sqlite" or "postgresql"), dropped afterwards."""
+    if backend == "sqlite":
+        yield f"sqlite:///{tmp_path / 'parley.db'}"
+        return
+    name = f"parley_svc_{uuid.uuid4().hex[:12]}"
+    admin = await asyncpg.connect(**PG_ADMIN, timeout=5)
+    try:
+        await admin.execute(f"CREATE DATABASE {name}")
+    finally:
+        await admin.close()
+    try:
+        yield f"postgresql://{PG_ADMIN['user']}@{PG_ADMIN['host']}:{PG_ADMIN['port']}/{name}"
+    finally:
+        admin = await asyncpg.connect(**PG_ADMIN, timeout=5)
+        try:
+            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        finally:
+            await admin.close()
