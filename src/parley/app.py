@@ -53,8 +53,10 @@ from parley.storage import open_storage
 from parley.storage.files import LocalFileStore
 from parley.web.agent_socket import AgentSockets
 from parley.web.attachments import AttachmentFiles
+from parley.web.ccp import CcpPages
 from parley.web.health import health_endpoint
-from parley.web.login import LoginPages
+from parley.web.libraries import Libraries, find_node_modules
+from parley.web.login import SESSION_COOKIE, LoginPages
 from parley.web.websocket import ParticipantSocket
 
 ALL_METHODS = ["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD"]
@@ -132,6 +134,15 @@ async def build(config: Config) -> Parley:
     cti_api = CtiApi(CtiHandlers(agents, chat, signals, account, agent_sockets).table(), resolve_agent)
     timers = Timers(storage, chat)
     timers.start()
+    libraries = Libraries(find_node_modules())
+
+    async def frame_origins(request: Request) -> list[str]:
+        """The approved origins of the signed-in agent's instance (of every instance before sign-in)."""
+        session = await auth.session(request.cookies.get(SESSION_COOKIE, ""))
+        if session is not None:
+            return list((await instances.get_instance(session.instance_id)).approved_origins)
+        everything, _ = await instances.list_instances(None, 1000)
+        return [origin for instance in everything for origin in instance.approved_origins]
 
     async def dispatch(request: Request) -> Response:
         if request.url.path.startswith("/participant/"):
@@ -147,6 +158,8 @@ async def build(config: Config) -> Parley:
         Route("/connect/api", cti_api.handle, methods=["POST"]),
         WebSocketRoute("/connect/agent-ws", agent_sockets.handle),
         *LoginPages(auth, secure_cookies=config.base_url.startswith("https")).routes(),
+        *CcpPages(libraries, config.region, frame_origins).routes(),
+        *libraries.routes(),
         Route("/{path:path}", dispatch, methods=[*ALL_METHODS, "OPTIONS"]),
     ]
     app = Starlette(routes=routes)

@@ -31,6 +31,7 @@ from tests.aws.chat_helpers import (
     participant_client,
     start_chat,
 )
+from websockets.exceptions import InvalidStatus
 
 Refused = Callable[..., dict[str, Any]]
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -411,10 +412,14 @@ def assert_chat_closed(chat: Chat, refused: Refused) -> None:
 def test_customer_disconnect_ends_the_chat(chat: Chat, connect: Any, demo: Any, refused: Refused) -> None:
     bot = bot_of(chat)
     sockets = [chat.customer.socket(), chat.customer.socket(), bot.socket()]
+    unused_url = bot.new_websocket_url()
     chat.customer.disconnect()
     for sock in sockets:
         ended_in_order(sock, {chat.customer.participant_id, bot.participant_id})
     assert_chat_closed(chat, refused)
+    with pytest.raises(InvalidStatus) as caught:  # a websocket URL handed out before the end opens no more
+        Socket.open(unused_url)
+    assert caught.value.response.status_code == 403
     # The transcript stays readable and ends the same way.
     items = chat.customer.items()
     assert [i["ContentType"] for i in items[-3:]] == [LEFT, LEFT, CHAT_ENDED]

@@ -83,6 +83,46 @@ def test_subscribe_heartbeat_and_ping_replies(chat: Chat) -> None:
         sock.close()
 
 
+@pytest.mark.parametrize("frame", [
+    {"topic": "aws/subscribe", "content": "aws/chat"},
+    {"topic": "aws/subscribe", "content": {"topics": "aws/chat"}},
+    {"topic": "aws/subscribe", "content": {"topics": [1, None]}},
+    {"topic": "aws/subscribe"},
+    {"topic": 7},
+    ["aws/ping"],
+    "aws/ping",
+])
+def test_malformed_frames_get_an_answer_and_the_socket_lives_on(chat: Chat, frame: Any) -> None:
+    sock = Socket.open(chat.customer.new_websocket_url(), subscribe=False)
+    try:
+        sock.send(frame)
+        answer = sock.wait_frame(lambda _f: True)
+        assert answer.get("message") or answer.get("content", {}).get("status") == "failure", answer
+        sock.send({"topic": "aws/ping"})
+        sock.wait_frame(lambda f: f.get("topic") == "aws/ping")
+        # It was not subscribed by the bad frame; a proper subscribe still works.
+        said = chat.customer.send("hello")["Id"]
+        sock.send({"topic": "aws/subscribe", "content": {"topics": ["aws/chat"]}})
+        sock.wait_frame(lambda f: f.get("content", {}).get("status") == "success")
+        again = chat.customer.send("hello again")["Id"]
+        sock.wait_item(lambda i: i["Id"] == again)
+        assert said not in ids(sock.items)
+    finally:
+        sock.close()
+
+
+def test_binary_frames_are_answered_too(chat: Chat) -> None:
+    sock = Socket.open(chat.customer.new_websocket_url(), subscribe=False)
+    try:
+        sock.conn.send(b'{"topic":"aws/ping"}')
+        sock.wait_frame(lambda f: f.get("topic") == "aws/ping")
+        sock.conn.send(bytes([0xFF, 0xFE]))
+        sock.wait_frame(lambda f: "message" in f)
+        assert not sock.closed.is_set()
+    finally:
+        sock.close()
+
+
 def test_nothing_is_pushed_before_subscribe(chat: Chat) -> None:
     quiet = Socket.open(chat.customer.new_websocket_url(), subscribe=False)
     listening = chat.customer.socket()

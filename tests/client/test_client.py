@@ -147,6 +147,9 @@ async def test_reconnect_after_server_side_close_loses_nothing() -> None:
                     assert [i["Id"] for i in items if i["Id"] in set(sent)] == sent
                     assert items[-1]["ContentType"] == CHAT_ENDED
                 assert me.sockets_opened >= 3 and robo.sockets_opened >= 3
+    except BaseException:
+        print(srv.log())  # shown by pytest on failure
+        raise
     finally:
         srv.stop()
         shutil.rmtree(srv.data_dir, ignore_errors=True)
@@ -245,6 +248,9 @@ async def test_server_restart_loses_nothing() -> None:
                     assert max(ids.values()) == 1 and ids[after] == 1 and ids[mine] == 1
                     assert ids[before] == 1
                 assert me.sockets_opened >= 2
+    except BaseException:
+        print(srv.log())  # shown by pytest on failure
+        raise
     finally:
         srv.stop()
         shutil.rmtree(srv.data_dir, ignore_errors=True)

@@ -23,6 +23,8 @@ log = logging.getLogger(__name__)
 # What StreamsJS is told: the URL must be opened within 100 s; the socket lives an hour (StreamsJS needs >= 300 s).
 TICKET_SECONDS = 100
 LIFETIME_SECONDS = 3600
+# The URL prefix Parley's CCP worker rewrites to ws://<its host>/ (see web/static/ccp/worker.js).
+INSECURE_MARKER = "wss://parley-insecure.invalid/"
 # How long the socket waits for a poke before re-reading the agent's chats anyway.
 RESYNC_SECONDS = 30.0
 
@@ -58,7 +60,11 @@ class AgentSockets:
         expires = now + timedelta(seconds=TICKET_SECONDS)
         async with self.storage.transaction() as tx:
             await tx.insert_session(hash_token(ticket), AgentSession("ws", who.instance_id, who.user_id, now, expires))
-        return f"{self.websocket_base}/connect/agent-ws?ticket={ticket}", LIFETIME_SECONDS, expires
+        path = f"connect/agent-ws?ticket={ticket}"
+        if self.websocket_base.startswith("ws://"):
+            # StreamsJS accepts only wss:// URLs; Parley's CCP worker dials this one over ws:// on its own host.
+            return f"{INSECURE_MARKER}{path}", LIFETIME_SECONDS, expires
+        return f"{self.websocket_base}/{path}", LIFETIME_SECONDS, expires
 
     async def _resolve(self, ticket: str | None) -> AgentSession | None:
         if not ticket:

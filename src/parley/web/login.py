@@ -148,6 +148,7 @@ class LoginPages:
             Route("/connect/logout", self.logout, methods=["GET", "POST"]),
             Route("/auth/authorize", self.authorize, methods=["GET"]),
             Route("/connect/auth/authorize", self.authorize, methods=["GET"]),  # the legacy path StreamsJS knows
+            Route("/connect/session", self.session, methods=["GET"]),
         ]
 
     # pages -----------------------------------------------------------------------------------------
@@ -203,6 +204,17 @@ class LoginPages:
         access_token, expires = issued
         return JSONResponse({"accessToken": access_token, "expiration": int(expires.timestamp() * 1000)}, 200,
                             NO_STORE)
+
+    async def session(self, request: Request) -> Response:
+        """Like ``/auth/authorize`` but 200 either way (``signedIn``), so the CCP page can check before sign-in
+        without an error in the browser console."""
+        token = request.cookies.get(SESSION_COOKIE)
+        issued = await self.auth.issue_access_token(token) if token else None
+        if issued is None:
+            return JSONResponse({"signedIn": False}, 200, NO_STORE)
+        access_token, expires = issued
+        return JSONResponse({"signedIn": True, "accessToken": access_token,
+                             "expiration": int(expires.timestamp() * 1000)}, 200, NO_STORE)
 
     # rendering -------------------------------------------------------------------------------------
     def _page(

@@ -104,7 +104,10 @@ class ParticipantSocket:
         subscribed = False
         try:
             while True:
-                text = await websocket.receive_text()
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    raise WebSocketDisconnect(message.get("code", 1000))
+                text = message.get("text") or message.get("bytes") or b""  # binary frames get the same answers
                 try:
                     frame = orjson.loads(text)
                     topic = frame.get("topic") if isinstance(frame, dict) else None
@@ -115,11 +118,12 @@ class ParticipantSocket:
                 elif topic == "aws/ping":
                     subscriber.push('{"topic":"aws/ping","statusCode":200,"statusContent":"OK"}')
                 elif topic in ("aws/subscribe", "aws/unsubscribe"):
-                    topics = (frame.get("content") or {}).get("topics") or []
-                    if not isinstance(topics, list) or any(t != CHAT_TOPIC for t in topics):
+                    topics = _topics(frame)
+                    if not topics or any(t != CHAT_TOPIC for t in topics):
                         subscriber.push(orjson.dumps({"topic": topic, "content": {
-                            "status": "failure", "topics": topics if isinstance(topics, list) else [],
-                            "message": f"Only {CHAT_TOPIC} can be subscribed to."}}).decode())
+                            "status": "failure", "topics": topics or [],
+                            "message": f'Send {{"topics": ["{CHAT_TOPIC}"]}}: only {CHAT_TOPIC} can be '
+                                       "subscribed to."}}).decode())
                         continue
                     subscriber.push(orjson.dumps({"topic": topic, "content": {
                         "status": "success", "topics": topics}}).decode())
@@ -143,3 +147,10 @@ class ParticipantSocket:
 
     async def _send(self, websocket: WebSocket, frame: dict[str, object]) -> None:
         await websocket.send_text(orjson.dumps(frame).decode())
+
+
+def _topics(frame: dict[str, object]) -> list[object] | None:
+    """The ``content.topics`` list of a subscribe frame, or None when the frame does not have one."""
+    content = frame.get("content")
+    topics = content.get("topics") if isinstance(content, dict) else None
+    return topics if isinstance(topics, list) else None

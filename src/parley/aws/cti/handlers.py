@@ -12,6 +12,7 @@ from parley.domain.agents import STATUS_TYPES, AgentSession
 from parley.domain.arns import Account, parse_resource_arn
 from parley.domain.clock import utcnow
 from parley.domain.permissions import OUTBOUND_CALL
+from parley.domain.resources import Queue
 from parley.service.agents import AgentService
 from parley.service.chat import ChatService
 from parley.service.ports import AgentSignals
@@ -56,6 +57,17 @@ class CtiHandlers:
     def _arn(self, who: AgentSession, word: str, resource_id: str) -> str:
         return self.account.arn(who.instance_id, word, resource_id)
 
+    def _queue_arn(self, who: AgentSession, queue: Queue) -> str:
+        """Agent queues have ARNs ending in ``queue/agent/{userId}``; StreamsJS finds the agent's id there."""
+        if queue.queue_type == "AGENT" and queue.owner_user_id:
+            return self._arn(who, "queue", f"agent/{queue.owner_user_id}")
+        return self._arn(who, "queue", queue.id)
+
+    async def _queue_ids(self, who: AgentSession, arns: list[Any]) -> list[str]:
+        config = await self.agents.configuration(who)
+        by_arn = {self._queue_arn(who, q): q.id for q in config.queues}
+        return [by_arn[a] for a in arns if isinstance(a, str) and a in by_arn]
+
     async def get_agent_snapshot(self, who: AgentSession, body: dict[str, Any]) -> dict[str, Any]:
         token = opt_str(body, "nextToken")
         timeout = body.get("timeout")
@@ -85,7 +97,7 @@ class CtiHandlers:
             "routingProfile": {
                 "name": profile.name,
                 "routingProfileARN": self._arn(who, "routing-profile", profile.id),
-                "defaultOutboundQueue": {"queueARN": self._arn(who, "queue", default.id), "name": default.name}
+                "defaultOutboundQueue": {"queueARN": self._queue_arn(who, default), "name": default.name}
                 if default else None,
                 "channelConcurrencyMap": {m.channel: m.concurrency for m in profile.media_concurrencies},
             },
@@ -117,14 +129,14 @@ class CtiHandlers:
 
     async def get_routing_profile_queues(self, who: AgentSession, body: dict[str, Any]) -> dict[str, Any]:
         config = await self.agents.configuration(who)
-        queues = [{"queueARN": self._arn(who, "queue", q.id), "name": q.name} for q in config.queues]
+        queues = [{"queueARN": self._queue_arn(who, q), "name": q.name} for q in config.queues]
         return {"queues": queues, "nextToken": None}
 
     async def get_endpoints(self, who: AgentSession, body: dict[str, Any]) -> dict[str, Any]:
         arns = body.get("queueARNs")
         queue_ids = None
         if isinstance(arns, list) and arns:
-            queue_ids = [p[2] for a in arns if isinstance(a, str) and (p := parse_resource_arn(a))]
+            queue_ids = await self._queue_ids(who, arns)
         endpoints = []
         for qc, target in await self.agents.endpoints(who, queue_ids):
             endpoints.append({

@@ -91,8 +91,9 @@ def render_contact(view: SegmentView, me: str, account: Account) -> dict[str, An
         "contactAssociationId": segment.initial_contact_id,
         "type": "chat",
         "state": _state(CONTACT_STATES.get(segment.state, "ended"), segment.last_update_time),
-        "queue": {"queueARN": account.arn(segment.instance_id, "queue", queue.id), "name": queue.name}
-        if queue else None,
+        "queue": {"queueARN": account.arn(segment.instance_id, "queue",
+                                          f"agent/{queue.owner_user_id}" if queue.owner_user_id else queue.id),
+                  "name": queue.name} if queue else None,
         "queueTimestamp": ts(segment.enqueue_time),
         "connections": connections,
         "attributes": {k: {"name": k, "value": v} for k, v in view.attributes.items()},
