@@ -33,7 +33,9 @@ from tests.agents.cti import (
 def conference_server() -> Iterator[Server]:
     srv = start_server(["--demo"])
     yield srv
+    alive = srv.process is not None and srv.process.poll() is None
     srv.stop()
+    assert alive, f"the server died during the tests:\n{srv.log()[-5000:]}"
     shutil.rmtree(srv.data_dir, ignore_errors=True)
 
 

@@ -73,15 +73,3 @@ def browser_customer(browser: Any, page_server: PageServer,
     for customer in started:
         customer.close()
 
-
-@pytest.fixture(autouse=True)
-def _dbg_keep_logs(request: pytest.FixtureRequest) -> Iterator[None]:
-    yield
-    import os
-    os.makedirs("/tmp/e2e-logs", exist_ok=True)
-    for name in ("server", "lifetime_server"):
-        if name in request.fixturenames:
-            srv = request.getfixturevalue(name)
-            rc = srv.process.poll() if srv.process else "none"
-            with open(f"/tmp/e2e-logs/{name}-{srv.port}.log", "w") as f:
-                f.write(f"rc={rc}\n" + srv.log())

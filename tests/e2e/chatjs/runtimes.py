@@ -32,6 +32,12 @@ def node_executable() -> str:
         pytest.fail("node (Node.js 20+) is not on PATH; the ChatJS e2e tests need it")
     return node
 
+# page.evaluate has no timeout of its own: a ChatJS promise that never settles resolves to null instead.
+RUN_WITH_TIMEOUT = """([command, args, ms]) => Promise.race([
+  window.customer.run(command, args),
+  new Promise((resolve) => setTimeout(() => resolve(null), ms)),
+])"""
+
 
 class NodeCustomer:
     """``node customer.js`` for one chat: a reader thread collects its stdout lines (events and replies)."""
@@ -166,9 +172,7 @@ class BrowserCustomer:
         self.page.wait_for_function("() => window.customer !== undefined", timeout=WAIT * 1000)
         origin = self.page.evaluate("location.origin")
         assert origin != chat.server.url, "the page must be cross-origin to Parley, so CORS is exercised"
-        reply = self.page.evaluate("([e, d]) => window.customer.run('start', {endpoint: e, details: d})",
-                                   [chat.server.url, chat.details])
-        outcome(self, "connect()", reply, expect_error=False)
+        self.call("start", {"endpoint": chat.server.url, "details": chat.details})
 
     def events(self) -> list[Event]:
         if not self.page.is_closed():
@@ -177,8 +181,9 @@ class BrowserCustomer:
 
     def call(self, command: str, args: dict[str, Any] | None = None, *, timeout: float = WAIT,
              expect_error: bool = False) -> Any:
-        self.page.set_default_timeout(timeout * 1000)
-        reply = self.page.evaluate("([c, a]) => window.customer.run(c, a)", [command, args or {}])
+        reply = self.page.evaluate(RUN_WITH_TIMEOUT, [command, args or {}, timeout * 1000])
+        if reply is None:
+            raise AssertionError(f"ChatJS {command} did not settle within {timeout}s\n{dump(self)}")
         return outcome(self, command, reply, expect_error)
 
     def errors(self) -> list[str]:

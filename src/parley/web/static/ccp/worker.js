@@ -15,8 +15,13 @@
   var model = AWS.apiLoader("connect", "2017-02-15");
   var ops = model.operations;
   function copy(value) { return JSON.parse(JSON.stringify(value)); }
-  if (!ops.AddNewConnection) { ops.AddNewConnection = copy(ops.CreateAdditionalConnection); }
-  if (!ops.TransferContact) { ops.TransferContact = copy(ops.CreateAdditionalConnection); }
+  // StreamsJS sends these two without the authentication member, so it must not be required.
+  ["AddNewConnection", "TransferContact"].forEach(function (name) {
+    if (!ops[name]) {
+      ops[name] = copy(ops.CreateAdditionalConnection);
+      ops[name].input.required = ["contactId", "endpoint"];
+    }
+  });
   // chatMediaInfo.agentName names third-party agents (connection.getParticipantName()); keep it in snapshots.
   try {
     var connection = ops.GetAgentSnapshot.output.members.snapshot.members.contacts.member.members.connections
