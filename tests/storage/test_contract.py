@@ -23,12 +23,14 @@ from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.exc import IntegrityError
 
+from parley.domain import agents as agents_module
 from parley.domain import contact as contact_module
 from parley.domain import instance as instance_module
 from parley.domain import resources as resources_module
 from parley.domain import transcript as transcript_module
+from parley.domain.agents import AgentSession, Presence
 from parley.domain.codec import from_json, to_json
-from parley.domain.contact import AGENT, CONNECTED, CUSTOMER, ENDED, Contact, Participant
+from parley.domain.contact import AGENT, CONNECTED, CUSTOMER, ENDED, Contact, NextContact, Participant
 from parley.domain.instance import Instance
 from parley.domain.resources import (
     RESOURCE_TYPES,
@@ -84,7 +86,7 @@ def full_samples(iid: str) -> list[Any]:
             identity_management_type="SAML", inbound_calls_enabled=False, outbound_calls_enabled=False,
             status="CREATION_IN_PROGRESS",
             attributes={"MULTI_PARTY_CHAT_CONFERENCE": "true", "clé ✓": "välue \"quoted\"\n"},
-            approved_origins=("https://a.example", "http://localhost:8080"), conference_cap=4,
+            approved_origins=("https://a.example", "http://localhost:8080"), conference_cap=4, secret="s3cr3t",
             tags={"team": "blue", "empty": ""},
         ),
         HoursOfOperation(iid, uid(), "Office hours", T0, description="9 to 5", time_zone="Europe/Paris"),
@@ -130,7 +132,11 @@ def full_samples(iid: str) -> list[Any]:
             after_contact_work_start=T0 + timedelta(minutes=1), after_contact_work_end=T0 + timedelta(minutes=2),
             disconnect_reason="AGENT_DISCONNECT", chat_duration_minutes=90, customer_display_name="Zoë",
             attributes={"order": "42", "emoji": "🙂"}, multi_party=True, name="n", description="d",
-            supported_content_types=("text/plain", "text/markdown"),
+            supported_content_types=("text/plain", "text/markdown"), segment_kind="invite",
+            agent_participant_id=uid(), offer_expires=T0 + timedelta(seconds=20), skip_user_ids=(uid(),),
+            quick_connect_id=uid(), quick_connect_name="Transfer-to-agent-2", invited_by=uid(),
+            target_name="Agent2",
+            next_contacts=(NextContact(uid(), T0 + timedelta(seconds=5), uid(), "Transfer", "USER"),),
         ),
         make_participant(
             uid(), user_id=uid(), left=T0 + timedelta(hours=1), connected=T0 + timedelta(seconds=3)
@@ -145,6 +151,9 @@ def full_samples(iid: str) -> list[Any]:
         Chat(uid(), iid, 12, True, T0 + timedelta(hours=25)),
         Connection("WEBSOCKET", uid(), T0 + timedelta(days=1)),
         StoredAttachment(uid(), uid(), uid(), "a.txt", "text/plain", 12, "APPROVED", T0, "tok"),
+        AgentSession("access", iid, uid(), T0, T0 + timedelta(hours=12)),
+        Presence(iid, uid(), "Available", "routable", T0, T0 + timedelta(seconds=9), state_id=uid(),
+                 next_state_name="Offline"),
     ]
 
 
@@ -234,7 +243,7 @@ def test_codec_round_trip_through_json_text(value: Any) -> None:
 
 
 def test_samples_cover_every_domain_dataclass_and_field() -> None:
-    modules = (instance_module, resources_module, contact_module, transcript_module)
+    modules = (instance_module, resources_module, contact_module, transcript_module, agents_module)
     declared = {
         obj for module in modules for obj in vars(module).values()
         if isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__module__ == module.__name__

@@ -113,6 +113,9 @@ class Router:
                     agent_participant_id=segment.agent_participant_id or new_id(),
                 )
                 await tx.update_contact(offered)
+                # An offer is activity: the agent goes to the back of the longest-idle line (Connect's default
+                # agent availability timer, TIME_SINCE_LAST_ACTIVITY), so idle agents are offered before busy ones.
+                await tx.save_presence(replace(presence, idle_since=now))
                 if user.auto_accept_chat:
                     await accept_txn(tx, self.notifier, await need_instance(tx, instance_id), offered, user, now)
                 self.notifier.poke_agents_after_commit(tx, await agents_of_chat(tx, chat.id) | {user.id})

@@ -24,6 +24,11 @@ CHROMIUM = Path("/usr/bin/chromium")
 # Flags for Debian's chromium in a container: no sandbox (root), no GPU, nothing phoning home.
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync"]
+# page.evaluate has no timeout of its own: a ChatJS promise that never settles resolves to null instead.
+RUN_WITH_TIMEOUT = """([command, args, ms]) => Promise.race([
+  window.customer.run(command, args),
+  new Promise((resolve) => setTimeout(() => resolve(null), ms)),
+])"""
 
 
 def node_executable() -> str:
@@ -31,12 +36,6 @@ def node_executable() -> str:
     if node is None:
         pytest.fail("node (Node.js 20+) is not on PATH; the ChatJS e2e tests need it")
     return node
-
-# page.evaluate has no timeout of its own: a ChatJS promise that never settles resolves to null instead.
-RUN_WITH_TIMEOUT = """([command, args, ms]) => Promise.race([
-  window.customer.run(command, args),
-  new Promise((resolve) => setTimeout(() => resolve(null), ms)),
-])"""
 
 
 class NodeCustomer:
