@@ -50,7 +50,7 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"parley exited early:\n{self.log()}")
             try:
-                if httpx.get(f"{self.url}/health", timeout=1).status_code == 200:
+                if httpx.get(f"{self.url}/health", timeout=1, verify=False).status_code == 200:
                     return
             except httpx.HTTPError:
                 time.sleep(0.1)
@@ -84,10 +84,11 @@ def connect_client(url: str, *, key: str = "test", secret: str = "test", validat
     )
 
 
-def start_server(args: list[str], data_dir: Path | None = None) -> Server:
+def start_server(args: list[str], data_dir: Path | None = None, scheme: str = "http") -> Server:
     port = free_port()
     data = data_dir or Path(tempfile.mkdtemp(prefix="parley-test-"))
-    server = Server(f"http://127.0.0.1:{port}", port, data, args)
+    data.mkdir(parents=True, exist_ok=True)
+    server = Server(f"{scheme}://127.0.0.1:{port}", port, data, args)
     server.start()
     return server
 

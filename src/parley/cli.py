@@ -47,6 +47,9 @@ def _parser() -> argparse.ArgumentParser:
                        help="message bus between nodes: local:// (default, one process)")
     serve.add_argument("--public-url", metavar="URL",
                        help="base URL written into URLs Parley hands out (default: http://HOST:PORT)")
+    serve.add_argument("--tls-cert", type=Path, metavar="PEM",
+                       help="serve HTTPS and wss:// with this certificate chain (with --tls-key)")
+    serve.add_argument("--tls-key", type=Path, metavar="PEM", help="the private key of --tls-cert")
     serve.add_argument("--demo", action="store_true",
                        help="create the demo instance (users agent1..agent5, quick connects, origins) "
                             "if it does not exist, and accept access key test/test")
@@ -77,6 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.command != "serve":
         parser.print_help()
         return 0 if args.command is None else 2
+    if (args.tls_cert is None) != (args.tls_key is None):
+        parser.error("--tls-cert and --tls-key go together")
     try:
         keys = parse_access_keys(",".join(args.access_key))
         overrides = {op: (rate.per_second, rate.burst) for op, rate in map(parse_rate, args.rate_limit)}
@@ -86,7 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         host=args.host, port=args.port, data_dir=args.data_dir, storage_url=args.storage, bus_url=args.bus,
         public_url=args.public_url, demo=args.demo, access_keys=keys, region=args.region,
         account_id=args.account_id, log_level=args.log_level, websocket_lifetime=args.websocket_lifetime,
-        offer_seconds=args.offer_timeout,
+        offer_seconds=args.offer_timeout, tls_cert=args.tls_cert, tls_key=args.tls_key,
         rate_limits=None if args.rate_limits is None else args.rate_limits == "on", rate_overrides=overrides,
     )
     from parley.server import run

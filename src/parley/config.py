@@ -27,6 +27,8 @@ class Config:
     rate_overrides: dict[str, tuple[float, int]] = field(default_factory=dict)
     websocket_lifetime: float = 7200.0
     offer_seconds: float = 20.0
+    tls_cert: Path | None = None
+    tls_key: Path | None = None
     log_level: str = "info"
 
     @property
@@ -39,7 +41,8 @@ class Config:
         if self.public_url:
             return self.public_url.rstrip("/")
         host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
-        return f"http://{host}:{self.port}"
+        scheme = "https" if self.tls_cert else "http"
+        return f"{scheme}://{host}:{self.port}"
 
     @property
     def limits_on(self) -> bool:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 
 import uvicorn
 
 from parley.app import Parley, build
 from parley.config import Config
 from parley.service.demo import DEMO_PASSWORD, DEMO_USERS
+
+TICKET = re.compile(r"ticket=[^&\s\"']+")
 
 
 def banner(parley: Parley) -> str:
@@ -47,11 +50,27 @@ async def serve(config: Config) -> None:
         server = uvicorn.Server(uvicorn.Config(
             parley.app, host=config.host, port=config.port, log_level=config.log_level,
             http="httptools", ws="websockets-sansio", lifespan="off", access_log=config.log_level == "debug",
+            ssl_certfile=str(config.tls_cert) if config.tls_cert else None,
+            ssl_keyfile=str(config.tls_key) if config.tls_key else None,
         ))
+        for name in ("uvicorn.error", "uvicorn.access", "uvicorn"):
+            logging.getLogger(name).addFilter(RedactSecrets())
         print(banner(parley), flush=True)
         await server.serve()
     finally:
         await parley.close()
+
+
+class RedactSecrets(logging.Filter):
+    """Keeps bearer secrets carried in URLs (websocket and attachment tickets) out of the logs."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.args:
+            record.msg = record.getMessage()
+            record.args = None
+        if isinstance(record.msg, str) and "ticket=" in record.msg:
+            record.msg = TICKET.sub("ticket=***", record.msg)
+        return True
 
 
 def run(config: Config) -> int:

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
 from tests.aws.chat_helpers import EVENT, Party, Socket, join, participant_client
-from tests.conftest import Server
+from tests.conftest import Server, start_server
 
 PASSWORD = "Parley-demo-1"
 AGENTS = ("agent1", "agent2", "agent3", "agent4", "agent5")
@@ -36,6 +38,30 @@ PLACEHOLDER = "INTERNAL-TRANSFER"
 
 Snapshot = dict[str, Any]
 ContactView = dict[str, Any]
+
+
+@contextmanager
+def dedicated_server(args: list[str]) -> Iterator[Server]:
+    """A ``parley serve`` of the test module's own; fails the module if the process dies on the way.
+
+    Other suites may start servers at the same time: when our process lost the race for its free port, the
+    health check may have been answered by someone else's server, so make sure ours is still running.
+    """
+    for _attempt in range(3):
+        srv = start_server(args)
+        time.sleep(0.3)
+        if srv.process is not None and srv.process.poll() is None:
+            break
+        shutil.rmtree(srv.data_dir, ignore_errors=True)
+    else:
+        raise RuntimeError(f"parley did not stay up:\n{srv.log()[-3000:]}")
+    try:
+        yield srv
+        alive = srv.process is not None and srv.process.poll() is None
+        assert alive, f"the server died during the tests:\n{srv.log()[-5000:]}"
+    finally:
+        srv.stop()
+        shutil.rmtree(srv.data_dir, ignore_errors=True)
 
 
 class CtiFailure(Exception):

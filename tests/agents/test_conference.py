@@ -6,12 +6,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from tests.conftest import Server, start_server
+from tests.conftest import Server
 
 from tests.agents.cti import (
     CHAT_ENDED,
@@ -23,6 +22,7 @@ from tests.agents.cti import (
     CtiFailure,
     Member,
     World,
+    dedicated_server,
     connections,
     message_ids,
     of_type,
@@ -31,12 +31,8 @@ from tests.agents.cti import (
 
 @pytest.fixture(scope="module")
 def conference_server() -> Iterator[Server]:
-    srv = start_server(["--demo"])
-    yield srv
-    alive = srv.process is not None and srv.process.poll() is None
-    srv.stop()
-    assert alive, f"the server died during the tests:\n{srv.log()[-5000:]}"
-    shutil.rmtree(srv.data_dir, ignore_errors=True)
+    with dedicated_server(["--demo"]) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,12 @@ DescribeContact shows the queue while a contact waits."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from tests.conftest import Server, start_server
+from tests.conftest import Server
 
-from tests.agents.cti import Agent, World, connections
+from tests.agents.cti import Agent, World, connections, dedicated_server
 
 # Offers expire after this many seconds on this module's server (parley serve --offer-timeout).
 OFFER_TIMEOUT = 2
@@ -21,12 +20,8 @@ SETTLE = 1.5
 
 @pytest.fixture(scope="module")
 def routing_server() -> Iterator[Server]:
-    srv = start_server(["--demo", "--offer-timeout", str(OFFER_TIMEOUT)])
-    yield srv
-    alive = srv.process is not None and srv.process.poll() is None
-    srv.stop()
-    assert alive, f"the server died during the tests:\n{srv.log()[-5000:]}"
-    shutil.rmtree(srv.data_dir, ignore_errors=True)
+    with dedicated_server(["--demo", "--offer-timeout", str(OFFER_TIMEOUT)]) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")

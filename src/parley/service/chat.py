@@ -65,8 +65,9 @@ class ChatService:
     async def _resolve(self, tx: Tx, token: str | None, kind: str, *, lock: bool = False) -> Caller:
         """The one place a bearer token becomes a participant; every failure is the same 403.
 
-        ``lock`` takes the chat's row lock first (every change to a chat's participants and items holds it), so
-        what the caller then reads of the chat and the participant cannot change before the transaction ends.
+        ``lock`` takes the chat's row lock (ending a chat and appending items take it too), so what the caller
+        then reads of the chat and the participant stays true until the transaction ends: no message lands after
+        ``chat.ended``, no bot joins an ended chat, and concurrent retries of one ClientToken see each other.
         """
         if not token:
             raise AccessDenied(DENIED)
