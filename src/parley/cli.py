@@ -33,7 +33,8 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     serve = commands.add_parser(
         "serve", help="run the server", description="Run the Parley server on one port: the Connect API, "
-        "the Participant Service and the health endpoint.", epilog=SERVE_EPILOG,
+        "the Participant Service and its websockets, the CCP for custom agent pages (sign-in, CTI API, agent "
+        "websocket), the vendor libraries and the health endpoint.", epilog=SERVE_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     serve.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")

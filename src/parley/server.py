@@ -21,6 +21,9 @@ def banner(parley: Parley) -> str:
         f"Parley is serving on {base}",
         f"  Connect API (boto3 'connect')             endpoint_url={base}",
         f"  Participant Service (ChatJS, boto3)       endpoint_url={base}",
+        f"  CCP for StreamsJS (initCCP ccpUrl)        {base}/connect/ccp-v2/",
+        f"  agent sign-in                             {base}/connect/login",
+        f"  StreamsJS / ChatJS served from npm        {base}/lib/connect-streams.js  {base}/lib/amazon-connect-chat.js",
         f"  health                                    {base}/health",
         f"  storage                                   {_safe(parley.config.storage)}",
     ]

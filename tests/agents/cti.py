@@ -7,12 +7,14 @@ of ``chatMediaInfo.connectionData``) with a participant websocket that collects 
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -40,21 +42,42 @@ Snapshot = dict[str, Any]
 ContactView = dict[str, Any]
 
 
+def _listens(pid: int, port: int) -> bool | None:
+    """Whether process ``pid`` holds the listening socket of ``port`` (None where /proc cannot tell)."""
+    try:
+        inodes = set()
+        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+            with open(table) as rows:
+                for row in list(rows)[1:]:
+                    fields = row.split()
+                    if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
+                        inodes.add(f"socket:[{fields[9]}]")
+        fds = Path(f"/proc/{pid}/fd")
+        return any(os.readlink(fd) in inodes for fd in fds.iterdir())
+    except OSError:
+        return None
+
+
 @contextmanager
 def dedicated_server(args: list[str]) -> Iterator[Server]:
-    """A ``parley serve`` of the test module's own; fails the module if the process dies on the way.
+    """A ``parley serve`` of the test module's own, checked to be the process that answers on its port.
 
-    Other suites may start servers at the same time: when our process lost the race for its free port, the
-    health check may have been answered by someone else's server, so make sure ours is still running.
+    Other suites start servers at the same time: when our process loses the race for its free port, the
+    health check may be answered by someone else's server, which may stop in the middle of our tests.
     """
     for _attempt in range(3):
         srv = start_server(args)
-        time.sleep(0.3)
-        if srv.process is not None and srv.process.poll() is None:
+        assert srv.process is not None
+        deadline = time.monotonic() + 10
+        while srv.process.poll() is None and _listens(srv.process.pid, srv.port) is False \
+                and time.monotonic() < deadline:
+            time.sleep(0.05)
+        if srv.process.poll() is None and _listens(srv.process.pid, srv.port) is not False:
             break
+        srv.stop()
         shutil.rmtree(srv.data_dir, ignore_errors=True)
     else:
-        raise RuntimeError(f"parley did not stay up:\n{srv.log()[-3000:]}")
+        raise RuntimeError(f"parley did not stay up on its own port:\n{srv.log()[-3000:]}")
     try:
         yield srv
         alive = srv.process is not None and srv.process.poll() is None

@@ -238,7 +238,7 @@ class Customer:
                  new Promise((resolve) => setTimeout(() => resolve({ timedOut: true }), ms))])""",
             [command, args or {}, WAIT * 1000])
         assert reply and not reply.get("timedOut"), f"customer {command} did not settle: {reply}"
-        assert "error" not in reply, f"customer {command} failed: {json.dumps(reply)[:1000]}"
+        assert reply.get("ok"), f"customer {command} failed: {json.dumps(reply)[:1000]}"
         return reply.get("result")
 
     async def events(self) -> list[dict[str, Any]]:
