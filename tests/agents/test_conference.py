@@ -10,7 +10,6 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import pytest
-from tests.conftest import Server
 
 from tests.agents.cti import (
     CHAT_ENDED,
@@ -22,11 +21,12 @@ from tests.agents.cti import (
     CtiFailure,
     Member,
     World,
-    dedicated_server,
     connections,
+    dedicated_server,
     message_ids,
     of_type,
 )
+from tests.conftest import Server
 
 
 @pytest.fixture(scope="module")

@@ -10,8 +10,6 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
-from tests.aws.chat_helpers import READ
-from tests.conftest import Server
 
 from tests.agents.cti import (
     LEFT,
@@ -24,6 +22,8 @@ from tests.agents.cti import (
     message_ids,
     of_type,
 )
+from tests.aws.chat_helpers import READ
+from tests.conftest import Server
 
 
 @pytest.fixture(scope="module")

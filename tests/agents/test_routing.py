@@ -8,9 +8,9 @@ import asyncio
 from collections.abc import AsyncIterator, Iterator
 
 import pytest
-from tests.conftest import Server
 
 from tests.agents.cti import Agent, World, connections, dedicated_server
+from tests.conftest import Server
 
 # Offers expire after this many seconds on this module's server (parley serve --offer-timeout).
 OFFER_TIMEOUT = 2

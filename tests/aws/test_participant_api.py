@@ -11,6 +11,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from websockets.exceptions import InvalidStatus
+
 from tests.aws.chat_helpers import (
     ALL_MESSAGE_TYPES,
     CHAT_ENDED,
@@ -31,7 +33,6 @@ from tests.aws.chat_helpers import (
     participant_client,
     start_chat,
 )
-from websockets.exceptions import InvalidStatus
 
 Refused = Callable[..., dict[str, Any]]
 ISO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")

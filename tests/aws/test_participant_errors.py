@@ -11,6 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
+
 from tests.aws.chat_helpers import TYPING, Chat, Party, new_chat, participant_client
 
 Refused = Callable[..., dict[str, Any]]

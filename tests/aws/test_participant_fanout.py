@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
+from websockets.exceptions import ConnectionClosed
+
 from tests.aws.chat_helpers import (
     JOINED,
     Chat,
@@ -25,7 +27,6 @@ from tests.aws.chat_helpers import (
 )
 from tests.aws.conftest import builtin_ids
 from tests.conftest import Server, start_server
-from websockets.exceptions import ConnectionClosed
 
 
 @pytest.fixture(scope="module")

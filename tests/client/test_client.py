@@ -8,7 +8,6 @@ import shutil
 from collections import Counter
 
 import pytest
-from tests.conftest import Server, start_server
 
 from parley.client import (
     CHAT_ENDED,
@@ -27,6 +26,7 @@ from parley.client import (
     message_with,
 )
 from parley.client.errors import error_from_response
+from tests.conftest import Server, start_server
 
 
 async def drain(p: ChatParticipant, timeout: float = 15.0) -> list[Item]:

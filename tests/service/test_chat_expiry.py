@@ -12,13 +12,13 @@ from pathlib import Path
 import orjson
 import pytest
 import sqlalchemy as sa
-from tests.service.chat_world import Node, new_instance, open_node, start_chat
 
 from parley.aws.participant.items import chat_frame
 from parley.domain.clock import utcnow
 from parley.domain.transcript import CHAT_ENDED, JOINED, LEFT, Item
 from parley.fanout.hub import Hub
 from parley.service.notify import CHAT_CHANNEL
+from tests.service.chat_world import Node, new_instance, open_node, start_chat
 
 
 @pytest.fixture

@@ -11,11 +11,11 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from tests.service.chat_world import Node, database_url, new_instance, open_node, start_chat
 
 from parley.domain.clock import utcnow
 from parley.domain.errors import AccessDenied, Conflict, QuotaExceeded
 from parley.domain.transcript import CHAT_ENDED, LEFT
+from tests.service.chat_world import Node, database_url, new_instance, open_node, start_chat
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

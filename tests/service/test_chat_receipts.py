@@ -12,7 +12,6 @@ from dataclasses import replace
 from pathlib import Path
 
 import pytest
-from tests.service.chat_world import Node, new_instance, open_node, start_chat
 
 from parley.aws.errors import from_domain
 from parley.aws.model import Service
@@ -21,6 +20,7 @@ from parley.domain.contact import AGENT, Participant
 from parley.domain.errors import Conflict
 from parley.domain.ids import hash_token, new_id, new_token
 from parley.domain.transcript import DELIVERED, READ, TYPING
+from tests.service.chat_world import Node, new_instance, open_node, start_chat
 
 
 @pytest.fixture

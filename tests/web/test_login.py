@@ -10,7 +10,6 @@ from pathlib import Path
 
 import httpx
 import pytest
-from tests.conftest import Server
 
 from parley.domain.clock import utcnow
 from parley.domain.errors import AccessDenied
@@ -23,6 +22,7 @@ from parley.service.passwords import Passwords
 from parley.service.quick_connects import QuickConnectService
 from parley.storage import open_storage
 from parley.storage.database import SqlStorage
+from tests.conftest import Server
 
 DEFAULT_LANDAT = "/connect/ccp-v2/"
 TWELVE_HOURS_MS = 12 * 3600 * 1000

@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+
 from tests.conftest import Server, start_server
 
 from .harness import CHATJS_PACKAGES, SOCKET_LIFETIME, Chat

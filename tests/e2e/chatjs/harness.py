@@ -14,6 +14,7 @@ from typing import Any, Protocol
 import boto3
 import pytest
 from botocore.config import Config as BotoConfig
+
 from tests.conftest import REGION, Server
 
 REPO = Path(__file__).resolve().parents[3]

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from tests.conftest import free_port
 
 from .harness import HERE, POLL, WAIT, Chat, Event, chatjs_bundle, dump, outcome
