@@ -6,66 +6,12 @@ fresh database of the PostgreSQL server on 127.0.0.1:5432 (started when it is do
 
 from __future__ import annotations
 
-import asyncio
-import os
-import subprocess
-import time
-import uuid
-from collections.abc import Coroutine, Iterator
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import asyncpg
 import pytest
 
 from conftest import Server, connect_client, start_server
-
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "database": "postgres", "timeout": 5}
-T = TypeVar("T")
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` on a private loop (the session loop of the async tests is left alone)."""
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(coro)
-    finally:
-        loop.close()
-
-
-async def admin() -> asyncpg.Connection:
-    """A connection to the ``postgres`` database, starting the server first when it is down."""
-    try:
-        return await asyncpg.connect(**PG)
-    except (OSError, asyncpg.PostgresError):
-        pass
-    version = sorted(os.listdir("/etc/postgresql"))[-1]
-    command = ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"]
-    started = subprocess.run(command, capture_output=True, text=True, check=False)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            return await asyncpg.connect(**PG)
-        except (OSError, asyncpg.PostgresError) as exc:
-            if time.monotonic() > deadline:
-                pytest.fail(f"PostgreSQL is not reachable ({exc!r}); {command}: {started.stdout}{started.stderr}")
-            await asyncio.sleep(0.5)
-
-
-async def execute(sql: str) -> None:
-    conn = await admin()
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    name = f"parley_restart_{uuid.uuid4().hex[:12]}"
-    run(execute(f"CREATE DATABASE {name}"))
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    run(execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 def demo_instances(client: Any) -> list[dict[str, Any]]:

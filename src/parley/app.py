@@ -31,9 +31,9 @@ from parley.aws.ratelimit import connect_limiter as connect_limiter_for
 from parley.config import Config, load_access_keys
 from parley.domain.agents import AgentSession
 from parley.domain.arns import Account
+from parley.fanout import open_bus
 from parley.fanout.agent_signals import AgentSignals
 from parley.fanout.hub import Hub
-from parley.fanout.local import LocalBus
 from parley.service.agents import AgentService
 from parley.service.attachments import AttachmentService
 from parley.service.auth import AuthService
@@ -82,10 +82,8 @@ class Parley:
 
 
 async def build(config: Config) -> Parley:
-    if not config.bus_url.startswith("local://"):
-        raise ValueError(f"unsupported bus URL {config.bus_url!r}: this version supports local://")
+    bus = await open_bus(config.bus_url)
     storage = await open_storage(config.storage)
-    bus = LocalBus()
     notifier = ChatNotifier(bus)
     passwords = Passwords()
     auth = AuthService(storage, passwords)

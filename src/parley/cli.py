@@ -45,7 +45,8 @@ def _parser() -> argparse.ArgumentParser:
                        help="database URL: sqlite:///PATH (default: DATA_DIR/parley.db) or "
                             "postgresql://USER@HOST:PORT/DB")
     serve.add_argument("--bus", metavar="URL", default="local://",
-                       help="message bus between nodes: local:// (default, one process)")
+                       help="message bus between nodes: local:// (default, one process) or redis://HOST:PORT/DB "
+                            "(several processes sharing a PostgreSQL --storage)")
     serve.add_argument("--public-url", metavar="URL",
                        help="base URL written into URLs Parley hands out (default: http://HOST:PORT)")
     serve.add_argument("--tls-cert", type=Path, metavar="PEM",

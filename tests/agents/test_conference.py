@@ -75,6 +75,8 @@ async def test_seed_scenario(world: World) -> None:
     # agent1, the only agent Available, gets the customer's contact and accepts it.
     offer = await a1.wait_offer(chat)
     assert offer["contactId"] == chat and offer["initiationMethod"] == "api"
+    for other in (a2, a3, a4, a5):
+        assert await other.contacts() == [], other.username
     await a1.accept(chat)
     m1 = await a1.join(chat, via="connection")
     world.members.append(m1)
@@ -182,6 +184,7 @@ async def test_seed_scenario(world: World) -> None:
         await agent.clear(contacts[agent.username])
         await agent.wait_gone(contacts[agent.username])
     assert not any(PLACEHOLDER in body for a in agents for body in a.bodies)
+    assert not any(PLACEHOLDER in json.dumps(m.socket.items) for m in [customer, *members.values()])
 
 
 @pytest.mark.xfail(strict=True, reason="DescribeContact does not render Contact.NextContacts yet "
@@ -323,3 +326,38 @@ async def test_invitation_refused_while_not_connected(world: World) -> None:
                                contactId=chat, endpoint=await a1.endpoint("Transfer-to-agent-2"))
     assert isinstance(failure, CtiFailure)
     assert of_type(customer.transcript(), INVITED) == []
+
+
+async def test_any_agent_may_remove_another_and_the_last_one_out_ends_the_chat(world: World) -> None:
+    a1, a2, a3 = world["agent1"], world["agent2"], world["agent3"]
+    await a1.available()
+    customer = world.start_chat()
+    chat, _m1 = await world.answer(a1, customer)
+    c2, m2 = await world.bring_in(a1, chat, a2, chat)
+    c3, m3 = await world.bring_in(a2, c2, a3, chat)
+
+    async def connection_of(viewer: Agent, contact_id: str, name: str) -> str:
+        contact = await viewer.contact(contact_id)
+        assert contact is not None
+        return str(next(c["connectionId"] for c in contact["connections"]
+                        if c["type"] == "outbound" and c["endpoint"]["name"] == name))
+
+    # agent3, invited by agent2, removes agent1 (who started it all)
+    await a3.call("DestroyConnection", contactId=c3, connectionId=await connection_of(a3, c3, "Agent1"))
+    await a1.wait_state(chat, "ended")
+    customer.socket.wait_item(lambda i: i["ContentType"] == LEFT and i["DisplayName"] == "Agent1")
+    said = customer.send("Still talking to two of you")
+    for member in (m2, m3):  # agent2 and agent3 are still in the chat
+        member.socket.wait_item(lambda i: i["Id"] == said)
+    # agent2 removes agent3; agent2 is the last agent, and when agent2 leaves the chat ends for the customer
+    await a2.call("DestroyConnection", contactId=c2, connectionId=await connection_of(a2, c2, "Agent3"))
+    await a3.wait_state(c3, "ended")
+    assert (await a2.contact(c2) or {})["state"]["type"] == "connected"
+    await a2.leave(c2)
+    customer.socket.wait_item(lambda i: i["ContentType"] == CHAT_ENDED)
+    for agent, contact_id in ((a1, chat), (a2, c2), (a3, c3)):
+        await agent.wait_state(contact_id, "ended")
+        await agent.refused("DestroyConnection", "InvalidStateException", "not connected", contactId=contact_id,
+                            connectionId=customer.party.participant_id)
+        await agent.clear(contact_id)
+        await agent.wait_gone(contact_id)

@@ -74,7 +74,8 @@ async def one_agent_chat(world: World, name: str = "Jane Customer") -> tuple[Age
 
 
 def arn_of(world: World, quick_connect_id: str) -> str:
-    return f"arn:aws:connect:us-west-2:123456789012:instance/{world.instance_id}/transfer-destination/{quick_connect_id}"
+    instance = f"arn:aws:connect:us-west-2:123456789012:instance/{world.instance_id}"
+    return f"{instance}/transfer-destination/{quick_connect_id}"
 
 
 def flow_id(world: World, name: str) -> str:

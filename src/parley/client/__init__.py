@@ -1,11 +1,12 @@
-"""An asyncio client for customers and bots that speaks only Parley's public protocols.
+"""An asyncio client for customers, bots and agents that speaks only Parley's public protocols.
 
-The Connect API (SigV4-signed) starts chats and adds bots; the Participant Service and its WebSocket carry the
-conversation. See ``docs/client.md``.
+The Connect API (SigV4-signed) starts chats and adds bots; agents sign in through the login form and use the CTI
+agent API; the Participant Service and its WebSocket carry the conversation. See ``docs/client.md``.
 """
 
 from __future__ import annotations
 
+from parley.client.agent import Agent, AgentChat, AgentContact, Connection, Endpoint, RosterEntry
 from parley.client.connect import BotStart, ChatStart, ConnectClient
 from parley.client.errors import ParleyError, StreamEnded
 from parley.client.items import (
@@ -34,13 +35,19 @@ __all__ = [
     "METADATA",
     "READ",
     "TYPING",
+    "Agent",
+    "AgentChat",
+    "AgentContact",
     "BotStart",
     "ChatParticipant",
     "ChatStart",
     "ConnectClient",
+    "Connection",
+    "Endpoint",
     "Item",
     "ItemPredicate",
     "ParleyError",
+    "RosterEntry",
     "StreamEnded",
     "TranscriptPage",
     "bot",
