@@ -100,8 +100,10 @@ async def test_seed_scenario(world: World) -> None:
         opened_at[invitee.username] = len(sent)
         members[invitee.username] = member
         contacts[invitee.username] = offer["contactId"]
-        # the invited agent sees the whole earlier transcript
+        # the invited agent sees the whole earlier transcript, also when asking by its own contact id (ChatJS)
         assert message_ids(member.transcript()) == sent, invitee.username
+        own = member.party.transcript(ContactId=offer["contactId"], SortOrder="ASCENDING", MaxResults=100)
+        assert own["InitialContactId"] == chat and message_ids(own["Transcript"]) == sent
         sent.append(member.send(f"Agent{n} here, reading the history"))
         sent.append(customer.send(f"Welcome Agent{n}"))
 
@@ -138,6 +140,7 @@ async def test_seed_scenario(world: World) -> None:
         joined = [i for i in of_type(transcript, JOINED) if i["DisplayName"] == f"Agent{agent.username[-1]}"]
         assert len(joined) == 1, joined
 
+    await a2.refused("ClearContact", "InvalidStateException", "still active", contactId=contacts["agent2"])
     # agent1 leaves; the chat goes on; agent1's contact is in after-contact work until cleared
     await a1.leave(chat)
     await a1.wait_state(chat, "ended")

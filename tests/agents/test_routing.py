@@ -169,3 +169,21 @@ async def test_missed_invitation_frees_its_seat(world: World) -> None:
     # agent2 may be invited again, and this time joins
     await a2.available()
     _c2, _m2 = await world.bring_in(a1, chat, a2, chat)
+
+
+async def test_rejected_invitation_is_over_and_visible(world: World) -> None:
+    a1, a3 = world["agent1"], world["agent3"]
+    await a1.available()
+    customer = world.start_chat()
+    chat, _member = await world.answer(a1, customer)
+    await a1.invite(chat, "Transfer-to-agent-3")
+    await a1.wait_for(lambda s: ("outbound", "connecting", "Agent3") in connections(s["contacts"][0]),
+                      "the invitation in agent1's roster")
+    await a3.available()
+    offer = await a3.wait_offer(chat)
+    await a3.call("RejectContact", contactId=offer["contactId"])
+    await a1.wait_for(lambda s: ("outbound", "disconnected", "Agent3") in connections(s["contacts"][0]),
+                      "the rejected invitation in agent1's roster")
+    await a3.wait_gone(offer["contactId"])
+    assert (await a3.agent_state())["name"] == "Available"
+    assert (await a1.contact(chat) or {})["state"]["type"] == "connected"

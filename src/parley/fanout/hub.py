@@ -34,6 +34,9 @@ class Feed:
     last_seq: int
     subscribers: set[Sink] = field(default_factory=set)
     lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    # A catch-up task is running; ``dirty`` asks it for one more round (pokes arriving meanwhile coalesce).
+    draining: bool = False
+    dirty: bool = False
 
 
 class Hub:
@@ -43,6 +46,7 @@ class Hub:
         self.render = render
         self.feeds: dict[str, Feed] = {}
         self._tasks: list[asyncio.Task[None]] = []
+        self._draining: set[asyncio.Task[None]] = set()
 
     async def start(self) -> None:
         ready = asyncio.Event()
@@ -53,9 +57,9 @@ class Hub:
         await ready.wait()
 
     async def stop(self) -> None:
-        for task in self._tasks:
+        for task in [*self._tasks, *self._draining]:
             task.cancel()
-        for task in self._tasks:
+        for task in [*self._tasks, *self._draining]:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         for feed in list(self.feeds.values()):
@@ -117,7 +121,7 @@ class Hub:
             ready.set()
             async for payload in messages:
                 try:
-                    chat_id, _seq, ephemeral = decode_poke(payload)
+                    chat_id, seq, ephemeral = decode_poke(payload)
                 except Exception:
                     log.warning("ignoring a malformed bus payload")
                     continue
@@ -126,8 +130,30 @@ class Hub:
                     continue
                 if ephemeral is not None:
                     self._deliver(feed, ephemeral)
-                else:
-                    await self.catch_up(chat_id)
+                elif seq > feed.last_seq:
+                    self._schedule(chat_id, feed)
+
+    def _schedule(self, chat_id: str, feed: Feed) -> None:
+        """Catch a chat up in its own task, so one slow chat never holds back the pokes of the others."""
+        if feed.draining:
+            feed.dirty = True
+            return
+        feed.draining = True
+        task = asyncio.get_running_loop().create_task(self._drain(chat_id, feed))
+        self._draining.add(task)
+        task.add_done_callback(self._draining.discard)
+
+    async def _drain(self, chat_id: str, feed: Feed) -> None:
+        try:
+            while True:
+                feed.dirty = False
+                await self.catch_up(chat_id)
+                if not feed.dirty:
+                    return
+        except Exception:
+            log.exception("catch-up of chat %s failed", chat_id)
+        finally:
+            feed.draining = False
 
     async def _sweep(self) -> None:
         while True:
