@@ -31,6 +31,10 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+class PortTaken(RuntimeError):
+    """Another process answered on the port this server was meant to use (a free-port race)."""
+
+
 @dataclass
 class Server:
     """A ``parley serve`` process under test."""
@@ -53,8 +57,11 @@ class Server:
             if self.process.poll() is not None:
                 raise RuntimeError(f"parley exited early:\n{self.log()}")
             try:
-                if httpx.get(f"{self.url}/health", timeout=1, verify=False).status_code == 200:
+                health = httpx.get(f"{self.url}/health", timeout=1, verify=False)
+                if health.status_code == 200 and health.json().get("pid") == self.process.pid:
                     return
+                if health.status_code == 200:
+                    raise PortTaken(f"port {self.port} is served by another process")
             except httpx.HTTPError:
                 time.sleep(0.1)
         raise RuntimeError(f"parley did not come up:\n{self.log()}")
@@ -88,12 +95,19 @@ def connect_client(url: str, *, key: str = "test", secret: str = "test", validat
 
 
 def start_server(args: list[str], data_dir: Path | None = None, scheme: str = "http") -> Server:
-    port = free_port()
     data = data_dir or Path(tempfile.mkdtemp(prefix="parley-test-"))
     data.mkdir(parents=True, exist_ok=True)
-    server = Server(f"{scheme}://127.0.0.1:{port}", port, data, args)
-    server.start()
-    return server
+    for attempt in range(3):
+        port = free_port()
+        server = Server(f"{scheme}://127.0.0.1:{port}", port, data, args)
+        try:
+            server.start()
+            return server
+        except PortTaken:
+            server.stop()
+            if attempt == 2:
+                raise
+    raise AssertionError("unreachable")
 
 
 @pytest.fixture(scope="session")

@@ -6,18 +6,22 @@ of ``chatMediaInfo.connectionData``) with a participant websocket that collects 
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import re
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 import httpx
+import pytest
 from botocore.exceptions import ClientError
 
 from tests.aws.chat_helpers import EVENT, Party, Socket, join, participant_client
@@ -60,13 +64,49 @@ def _listens(pid: int, port: int) -> bool | None:
         return None
 
 
+def _postgres(sql: str) -> None:
+    """Run one statement in the ``postgres`` database, on a private loop (the tests' loop is left alone)."""
+
+    async def execute() -> None:
+        conn = await asyncpg.connect(host="127.0.0.1", port=5432, user="postgres", database="postgres", timeout=5)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(execute())
+    finally:
+        loop.close()
+
+
 @contextmanager
-def dedicated_server(args: list[str]) -> Iterator[Server]:
-    """A ``parley serve`` of the test module's own, checked to be the process that answers on its port.
+def postgres_database() -> Iterator[str]:
+    """A fresh database on the PostgreSQL server of 127.0.0.1:5432 (trust auth), dropped afterwards."""
+    name = f"parley_agents_{uuid.uuid4().hex[:12]}"
+    try:
+        _postgres(f"CREATE DATABASE {name}")
+    except (OSError, asyncpg.PostgresError) as exc:
+        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 is not reachable ({exc!r}); scripts/services starts it")
+    try:
+        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
+    finally:
+        _postgres(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+@contextmanager
+def dedicated_server(args: list[str], storage: str = "sqlite") -> Iterator[Server]:
+    """A ``parley serve`` of the test module's own (SQLite in its data dir, or a fresh PostgreSQL database),
+    checked to be the process that answers on its port.
 
     Other suites start servers at the same time: when our process loses the race for its free port, the
     health check may be answered by someone else's server, which may stop in the middle of our tests.
     """
+    if storage == "postgresql":
+        with postgres_database() as url, dedicated_server([*args, "--storage", url]) as srv:
+            yield srv
+        return
     for _attempt in range(3):
         srv = start_server(args)
         assert srv.process is not None
@@ -107,12 +147,10 @@ class Member:
     name: str
     party: Party
     socket: Socket
-    sent: list[str] = field(default_factory=list)
 
     def send(self, text: str) -> str:
-        message_id = str(self.party.send(text)["Id"])
-        self.sent.append(message_id)
-        return message_id
+        """SendMessage (text/plain); returns the message's Id."""
+        return str(self.party.send(text)["Id"])
 
     def transcript(self) -> list[dict[str, Any]]:
         return self.party.items()

@@ -14,6 +14,7 @@ from botocore.exceptions import ClientError
 from tests.agents.cti import (
     LEFT,
     PLACEHOLDER,
+    TRANSFER_SUCCEEDED,
     Agent,
     Member,
     World,
@@ -155,8 +156,9 @@ async def test_multi_party_off_refuses_invitations_but_transfer_works(world: Wor
             await agent.wait_state(contact_id, "ended")
         for name in ("Agent1", "Agent2"):
             customer.socket.wait_item(lambda i, n=name: i["ContentType"] == LEFT and i["DisplayName"] == n)
-        m1.socket.wait_closed()
-        m2.socket.wait_closed()
+        for member in (m1, m2):  # ChatJS breaks an agent's connection on transfer.succeeded
+            member.socket.wait_item(lambda i: i["ContentType"] == TRANSFER_SUCCEEDED)
+            member.socket.wait_closed()
         await a3.available()
         offer = await a3.wait_offer(chat)
         assert offer["initiationMethod"] == "transfer"

@@ -16,7 +16,7 @@ import re
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, field
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any, NamedTuple, Self, TypeVar
 
 import httpx
@@ -39,6 +39,8 @@ CTI_PATH = "/api"
 LANDING = "/connect/ccp-v2/"
 # How long one snapshot long poll waits on the server (Parley holds at most 25 s).
 POLL_SECONDS = 20.0
+# The least time between the starts of two polls, so a server that answers every poll at once is not hammered.
+MIN_POLL_INTERVAL = 0.1
 # Pauses between failed polls: the first and the cap of the doubling.
 FIRST_PAUSE = 0.2
 MAX_PAUSE = 5.0
@@ -51,7 +53,8 @@ DISCONNECTED = "disconnected"
 _CSRF_INPUT = re.compile(r'<input[^>]*\bname="csrf"[^>]*\bvalue="([^"]*)"', re.IGNORECASE)
 _LOGIN_ERROR = re.compile(r'<p class="error"[^>]*>(.*?)</p>', re.IGNORECASE | re.DOTALL)
 # AWS-style codes of the login form's failures, by HTTP status.
-_LOGIN_CODES = {400: "InvalidParameterException", 401: "UnauthorizedException", 403: "AccessDeniedException"}
+_LOGIN_CODES = MappingProxyType({400: "InvalidParameterException", 401: "UnauthorizedException",
+                                 403: "AccessDeniedException"})
 
 # the snapshot, parsed ------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
@@ -279,17 +282,22 @@ class Agent:
     async def close(self) -> None:
         """Stop polling, close the chat connections (the agent stays in its chats), go Offline when
         ``offline_on_exit`` and sign out."""
+        await self._stop_polling()
         if self._token is not None and self.offline_on_exit:
+            # After the poll stopped: the state change also answers the poll the server may still be holding.
             with contextlib.suppress(ParleyError, httpx.HTTPError):
                 await self.go_offline()
         await self._shutdown(sign_out=True)
 
-    async def _shutdown(self, *, sign_out: bool = False) -> None:
+    async def _stop_polling(self) -> None:
         if self._poller is not None:
             self._poller.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poller
             self._poller = None
+
+    async def _shutdown(self, *, sign_out: bool = False) -> None:
+        await self._stop_polling()
         for chat in self._chats:
             await chat.close()
         self._chats.clear()
@@ -453,7 +461,10 @@ class Agent:
     async def _poll(self) -> None:
         token: str | None = None
         pause = FIRST_PAUSE
+        started = 0.0
         while True:
+            await asyncio.sleep(max(0.0, started + MIN_POLL_INTERVAL - time.monotonic()))
+            started = time.monotonic()
             body: dict[str, Any] = {"timeout": int(self.poll_seconds * 1000)}
             if token:
                 body["nextToken"] = token
@@ -523,7 +534,9 @@ class Agent:
 
     # offers -------------------------------------------------------------------------------------------------
     def _next_offer(self, snapshot: dict[str, Any]) -> AgentContact | None:
-        return next((c for c in _contacts_of(snapshot) if c.is_offer and c.contact_id not in self._handed), None)
+        offers = [c for c in _contacts_of(snapshot) if c.is_offer]
+        self._handed &= {c.contact_id for c in offers}  # a contact offered again later is a new offer
+        return next((c for c in offers if c.contact_id not in self._handed), None)
 
     async def wait_for_offer(self, timeout: float | None = 10.0) -> AgentContact:
         """The next offered contact not handed out before (by this or :meth:`offers`); ``TimeoutError`` after

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 from starlette.requests import Request
 from starlette.responses import JSONResponse
 
@@ -16,6 +18,6 @@ def health_endpoint(storage: Storage) -> object:
                 await tx.get_instance("health-check")
         except Exception as exc:
             return JSONResponse({"status": "unhealthy", "storage": str(exc)}, status_code=503)
-        return JSONResponse({"status": "ok", "version": __version__})
+        return JSONResponse({"status": "ok", "version": __version__, "pid": os.getpid()})
 
     return health

@@ -14,7 +14,7 @@ import pytest
 
 from tests.conftest import Server, start_server
 
-from .browser import Watch
+from .browser import Allowed, Watch
 from .pages import PageServer
 
 REPO = Path(__file__).resolve().parents[3]
@@ -75,14 +75,24 @@ def parley() -> Iterator[Server]:
     srv = start_server(["--demo"])
     yield srv
     alive = srv.process is not None and srv.process.poll() is None
+    import time as _t
+    _t0 = _t.monotonic()
     srv.stop()
+    print("STOP", _t.monotonic() - _t0, srv.log()[-3000:])
     assert alive, f"parley died during the test:\n{srv.log()[-5000:]}"
     shutil.rmtree(srv.data_dir, ignore_errors=True)
 
 
+# Console errors accepted while a Parley bug stands (see docs/custom-ccp.md, "Known issues"); each names the URL.
+def known_parley_bugs(server: Server) -> list[Allowed]:
+    return [Allowed("Failed to load resource: the server responded with a status of 404", f"{server.url}/favicon.ico",
+                    "Parley serves no /favicon.ico and its login and CCP pages declare no icon, so Chromium's "
+                    "automatic favicon request for the login popup (a top-level Parley page) logs a 404")]
+
+
 @pytest.fixture
-def watch() -> Watch:
-    return Watch()
+def watch(parley: Server) -> Watch:
+    return Watch(allowed=known_parley_bugs(parley))
 
 
 @pytest.fixture(scope="session")

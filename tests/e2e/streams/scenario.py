@@ -6,6 +6,8 @@ contact work) and clear it with the CCP iframe's Close button; no console error 
 
 from __future__ import annotations
 
+import asyncio
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -71,15 +73,20 @@ async def sees(agent: AgentPage, kind: PageKind, line: str) -> None:
 
 async def badge(agent: AgentPage, contact_id: str) -> str:
     card = agent.frame.locator(f'section.contact[data-contact-id="{contact_id}"] .badge')
-    return str(await card.inner_text())
+    return str(await card.text_content())
 
 
 async def run(browser: Any, watch: Watch, pages: PageServer, server: Server, url: str, kind: PageKind,
               chatjs: str, shots: Path, label: str) -> dict[str, Any]:
     """The whole scenario; returns facts the calling test may report or check further."""
     facts: dict[str, Any] = {}
+    T0[0] = time.monotonic()
     instance = demo(server)
-    agent1 = await sign_in(browser, watch, url, "agent1", kind.container)
+    # Both agents sign in at once (each waits out StreamsJS's 5 s CCP ACK timeout before its popup); agent2
+    # stays Offline so the customer's chat can only go to agent1.
+    agent1, agent2 = await asyncio.gather(sign_in(browser, watch, url, "agent1", kind.container),
+                                          sign_in(browser, watch, url, "agent2", kind.container, available=False))
+    mark("signed in")
 
     # A customer starts a chat (StartChatContact, as a chat widget's backend does) and connects with ChatJS.
     started = server.connect().start_chat_contact(
@@ -98,10 +105,12 @@ async def run(browser: Any, watch: Watch, pages: PageServer, server: Server, url
     await customer.wait_message("Hello Jane, Agent1 here")
     await sees(agent1, kind, "Agent1: Hello Jane, Agent1 here")
 
-    # agent2 signs in on the same page in its own context; agent1 presses Quick Connect; agent2's page accepts.
-    agent2 = await sign_in(browser, watch, url, "agent2", kind.container)
+    # agent2 (the same page in its own context) goes Available; agent1 presses Quick Connect; agent2's page accepts.
+    mark("talked")
+    await agent2.set_state("Available")
     await agent1.page.locator(kind.quick_connect).click()
     contact2 = await agent2.wait_contact("connected", "the page to auto-accept the invitation", timeout=30)
+    mark("agent2 accepted")
     assert contact2["initial"] == chat and contact2["id"] != chat, contact2
     # agent2 sees what was said before it joined, then all three talk.
     await sees(agent2, kind, f"{CUSTOMER}: Hi, my order never arrived")
@@ -119,6 +128,7 @@ async def run(browser: Any, watch: Watch, pages: PageServer, server: Server, url
     await agent2.page.screenshot(path=str(shots / f"{label}-agent2.png"))
     facts["agent1_messages"] = await agent1.page.locator(kind.transcript).all_inner_texts()
 
+    mark("three talked")
     # agent1 leaves with connection.destroy(); the chat goes on for agent2 and the customer.
     if kind.leave:
         await agent1.page.locator(kind.leave).click()
@@ -129,17 +139,24 @@ async def run(browser: Any, watch: Watch, pages: PageServer, server: Server, url
     await send(agent2, kind, "Still here for you")
     await customer.wait_message("Still here for you")
 
+    mark("agent1 left")
     # The customer disconnects: the chat ends for everyone; agent2 enters after-contact work.
     await customer.call("disconnect")
     await agent2.wait_contact("ended", "after-contact work once the customer left")
     for agent, contact in ((agent1, contact1), (agent2, contact2)):
         assert await badge(agent, contact["id"]) == "ended"
         await agent.close_contact(contact["id"])
+    mark("closed")
     await agent2.page.screenshot(path=str(shots / f"{label}-agent2-closed.png"))
     for context in (agent1.context, agent2.context, customer.context):
         await context.close()
     watch.assert_clean()
     return facts
+
+
+T0 = [time.monotonic()]
+def mark(what: str) -> None:
+    print(f"{time.monotonic() - T0[0]:6.1f} {what}")
 
 
 async def _left(customer: Customer, name: str) -> bool:

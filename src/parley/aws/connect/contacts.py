@@ -72,6 +72,14 @@ class ContactHandlers:
             "LastUpdateTimestamp": c.last_update_time,
             "ChatMetrics": {"ChatContactMetrics": {"MultiParty": c.multi_party}},
             "Attributes": dict(c.attributes) or None,
+            "NextContacts": [
+                {"Type": "QUICK_CONNECT", "NextContactMetadata": {"QuickConnectContactData": {
+                    "ContactId": leg.contact_id, "InitiationTimestamp": leg.initiation_time,
+                    "QuickConnectId": leg.quick_connect_id, "QuickConnectName": leg.quick_connect_name,
+                    "QuickConnectType": leg.quick_connect_type,
+                }}}
+                for leg in c.next_contacts
+            ] or None,
         }
 
     async def describe_contact(self, call: Call) -> dict[str, Any]:

@@ -1,0 +1,254 @@
+"""Shared pieces of the benchmark: server processes, /proc sampling, percentiles, a lean HTTP/1.1 client.
+
+Nothing here is a test. The load generator speaks the public protocols over real sockets: HTTP/1.1 with
+keep-alive (a small client of our own on the hot path, so the generator's own cost stays low) and WebSockets
+(the ``websockets`` library, one socket per participant).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+CLK_TCK = os.sysconf("SC_CLK_TCK")
+PAGE = os.sysconf("SC_PAGE_SIZE")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def pct(values: Sequence[float], q: float) -> float | None:
+    """The q-quantile (0..1) by nearest rank; None for no values."""
+    if not values:
+        return None
+    ordered = sorted(values)
+    k = min(len(ordered) - 1, max(0, int(round(q * len(ordered) + 0.5)) - 1))
+    return ordered[k]
+
+
+def summary_ms(values_ns: Sequence[int]) -> dict[str, float | None]:
+    ms = [v / 1e6 for v in values_ns]
+    return {"n": len(ms), "p50_ms": _r(pct(ms, 0.50)), "p99_ms": _r(pct(ms, 0.99)),
+            "max_ms": _r(max(ms) if ms else None)}
+
+
+def _r(v: float | None, nd: int = 2) -> float | None:
+    return None if v is None else round(v, nd)
+
+
+# --- processes ------------------------------------------------------------------------------------------------
+
+def cpu_seconds(pid: int) -> float:
+    """utime + stime of the process and its reaped children (clock ticks -> seconds)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    # after the ")" the fields start at index 2 (state); utime=13, stime=14 in 0-based full numbering
+    utime, stime = int(fields[11]), int(fields[12])
+    return (utime + stime) / CLK_TCK
+
+
+def rss_bytes(pid: int) -> int:
+    with open(f"/proc/{pid}/statm") as f:
+        return int(f.read().split()[1]) * PAGE
+
+
+def status_kib(pid: int, key: str) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def open_fds(pid: int) -> int:
+    return len(os.listdir(f"/proc/{pid}/fd"))
+
+
+class Sampler:
+    """Samples a process's CPU and RSS over a window: ``async with Sampler(pid) as s: ...; s.result()``."""
+
+    def __init__(self, pid: int, every: float = 0.1) -> None:
+        self.pid = pid
+        self.every = every
+        self.peak_rss = 0
+        self._task: asyncio.Task[None] | None = None
+        self.t0 = self.t1 = 0.0
+        self.c0 = self.c1 = 0.0
+
+    async def __aenter__(self) -> Sampler:
+        self.t0, self.c0 = time.monotonic(), cpu_seconds(self.pid)
+        self.peak_rss = rss_bytes(self.pid)
+        self._task = asyncio.get_running_loop().create_task(self._run())
+        return self
+
+    async def _run(self) -> None:
+        while True:
+            await asyncio.sleep(self.every)
+            with contextlib.suppress(OSError):
+                self.peak_rss = max(self.peak_rss, rss_bytes(self.pid))
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._task is not None
+        self._task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await self._task
+        self.t1, self.c1 = time.monotonic(), cpu_seconds(self.pid)
+        self.peak_rss = max(self.peak_rss, rss_bytes(self.pid))
+
+    def result(self) -> dict[str, Any]:
+        wall = max(1e-9, self.t1 - self.t0)
+        return {"server_cpu_pct": round(100 * (self.c1 - self.c0) / wall, 1),
+                "server_cpu_s": round(self.c1 - self.c0, 2),
+                "server_peak_rss_mib": round(self.peak_rss / 2**20, 1)}
+
+
+@dataclass
+class Server:
+    """A server process we started (and the only kind we ever stop)."""
+
+    name: str
+    argv: list[str]
+    port: int
+    log_path: Path
+    env: dict[str, str] | None = None
+    proc: subprocess.Popen[bytes] | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    async def start(self, ready_path: str = "/health", timeout: float = 60.0) -> None:
+        self.log_path.parent.mkdir(parents=True, exist_ok=True)
+        log = open(self.log_path, "wb")
+        self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, env=self.env,
+                                     start_new_session=True)
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"{self.name} exited with {self.proc.returncode}; see {self.log_path}")
+            try:
+                status, _ = await one_request("127.0.0.1", self.port, "GET", ready_path)
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            await asyncio.sleep(0.1)
+        raise RuntimeError(f"{self.name} did not become ready in {timeout} s; see {self.log_path}")
+
+    def stop(self) -> None:
+        """SIGINT, then SIGKILL: only our own process, by its pid."""
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait(5)
+
+
+# --- a lean HTTP/1.1 keep-alive client -------------------------------------------------------------------------
+
+class HttpError(Exception):
+    pass
+
+
+class HttpConn:
+    def __init__(self, host: str, port: int) -> None:
+        self.host, self.port = host, port
+        self.reader: asyncio.StreamReader | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def open(self) -> None:
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        sock = self.writer.get_extra_info("socket")
+        if sock is not None:
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def close(self) -> None:
+        if self.writer is not None:
+            self.writer.close()
+        self.reader = self.writer = None
+
+    async def request(self, method: str, path: str, headers: dict[str, str] | None = None,
+                      body: bytes = b"") -> tuple[int, bytes]:
+        if self.writer is None:
+            await self.open()
+        assert self.reader is not None and self.writer is not None
+        head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", f"Content-Length: {len(body)}"]
+        if headers:
+            head += [f"{k}: {v}" for k, v in headers.items()]
+        self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode() + body)
+        raw = await self.reader.readuntil(b"\r\n\r\n")
+        status = int(raw[9:12])
+        lower = raw.lower()
+        i = lower.find(b"content-length:")
+        if i >= 0:
+            n = int(lower[i + 15:lower.index(b"\r\n", i)])
+            data = await self.reader.readexactly(n) if n else b""
+        elif b"transfer-encoding: chunked" in lower:
+            parts = []
+            while True:
+                size = int((await self.reader.readuntil(b"\r\n")).strip(), 16)
+                chunk = await self.reader.readexactly(size + 2)
+                if size == 0:
+                    break
+                parts.append(chunk[:-2])
+            data = b"".join(parts)
+        else:
+            data = b""
+        if b"connection: close" in lower:
+            self.close()
+        return status, data
+
+
+class HttpPool:
+    """Up to ``size`` keep-alive connections; a request waits for a free one (the wait counts in latency)."""
+
+    def __init__(self, host: str, port: int, size: int = 64) -> None:
+        self.host, self.port, self.size = host, port, size
+        self._idle: asyncio.Queue[HttpConn] = asyncio.Queue()
+        for _ in range(size):
+            self._idle.put_nowait(HttpConn(host, port))
+
+    async def request(self, method: str, path: str, headers: dict[str, str] | None = None,
+                      body: bytes = b"") -> tuple[int, bytes]:
+        conn = await self._idle.get()
+        try:
+            return await conn.request(method, path, headers, body)
+        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+            conn.close()
+            raise HttpError(str(exc) or type(exc).__name__) from exc
+        finally:
+            self._idle.put_nowait(conn)
+
+    def close(self) -> None:
+        while not self._idle.empty():
+            self._idle.get_nowait().close()
+
+
+async def one_request(host: str, port: int, method: str, path: str, headers: dict[str, str] | None = None,
+                      body: bytes = b"") -> tuple[int, bytes]:
+    conn = HttpConn(host, port)
+    try:
+        return await conn.request(method, path, headers, body)
+    finally:
+        conn.close()
