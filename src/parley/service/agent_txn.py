@@ -15,7 +15,7 @@ from parley.domain.errors import NotFound
 from parley.domain.ids import hash_token, new_token
 from parley.domain.instance import Instance
 from parley.domain.resources import AgentStatus, User
-from parley.domain.transcript import JOINED
+from parley.domain.transcript import JOINED, Chat
 from parley.service.chat_txn import append_txn, close_segment, end_chat_txn, event, leave_txn
 from parley.service.lookups import need_instance
 from parley.service.notify import ChatNotifier
@@ -84,6 +84,14 @@ async def need_segment(tx: Tx, instance_id: str, contact_id: str, *, for_update:
     if found is None:
         raise NotFound(f"Contact {contact_id} was not found.", resource_type="CONTACT", resource_id=contact_id)
     return found
+
+
+async def lock_segment(tx: Tx, instance_id: str, contact_id: str) -> tuple[Contact, Chat | None]:
+    """Lock the segment's chat row, then the segment itself. Every use case takes row locks in this order
+    (chat, then contacts), so concurrent requests on PostgreSQL never deadlock."""
+    first = await need_segment(tx, instance_id, contact_id)
+    chat = await tx.get_chat(first.initial_contact_id, for_update=True)
+    return await need_segment(tx, instance_id, contact_id, for_update=True), chat
 
 
 async def remove_agent_txn(tx: Tx, notifier: ChatNotifier, participant: Participant, now: datetime,

@@ -35,6 +35,7 @@ from parley.service.agent_txn import (
     closed,
     end_if_alone_txn,
     instance_secret_txn,
+    lock_segment,
     need_segment,
     presence_txn,
     remove_agent_txn,
@@ -161,16 +162,14 @@ class AgentService:
         async with self.storage.transaction() as tx:
             user = await self._user(tx, who)
             instance = await need_instance(tx, who.instance_id)
-            segment = await need_segment(tx, who.instance_id, contact_id, for_update=True)
+            segment, chat = await lock_segment(tx, who.instance_id, contact_id)
             if segment.agent_user_id != user.id:
                 raise NotFound(f"Contact {contact_id} is not offered to you.")
             if segment.state == CONNECTED:
                 return  # accepted already (another tab of the same agent)
             if segment.state != CONNECTING:
                 raise ContactStateError(f"Contact {contact_id} is no longer offered to you.")
-            chat = await tx.get_chat(segment.initial_contact_id)
             if chat is None or chat.ended:
-                await tx.update_contact(close_segment(segment, now, "CHAT_ENDED"))
                 raise ContactStateError("The customer has already left this chat.")
             await accept_txn(tx, self.notifier, instance, segment, user, now)
 
@@ -178,7 +177,7 @@ class AgentService:
         now = utcnow()
         async with self.storage.transaction() as tx:
             user = await self._user(tx, who)
-            segment = await need_segment(tx, who.instance_id, contact_id, for_update=True)
+            segment, _chat = await lock_segment(tx, who.instance_id, contact_id)
             if segment.agent_user_id != user.id or segment.state != CONNECTING:
                 raise ContactStateError(f"Contact {contact_id} is not offered to you.")
             await decline_txn(tx, self.notifier, segment, now, "REJECTED")

@@ -17,7 +17,7 @@ from parley.domain.clock import utcnow
 from parley.domain.contact import CONNECTING, CUSTOMER_SEGMENT, QUEUED, Contact
 from parley.domain.ids import new_id
 from parley.domain.resources import Queue, RoutingProfile, User
-from parley.service.agent_txn import accept_txn, agents_of_chat, end_if_alone_txn, presence_txn
+from parley.service.agent_txn import accept_txn, agents_of_chat, end_if_alone_txn, lock_segment, presence_txn
 from parley.service.chat_txn import close_segment
 from parley.service.lookups import need_instance
 from parley.service.notify import ROUTING_CHANNEL, ChatNotifier
@@ -85,10 +85,12 @@ class Router:
     async def offer(self, instance_id: str, contact_id: str) -> bool:
         now = utcnow()
         async with self.storage.transaction() as tx:
-            segment = await tx.get_contact_for_update(instance_id, contact_id)
-            if segment is None or segment.state != QUEUED:
+            waiting = await tx.get_contact(instance_id, contact_id)
+            if waiting is None or waiting.state != QUEUED:
                 return False
-            chat = await tx.get_chat(segment.initial_contact_id, for_update=True)
+            segment, chat = await lock_segment(tx, instance_id, contact_id)
+            if segment.state != QUEUED:
+                return False
             if chat is None or chat.ended:
                 await tx.update_contact(close_segment(segment, now, "CHAT_ENDED"))
                 return False
@@ -132,8 +134,8 @@ class Router:
             if contact.offer_expires is None or contact.offer_expires > now:
                 continue
             async with self.storage.transaction() as tx:
-                segment = await tx.get_contact_for_update(contact.instance_id, contact.id)
-                if segment is None or segment.state != CONNECTING or not segment.agent_user_id:
+                segment, _chat = await lock_segment(tx, contact.instance_id, contact.id)
+                if segment.state != CONNECTING or not segment.agent_user_id:
                     continue
                 if segment.offer_expires is None or segment.offer_expires > now:
                     continue
