@@ -42,8 +42,10 @@ def node_customer(version: str) -> Iterator[Callable[[Chat], NodeCustomer]]:
         customer.close()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
+    """Chromium for one module: Playwright's sync API keeps an event loop running while it is open, so it
+    must be closed before the asyncio tests of other modules run."""
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/install --test (apt-get install chromium)")
     from playwright.sync_api import sync_playwright
