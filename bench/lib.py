@@ -231,12 +231,23 @@ class HttpPool:
 
     async def request(self, method: str, path: str, headers: dict[str, str] | None = None,
                       body: bytes = b"") -> tuple[int, bytes]:
+        """One request; a kept-alive connection the server closed meanwhile (uvicorn closes idle ones after 5 s)
+        is reopened and the request sent once more, as HTTP clients do (the callers' requests are idempotent)."""
         conn = await self._idle.get()
         try:
-            return await conn.request(method, path, headers, body)
-        except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
-            conn.close()
-            raise HttpError(str(exc) or type(exc).__name__) from exc
+            for attempt in (1, 2):
+                reused = conn.writer is not None
+                if reused and conn.reader is not None and conn.reader.at_eof():
+                    conn.close()
+                    reused = False
+                try:
+                    return await conn.request(method, path, headers, body)
+                except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
+                    conn.close()
+                    if reused and attempt == 1 and not isinstance(exc, ValueError):
+                        continue
+                    raise HttpError(str(exc) or type(exc).__name__) from exc
+            raise AssertionError("unreachable")
         finally:
             self._idle.put_nowait(conn)
 

@@ -21,18 +21,33 @@ AREAS = [
 ]
 
 
-def _frames(stack: str) -> list[tuple[str, str]]:
+def _frames(stack: str) -> list[tuple[str, str, str]]:
     out = []
     for raw in stack.split(";"):
         m = FRAME.match(raw.strip())
         if not m:
-            out.append((raw.strip(), ""))
+            out.append((raw.strip(), "", ""))
             continue
-        out.append((m.group("func"), m.group("file")))
+        out.append((m.group("func"), m.group("file"), m.group("line") or ""))
     return out
 
 
-def key(func: str, file: str) -> str:
+def _where(frames: list[tuple[str, str, str]], files: str, leaf: tuple[str, str, str]) -> str:
+    """Which thread, and for the two busiest what it was doing (py-spy counts some waits as busy)."""
+    if frames[0][0].endswith("_bootstrap") and "aiosqlite/core.py" in files:
+        if leaf[1].endswith("aiosqlite/core.py") and leaf[0] == "_connection_worker_thread" and leaf[2] == "59":
+            return "aiosqlite thread: waiting for the next statement (queue get)"
+        return "aiosqlite thread: running SQLite (C) and handing results back"
+    if frames[0][0].endswith("_bootstrap"):
+        return "other threads (thread pool)"
+    if leaf[0] == "Runner.run" or leaf[1].startswith("uvloop/"):
+        return "event loop thread: inside uvloop (socket I/O, epoll wait; native, not broken down)"
+    if leaf[1].endswith("aiosqlite/core.py") and leaf[0] == "Connection._execute":
+        return "event loop thread: handing a statement to the aiosqlite thread (queue put, GIL hand-off)"
+    return "event loop thread: running Python"
+
+
+def key(func: str, file: str, line: str = "") -> str:
     return f"{file}:{func}" if file else func
 
 
@@ -55,21 +70,16 @@ def summarize(path: Path, top: int = 20) -> dict[str, Any]:
             continue
         total += count
         files = " ".join(f[1] for f in frames)
-        if "aiosqlite/core.py" in files:
-            threads["aiosqlite worker thread"] += count
-        elif "concurrent/futures/thread.py" in files:
-            threads["thread pool"] += count
-        else:
-            threads["event loop thread"] += count
         leaf = frames[-1]
-        self_c[key(*leaf)] += count
+        threads[_where(frames, files, leaf)] += count
+        self_c[key(*leaf) + (f" (line {leaf[2]})" if leaf[2] else "")] += count
         for name, needles in AREAS:
             if any(n in files for n in needles):
                 areas[name] += count
         if "parley/" in files:
             areas["parley (inclusive)"] += count
         seen = set()
-        for func, file in frames:
+        for func, file, _line in frames:
             if file.startswith("parley/") or "/parley/" in file:
                 k = key(func, file)
                 if k not in seen:

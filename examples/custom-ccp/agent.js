@@ -4,6 +4,10 @@
   var $ = function (id) { return document.getElementById(id); };
   var log = window.parleyLog = [];
   function note(kind, detail) { log.push({ kind: kind, detail: detail, at: Date.now() }); }
+  // StreamsJS hands failure callbacks the CTI error as a JSON string ({type, message, ...}); show its message.
+  function reasonOf(reason) {
+    try { return JSON.parse(reason).message || String(reason); } catch (e) { return String(reason); }
+  }
 
   function render(item, session) {
     if (item.ContentType !== "text/plain" && item.ContentType !== "text/markdown") { return; }
@@ -30,7 +34,13 @@
 
   var endpoints = [];
   connect.agent(function (agent) {
-    $("who").textContent = "Signed in as " + agent.getName() + ". Set your status to Available in the CCP.";
+    var showStatus = function () {
+      var available = agent.getState().type === connect.AgentStateType.ROUTABLE;
+      $("who").textContent = "Signed in as " + agent.getName() + " · " + agent.getState().name +
+        (available ? "" : " (set your status to Available in the CCP to receive chats)");
+    };
+    showStatus();
+    agent.onRefresh(showStatus);
     note("agent", agent.getName());
     agent.getEndpoints(agent.getAllQueueARNs(), {
       success: function (data) { endpoints = data.endpoints; note("endpoints", endpoints.map(function (e) { return e.name; })); }
@@ -77,11 +87,17 @@
         if (!target) { $("notice").textContent = "No quick connect named " + PARLEY.quickConnect; return; }
         contact.addParticipant(target, {
           success: function () { note("added", target.name); $("notice").textContent = "Invited " + target.name; },
-          failure: function (reason) { note("add-failed", String(reason)); $("notice").textContent = "Could not add: " + reason; }
+          failure: function (reason) {
+            note("add-failed", String(reason));
+            $("notice").textContent = "Could not add: " + reasonOf(reason);
+          }
         });
       };
       $("leave").onclick = function () {
-        agentConnection.destroy({ success: function () { note("left", id); } });
+        agentConnection.destroy({
+          success: function () { note("left", id); },
+          failure: function (reason) { note("leave-failed", String(reason)); $("notice").textContent = reasonOf(reason); }
+        });
       };
     }).catch(function (e) { note("media-failed", String(e)); });
   }

@@ -55,6 +55,8 @@ async def serve(config: Config) -> None:
             http="httptools", ws="websockets-sansio", lifespan="off", access_log=config.log_level == "debug",
             ssl_certfile=str(config.tls_cert) if config.tls_cert else None,
             ssl_keyfile=str(config.tls_key) if config.tls_key else None,
+            # Agents' snapshot long polls may be held 25 s; Ctrl-C should not wait for them.
+            timeout_graceful_shutdown=2,
         ))
         for name in ("uvicorn.error", "uvicorn.access", "uvicorn"):
             logging.getLogger(name).addFilter(RedactSecrets())

@@ -46,7 +46,10 @@ async def presence_txn(tx: Tx, user: User, now: datetime, *, for_update: bool = 
     if found is not None:
         return found
     offline = await tx.find_resource_by_name(AgentStatus, user.instance_id, "Offline")
-    return Presence(user.instance_id, user.id, "Offline", OFFLINE, now, now, offline.id if offline else None)
+    # An agent never seen has been Offline since the user was created (a stable time keeps the snapshot's
+    # version token stable, so long polls wait).
+    since = min(user.modified, now)
+    return Presence(user.instance_id, user.id, "Offline", OFFLINE, since, since, offline.id if offline else None)
 
 
 async def agents_of_chat(tx: Tx, chat_id: str) -> set[str]:

@@ -265,9 +265,9 @@ class AgentService:
                 raise ContactStateError("The chat has ended.")
             participants = await tx.participants_of_chat(chat.id)
             segments = await tx.contacts_of_chat(chat.id)
-            check_invite(instance.multi_party_chat, conference_size(participants, segments), instance.conference_cap)
             if target is not None:
                 _refuse_if_present(target, participants, segments)
+            check_invite(instance.multi_party_chat, conference_size(participants, segments), instance.conference_cap)
             new = await self._new_segment(tx, instance, segment, qc, queue, target, INVITE_SEGMENT, now)
             invited = Participant(new.agent_participant_id or "", chat.id, new.id, "AGENT", new.target_name or "",
                                   "", now, now)

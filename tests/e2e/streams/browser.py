@@ -4,6 +4,7 @@ status selector, StreamsJS state read from the agent page, and a ChatJS customer
 
 from __future__ import annotations
 
+import asyncio
 import json
 import time
 from collections.abc import Awaitable, Callable
@@ -86,8 +87,6 @@ class Watch:
 async def until(check: Callable[[], Awaitable[Any]], what: str, timeout: float = WAIT,
                 diagnostics: Callable[[], str] = lambda: "") -> Any:
     """Poll ``check`` until it returns something truthy; fail with ``what`` and diagnostics otherwise."""
-    import asyncio
-
     deadline = time.monotonic() + timeout
     while True:
         found = await check()
@@ -227,8 +226,8 @@ class Customer:
         page = await context.new_page()
         await page.goto(url)
         customer = cls(context, page, details)
-        version = await page.evaluate("() => window.connect.ChatSession && true")
-        assert version, "ChatJS did not load in the customer page"
+        assert await page.evaluate("() => Boolean(window.connect && window.connect.ChatSession)"), \
+            "ChatJS did not load in the customer page"
         await customer.call("start", {"endpoint": server.url, "details": details})
         return customer
 
@@ -250,6 +249,16 @@ class Customer:
                          and (e["data"] or {}).get("Content") == text), None)
         found: dict[str, Any] = await until(check, f"the customer to see {text!r}")
         return found
+
+    async def copies(self) -> dict[str, int]:
+        """How many distinct agent messages (by Id) the customer received for each text."""
+        ids: dict[str, set[str]] = {}
+        for event in await self.events():
+            data = event["data"] or {}
+            agent_message = data.get("ParticipantRole") == "AGENT" and data.get("Type") == "MESSAGE"
+            if event["event"] == "onMessage" and agent_message:
+                ids.setdefault(str(data.get("Content")), set()).add(str(data["Id"]))
+        return {text: len(found) for text, found in ids.items()}
 
     async def wait_event(self, name: str) -> None:
         await until(lambda: self._has(name), f"the customer's {name}")

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import signal
+import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +30,8 @@ APPROVED_PORT = 8080
 # document's versions (ChatJS 3.0.3 is the nearest the registry serves to its 3.0.5) and the latest.
 VERSIONS = {("2.18.1", "3.0.3"): ("streams218", "chatjs3"),
             ("2.28.2", "5.0.0"): ("amazon-connect-streams", "amazon-connect-chatjs")}
+# How long a test's Parley may take to stop on SIGINT before it is killed (see stop_quickly).
+STOP_GRACE = 2.0
 SHOTS = Path("/tmp/parley-streams-e2e")
 
 
@@ -52,6 +56,8 @@ def versions(request: pytest.FixtureRequest) -> tuple[str, str]:
 async def browser() -> AsyncIterator[Any]:
     if not CHROMIUM.exists():
         pytest.fail(f"{CHROMIUM} is missing: run scripts/install --test (apt-get install chromium)")
+    for pair in VERSIONS:
+        require_packages(*pair)
     from playwright.async_api import async_playwright
 
     async with async_playwright() as playwright:
@@ -70,15 +76,26 @@ def pages() -> Iterator[PageServer]:
     server.close()
 
 
+def stop_quickly(server: Server) -> None:
+    """SIGINT, then kill after ``STOP_GRACE`` s: Parley's graceful shutdown waits for every GetAgentSnapshot long
+    poll still held (up to 25 s, even for clients that went away), and the CCP's worker always holds one."""
+    process = server.process
+    if process is not None and process.poll() is None:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=STOP_GRACE)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    server.stop()
+
+
 @pytest.fixture
 def parley() -> Iterator[Server]:
     srv = start_server(["--demo"])
     yield srv
     alive = srv.process is not None and srv.process.poll() is None
-    import time as _t
-    _t0 = _t.monotonic()
-    srv.stop()
-    print("STOP", _t.monotonic() - _t0, srv.log()[-3000:])
+    stop_quickly(srv)
     assert alive, f"parley died during the test:\n{srv.log()[-5000:]}"
     shutil.rmtree(srv.data_dir, ignore_errors=True)
 
