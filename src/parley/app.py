@@ -105,15 +105,15 @@ async def build(config: Config) -> Parley:
             RateLimiter({**PARTICIPANT_RATES, **overrides}), TokenInstances(storage).instance_of
         )
     connect_api = build_connect_api(Service.load("connect", "2017-08-08"), ctx, access_keys, connect_limiter)
+    hub = Hub(storage, bus, chat_frame)
     attachments = AttachmentService(storage, LocalFileStore(config.data_dir / "attachments"), chat, notifier)
     participant_api = build_participant_api(
         Service.load("connectparticipant", "2018-09-07"),
-        ParticipantHandlers(chat, websocket_base(config.base_url)),
+        ParticipantHandlers(chat, websocket_base(config.base_url), hub),
         AttachmentHandlers(attachments, config.base_url),
         limiter=participant_limits,
     )
     demo = await ensure_demo(storage, instances, directory, quick_connects) if config.demo else None
-    hub = Hub(storage, bus, chat_frame)
     await hub.start()
     signals = AgentSignals(bus)
     await signals.start()

@@ -89,6 +89,15 @@ class Hub:
         if not feed.subscribers:
             self.feeds.pop(subscriber.chat_id, None)
 
+    async def flush(self, chat_id: str, timeout: float = 1.0) -> int:
+        feed = self.feeds.get(chat_id)
+        if feed is None:
+            return 0
+        await self.catch_up(chat_id)
+        subscribers = list(feed.subscribers)
+        await asyncio.gather(*(sub.drained(timeout) for sub in subscribers))
+        return len(subscribers)
+
     async def catch_up(self, chat_id: str) -> None:
         feed = self.feeds.get(chat_id)
         if feed is None:

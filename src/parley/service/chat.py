@@ -246,7 +246,8 @@ class ChatService:
         return chat.id, page, next_token
 
     # leaving ---------------------------------------------------------------------------------------
-    async def disconnect(self, token: str | None) -> None:
+    async def disconnect(self, token: str | None) -> str:
+        """The participant leaves (a customer ends the chat); returns the chat's id."""
         async with self.storage.transaction() as tx:
             caller = await self._resolve(tx, token, "conn", lock=True)
             me = caller.participant
@@ -254,8 +255,9 @@ class ChatService:
                 raise AccessDenied("You have already left this chat.")
             if me.role == CUSTOMER:
                 await end_chat_txn(tx, self.notifier, caller.chat.id, "CUSTOMER_DISCONNECT")
-                return
-            await leave_txn(tx, self.notifier, me, utcnow())
+            else:
+                await leave_txn(tx, self.notifier, me, utcnow())
+        return caller.chat.id
 
     # bots ------------------------------------------------------------------------------------------
     async def add_bot(self, instance_id: str, contact_id: str, display_name: str,

@@ -118,6 +118,10 @@ class Sink(Protocol):
 
     def finish(self) -> None: ...
 
+    async def drained(self, timeout: float) -> None:
+        """Return once every frame queued so far is written (or ``timeout`` seconds passed)."""
+        ...
+
 
 class Feeds(Protocol):
     """The node's registry of chat sockets (the hub)."""
@@ -127,6 +131,11 @@ class Feeds(Protocol):
     def remove(self, sink: Sink) -> None: ...
 
     def count(self, participant_id: str, chat_id: str) -> int: ...
+
+    async def flush(self, chat_id: str, timeout: float = 1.0) -> int:
+        """Push what the chat has committed to this node's sockets now and wait until it is written; returns
+        how many sockets of the chat this node holds."""
+        ...
 
 
 class AgentSignals(Protocol):

@@ -44,6 +44,9 @@ class ChatSink:
     def finish(self, code: int = 1000) -> None:
         self.feeds.remove(self)
 
+    async def drained(self, timeout: float) -> None:
+        await self.socket.drained(timeout)
+
 
 class AgentSockets:
     def __init__(self, storage: Storage, agents: AgentService, feeds: Feeds, signals: AgentSignals,

@@ -58,9 +58,16 @@ class Subscriber:
         try:
             while (frame := await self._queue.get()) is not None:
                 await self._send(frame)
+                self._queue.task_done()
+            self._queue.task_done()
             await self._close(self.close_code)
         except Exception:  # the peer went away; the reader side cleans up
             self.closed = True
+
+    async def drained(self, timeout: float) -> None:
+        if not self.closed or not self._task.done():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._queue.join(), timeout)
 
     async def stop(self) -> None:
         self.closed = True

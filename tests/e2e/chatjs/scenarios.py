@@ -126,21 +126,20 @@ def reconnect_loses_nothing(chat: Chat, customer: Customer, lifetime: float) -> 
 
 
 def disconnect_ends(chat: Chat, customer: Customer, version: str) -> None:
-    """``disconnectParticipant()`` ends the chat: Parley pushes participant.left and chat.ended, and ChatJS 4+ then
-    fires ``onEnded``. ChatJS 3.x tears the session down as soon as the call returns (its callbacks are dropped,
-    so ``onEnded`` is not part of its contract); there the chat's end is checked on the server side."""
+    """``disconnectParticipant()`` ends the chat: Parley pushes participant.left and chat.ended to the customer's
+    socket before it answers, so ``onEnded`` fires on every version. (ChatJS 3.x stops listening as soon as the
+    call returns, so an answer sent before the push would lose ``onEnded`` there.)"""
     subscribed(chat, customer)
     customer.call("disconnect")
-    if int(version.split(".")[0]) >= 4:
-        ended = wait_for(customer, "onEnded after disconnectParticipant()", is_event("onEnded"))
-        events = customer.events()
-        before = events[: events.index(ended)]
-        left = [e for e in before if e["event"] == "onMessage" and e["data"]["ContentType"] == LEFT]
-        assert left, f"no participant.left before onEnded\n{dump(customer)}"
-        assert left[0]["data"]["ParticipantId"] == chat.details["ParticipantId"]
-        assert left[0]["data"]["ParticipantRole"] == "CUSTOMER"
-        assert any(e["event"] == "onMessage" and e["data"]["ContentType"] == CHAT_ENDED for e in before)
-    else:
+    ended = wait_for(customer, "onEnded after disconnectParticipant()", is_event("onEnded"))
+    events = customer.events()
+    before = events[: events.index(ended)]
+    left = [e for e in before if e["event"] == "onMessage" and e["data"]["ContentType"] == LEFT]
+    assert left, f"no participant.left before onEnded\n{dump(customer)}"
+    assert left[0]["data"]["ParticipantId"] == chat.details["ParticipantId"]
+    assert left[0]["data"]["ParticipantRole"] == "CUSTOMER"
+    assert any(e["event"] == "onMessage" and e["data"]["ContentType"] == CHAT_ENDED for e in before)
+    if int(version.split(".")[0]) < 4:
         error = customer.call("send", {"text": "after the end"}, expect_error=True)
         assert "No active connection" in str(error), error
     # Either way the server ended the chat for everyone: the customer left, then the chat ended.

@@ -47,7 +47,7 @@ def test_reconnects_after_server_close_and_loses_nothing(lifetime_server: Server
 
 def test_disconnect_participant_ends_the_chat(server: Server, browser_customer: StartCustomer,
                                               version: str) -> None:
-    """disconnectParticipant(): participant.left and chat.ended, then onEnded (ChatJS 4+); the contact is over."""
+    """disconnectParticipant(): participant.left and chat.ended, then onEnded (every version); the contact is over."""
     chat = start_chat(server)
     customer = browser_customer(chat)
     scenarios.disconnect_ends(chat, customer, version)

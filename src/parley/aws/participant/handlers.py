@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from parley.aws.participant.items import item_json
@@ -9,12 +10,17 @@ from parley.aws.restjson import Call
 from parley.aws.shapes import iso
 from parley.domain.errors import InvalidParameter
 from parley.service.chat import ChatService, TranscriptQuery
+from parley.service.ports import Feeds
+
+# How long DisconnectParticipant waits after pushing the end of the chat to the leaver's socket.
+CALLBACK_GRACE_SECONDS = 0.1
 
 
 class ParticipantHandlers:
-    def __init__(self, chat: ChatService, websocket_base: str) -> None:
+    def __init__(self, chat: ChatService, websocket_base: str, feeds: Feeds | None = None) -> None:
         self.chat = chat
         self.websocket_base = websocket_base
+        self.feeds = feeds
 
     async def create_participant_connection(self, call: Call) -> dict[str, Any]:
         p = call.params
@@ -63,7 +69,12 @@ class ParticipantHandlers:
         return {"InitialContactId": initial, "Transcript": [item_json(i) for i in items], "NextToken": token}
 
     async def disconnect_participant(self, call: Call) -> dict[str, Any]:
-        await self.chat.disconnect(call.caller)
+        chat_id = await self.chat.disconnect(call.caller)
+        # Like Connect, the leaving client's socket gets participant.left / chat.ended before the answer:
+        # ChatJS 3.x stops listening as soon as DisconnectParticipant returns, and it hands items to its
+        # callbacks on the next tick, so it also needs a moment between the two.
+        if self.feeds is not None and await self.feeds.flush(chat_id):
+            await asyncio.sleep(CALLBACK_GRACE_SECONDS)
         return {}
 
 
