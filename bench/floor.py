@@ -44,7 +44,7 @@ async def send(request: Request) -> Response:
     for ws in list(rooms.get(room, ())):
         try:
             await ws.send_text(frame)
-        except Exception:  # noqa: BLE001 - a closed socket leaves the room
+        except Exception:
             rooms.get(room, set()).discard(ws)
     return Response(orjson.dumps({"Id": item["Id"], "AbsoluteTime": item["AbsoluteTime"]}),
                     media_type="application/json")

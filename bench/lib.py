@@ -34,7 +34,7 @@ def pct(values: Sequence[float], q: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
-    k = min(len(ordered) - 1, max(0, int(round(q * len(ordered) + 0.5)) - 1))
+    k = min(len(ordered) - 1, max(0, round(q * len(ordered) + 0.5) - 1))
     return ordered[k]
 
 
@@ -137,7 +137,7 @@ class Server:
 
     async def start(self, ready_path: str = "/health", timeout: float = 60.0) -> None:
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
-        log = open(self.log_path, "wb")
+        log = open(self.log_path, "wb")  # noqa: SIM115 - the child process keeps it
         self.proc = subprocess.Popen(self.argv, stdout=log, stderr=subprocess.STDOUT, env=self.env,
                                      start_new_session=True)
         deadline = time.monotonic() + timeout

@@ -151,9 +151,9 @@ async def warm(fan: Fanout, chats: int, pid: int, rate: float) -> None:
 
 
 async def ladder(fan: Fanout, rates: list[float], chats: int, pid: int) -> dict[str, Any]:
-    """Step up the offered rate; a step that misses the goal only a little (p99 ≤ 100 ms) or mostly through the
-    generator's own lag is tried up to twice more (the machine is shared, so one noisy second should not end the
-    ladder); the ladder ends at a clear miss or at the third miss of one step."""
+    """Step up the offered rate; a step that misses the goal by less than 10x (p99 ≤ 500 ms: a stall of the shared
+    machine, not a backlog) or mostly through the generator's own lag is tried up to twice more (one noisy second
+    should not end the ladder); the ladder ends at a clear miss or at the third miss of one step."""
     steps: list[dict[str, Any]] = []
     best: dict[str, Any] | None = None
     for rate in rates:
@@ -164,13 +164,14 @@ async def ladder(fan: Fanout, rates: list[float], chats: int, pid: int) -> dict[
             lat = r["latency"]
             log(f"    {chats:>5} chats {rate:>6.0f} msg/s try {attempt}: p50 {lat['p50_ms']} p99 {lat['p99_ms']} "
                 f"max {lat['max_ms']} ms; {r['achieved_deliveries_per_s']:.0f} deliveries/s; errors {r['errors']} "
-                f"{r['error_kinds'] or ''} lost {r['lost']}; server cpu {r['server_cpu_pct']}% client cpu {r['client_cpu_pct']}% "
+                f"{r['error_kinds'] or ''} lost {r['lost']}; server cpu {r['server_cpu_pct']}% "
+                f"client cpu {r['client_cpu_pct']}% "
                 f"(client lag p99 {r['client_lag_p99_ms']} ms)")
             if r["holds_slo"]:
                 best = r
                 break
             p99 = lat["p99_ms"] or 0.0
-            noisy = p99 <= 2 * SLO_MS or (r["client_lag_p99_ms"] or 0.0) > 0.5 * p99
+            noisy = p99 <= 10 * SLO_MS or (r["client_lag_p99_ms"] or 0.0) > 0.5 * p99
             if r["errors"] or r["lost"] or not noisy:
                 break  # saturated, not a noisy second: no point in trying again
             await asyncio.sleep(1.0)
@@ -416,7 +417,7 @@ async def main() -> int:
         t = time.monotonic()
         try:
             await run()
-        except Exception as exc:  # noqa: BLE001 - record and go on with the next scenario
+        except Exception as exc:
             import traceback
 
             result.setdefault("failed", {})[name] = "".join(traceback.format_exception(exc))[-3000:]

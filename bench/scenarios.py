@@ -171,7 +171,7 @@ async def routing(inst: Instance, pid: int, agents_n: int, chats: int, rate: flo
                                 headers={"X-Amz-Bearer": conn, "Content-Type": "application/json"})
             if r.status_code != 200:
                 raise RuntimeError(f"SendMessage {r.status_code}")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             failures.append(f"accept {cid}: {exc!r}")
 
     async def agent_loop(agent: Agent) -> None:
@@ -181,7 +181,7 @@ async def routing(inst: Instance, pid: int, agents_n: int, chats: int, rate: flo
                 snap = await agent.snapshot(wait_ms=20000)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 failures.append(f"snapshot: {exc!r}")
                 await asyncio.sleep(0.2)
                 continue
@@ -216,7 +216,7 @@ async def routing(inst: Instance, pid: int, agents_n: int, chats: int, rate: flo
                     break
         except ConnectionClosed:
             failures.append(f"customer {k}: socket closed")
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             failures.append(f"customer {k}: {exc!r}")
 
     await asyncio.sleep(1.0)  # the agents' first snapshots

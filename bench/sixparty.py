@@ -84,7 +84,7 @@ class SixParty:
                 snap = await agent.snapshot(wait_ms=20000)
             except asyncio.CancelledError:
                 raise
-            except Exception as exc:  # noqa: BLE001
+            except Exception as exc:
                 self.failures.append(f"snapshot {agent.username}: {exc}")
                 await asyncio.sleep(0.5)
                 continue
@@ -108,7 +108,7 @@ class SixParty:
             token = participant_token(contact)
             assert token, "no connectionData in the snapshot"
             await self._seat(chat_key, "agent", token)
-        except Exception as exc:  # noqa: BLE001
+        except Exception as exc:
             self.failures.append(f"agent {agent.username} on {chat_key}: {exc!r}")
 
     async def _seat(self, chat_key: str, role: str, token: str) -> None:
@@ -136,7 +136,7 @@ class SixParty:
                 try:
                     chat = await start_chat(connect, self.inst, f"Customer {n0 + k}")
                     await self._seat(chat.contact_id, "customer", chat.participant_token)
-                except Exception as exc:  # noqa: BLE001
+                except Exception as exc:
                     self.failures.append(f"customer {k}: {exc!r}")
 
         starters = asyncio.gather(*(customer(k) for k in range(count)))

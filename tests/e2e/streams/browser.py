@@ -97,12 +97,14 @@ async def until(check: Callable[[], Awaitable[Any]], what: str, timeout: float =
         await asyncio.sleep(0.1)
 
 
-# StreamsJS state, read in the agent page through the public API (``connect`` is the page's global).
+# StreamsJS state, read in the agent page (``connect`` is the page's global). Connections come from the contact's
+# data, not from getConnections(): building a chat Connection object makes StreamsJS start its media controller
+# (ChatJS connect) at once, which would race the page's own getMediaController() and onConnectionEstablished.
 CONTACTS_JS = """() => {
   try {
     return new connect.Agent().getContacts().map((c) => ({
       id: c.getContactId(), initial: c.getInitialContactId(), type: c.getType(), state: c.getStatus().type,
-      connections: c.getConnections().map((k) => ({ type: k.getType(), state: k.getStatus().type })),
+      connections: (c._getData().connections || []).map((k) => ({ type: k.type, state: k.state.type })),
     }));
   } catch (e) { return null; }
 }"""

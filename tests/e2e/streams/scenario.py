@@ -56,11 +56,16 @@ class PageKind:
     # The seed page adds another Send listener on every agent refresh (agent.onRefresh -> initializeChatContact
     # -> setupChat), so one click sends the message once per refresh so far; Parley's example page sends once.
     sends_once: bool = True
+    # The page records StreamsJS/ChatJS callbacks in window.parleyLog (Parley's example page does).
+    logs: bool = False
 
 
 SEED = PageKind("seed", "#prebuilt-agent-ui-iframe", "#custom-agent-chat-transcript .message", "#messageInput",
                 "#sendMessageButton", "#quick-connect-btn", sends_once=False)
-EXAMPLE = PageKind("example", "#ccp", "#transcript .message", "#message", "#send", "#add", "#leave")
+EXAMPLE = PageKind("example", "#ccp", "#transcript .message", "#message", "#send", "#add", "#leave", logs=True)
+# Where an agent page loaded its libraries from (resource timing): proves it runs the copies Parley serves.
+LIBRARIES_JS = """() => performance.getEntriesByType("resource").map((e) => e.name)
+  .filter((name) => name.includes("/lib/"))"""
 
 
 async def send(agent: AgentPage, kind: PageKind, text: str) -> None:
@@ -78,15 +83,25 @@ async def badge(agent: AgentPage, contact_id: str) -> str:
     return str(await card.text_content())
 
 
+async def kinds(agent: AgentPage) -> list[str]:
+    return list(await agent.page.evaluate("() => window.parleyLog.map((e) => e.kind)"))
+
+
 async def run(browser: Any, watch: Watch, pages: PageServer, server: Server, url: str, kind: PageKind,
-              chatjs: str, shots: Path, label: str) -> dict[str, Any]:
+              versions: tuple[str, str], shots: Path) -> dict[str, Any]:
     """The whole scenario; returns facts the calling test may report or check further."""
+    streams, chatjs = versions
+    label = f"{kind.name}-{streams}"
     facts: dict[str, Any] = {}
     instance = demo(server)
     # Both agents sign in at once (each waits out StreamsJS's 5 s CCP ACK timeout before its popup); agent2
     # stays Offline so the customer's chat can only go to agent1.
     agent1, agent2 = await asyncio.gather(sign_in(browser, watch, url, "agent1", kind.container),
                                           sign_in(browser, watch, url, "agent2", kind.container, available=False))
+    loaded = await agent1.page.evaluate(LIBRARIES_JS)
+    for library in (f"{server.url}/lib/streams/{streams}/connect-streams.js",
+                    f"{server.url}/lib/chatjs/{chatjs}/amazon-connect-chat.js"):
+        assert library in loaded, f"the page did not load {library}: {loaded}"
 
     # A customer starts a chat (StartChatContact, as a chat widget's backend does) and connects with ChatJS.
     started = server.connect().start_chat_contact(
@@ -124,7 +139,6 @@ async def run(browser: Any, watch: Watch, pages: PageServer, server: Server, url
     await sees(agent2, kind, "Agent1: Agent2 will take it from here")
     await agent1.page.screenshot(path=str(shots / f"{label}-agent1.png"))
     await agent2.page.screenshot(path=str(shots / f"{label}-agent2.png"))
-    facts["agent1_messages"] = await agent1.page.locator(kind.transcript).all_inner_texts()
 
     # agent1 leaves with connection.destroy(); the chat goes on for agent2 and the customer.
     if kind.leave:
@@ -144,12 +158,17 @@ async def run(browser: Any, watch: Watch, pages: PageServer, server: Server, url
 
     # The customer disconnects: the chat ends for everyone; agent2 enters after-contact work.
     await customer.call("disconnect")
-    await customer.wait_event("onEnded")
     await agent2.wait_contact("ended", "after-contact work once the customer left")
     for agent, contact in ((agent1, contact1), (agent2, contact2)):
         assert await badge(agent, contact["id"]) == "ended"
         await agent.close_contact(contact["id"])
     await agent2.page.screenshot(path=str(shots / f"{label}-agent2-closed.png"))
+    if kind.logs:
+        # The page's own StreamsJS/ChatJS callbacks: agent1 left and cleared; agent2's ChatJS session saw the
+        # chat end (chat.ended), then its contact went through after-contact work to destroyed.
+        one, two = await kinds(agent1), await kinds(agent2)
+        assert {"left", "acw", "destroyed"} <= set(one), one
+        assert {"chat-ended", "acw", "ended", "destroyed"} <= set(two), two
     for context in (agent1.context, agent2.context, customer.context):
         await context.close()
     watch.assert_clean()

@@ -17,7 +17,7 @@ from tests.aws.chat_helpers import participant_client
 from tests.conftest import Server
 
 from . import scenario
-from .browser import Watch, sign_in, until
+from .browser import Allowed, Watch, sign_in, until
 from .pages import PageServer
 
 pytestmark = pytest.mark.e2e
@@ -44,6 +44,10 @@ ADD_JS = """(name) => new Promise((resolve) => {
 
 async def test_seventh_participant_is_refused(browser: Any, pages: PageServer, parley: Server, watch: Watch,
                                               shots: Path) -> None:
+    # StreamsJS itself logs the refused call at ERROR before it calls failure() — the refusal under test (it
+    # reaches the console only some of the time, depending on which tab's logger writes it).
+    watch.allowed.append(Allowed("'addNewConnection' API request failed", "",
+                                 "StreamsJS logs the refused AddNewConnection before calling failure()"))
     query = urlencode({"parley": parley.url, "qc": SEVENTH})
     agent1 = await sign_in(browser, watch, f"{pages.origin}/example/index.html?{query}", "agent1", "#ccp")
     demo = scenario.demo(parley)
@@ -64,8 +68,8 @@ async def test_seventh_participant_is_refused(browser: Any, pages: PageServer, p
             await other.accept(offer["contactId"])
 
         async def six_connected() -> bool:
-            contact = next(iter(await agent1.contacts()), None)
-            return bool(contact) and [c["state"] for c in contact["connections"]] == ["connected"] * 6
+            contacts = await agent1.contacts()
+            return bool(contacts) and [c["state"] for c in contacts[0]["connections"]] == ["connected"] * 6
         await until(six_connected, "agent1 to see six connected parties", diagnostics=agent1.diagnostics)
 
         # The 7th: the page's own Quick Connect button, whose failure callback the page records and shows.

@@ -24,4 +24,4 @@ async def test_example_page_scenario(browser: Any, pages: PageServer, parley: Se
     streams, chatjs = versions
     query = urlencode({"parley": parley.url, "qc": "Transfer-to-agent-2", "streams": streams, "chatjs": chatjs})
     url = f"{pages.origin}/example/index.html?{query}"
-    await scenario.run(browser, watch, pages, parley, url, scenario.EXAMPLE, chatjs, shots, f"example-{streams}")
+    await scenario.run(browser, watch, pages, parley, url, scenario.EXAMPLE, versions, shots)

@@ -4,6 +4,7 @@ scenario against ``parley serve --demo`` in headless Chromium, with the seed's l
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -36,4 +37,8 @@ async def test_seed_page_scenario(browser: Any, pages: PageServer, parley: Serve
     page, diff = configured_seed(parley, streams, chatjs)
     assert any("/lib/streams/" in line for line in diff) and any("endpoint:" in line for line in diff), diff
     url = pages.add(f"/seed/{streams}-{chatjs}.html", page)
-    await scenario.run(browser, watch, pages, parley, url, scenario.SEED, chatjs, shots, f"seed-{streams}")
+    facts = await scenario.run(browser, watch, pages, parley, url, scenario.SEED, versions, shots)
+    # For the record (docs/custom-ccp.md): the configuration diff and how many copies of each agent message the
+    # seed page sent (its Send listeners pile up on every agent refresh; see scenario.PageKind.sends_once).
+    record = {"diff": diff, "copies_sent": facts["copies"]}
+    (shots / f"seed-{streams}-facts.json").write_text(json.dumps(record, indent=2))
