@@ -130,17 +130,25 @@ class Hub:
             ready.set()
             async for payload in messages:
                 try:
-                    chat_id, seq, ephemeral = decode_poke(payload)
+                    poke = decode_poke(payload)
                 except Exception:
                     log.warning("ignoring a malformed bus payload")
                     continue
-                feed = self.feeds.get(chat_id)
+                feed = self.feeds.get(poke.chat_id)
                 if feed is None:
                     continue
-                if ephemeral is not None:
-                    self._deliver(feed, ephemeral)
-                elif seq > feed.last_seq:
-                    self._schedule(chat_id, feed)
+                if poke.ephemeral is not None:
+                    self._deliver(feed, poke.ephemeral)
+                elif poke.seq <= feed.last_seq:
+                    continue
+                elif (poke.items and poke.items[0].seq == feed.last_seq + 1 and not feed.draining
+                      and not feed.lock.locked()):
+                    # Up to date and the poke carries the new items: push them without a storage round trip.
+                    for item in poke.items:
+                        self._deliver(feed, item)
+                        feed.last_seq = item.seq
+                else:
+                    self._schedule(poke.chat_id, feed)
 
     def _schedule(self, chat_id: str, feed: Feed) -> None:
         """Catch a chat up in its own task, so one slow chat never holds back the pokes of the others."""

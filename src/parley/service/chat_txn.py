@@ -25,7 +25,7 @@ async def append_txn(tx: Tx, notifier: ChatNotifier, chat_id: str, items: list[I
     """Store items with their sequence numbers and poke the bus once the transaction commits."""
     stored = await tx.append_items(chat_id, items)
     if stored:
-        notifier.poke_after_commit(tx, chat_id, stored[-1].seq)
+        notifier.poke_after_commit(tx, chat_id, stored)
     return stored
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 import orjson
 
@@ -12,6 +13,8 @@ from parley.service.ports import Bus, Tx
 
 # The one bus channel for chat activity; payloads name the chat.
 CHAT_CHANNEL = "parley.chat"
+# Pokes carry their items when the items' content is at most this big (bigger ones are read from storage).
+INLINE_BYTES = 32 * 1024
 # The bus channel that wakes the routers of every node.
 ROUTING_CHANNEL = "parley.routing"
 # The bus channel that tells agents' snapshot long polls to look again; payloads list user ids.
@@ -22,9 +25,16 @@ class ChatNotifier:
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
 
-    def poke_after_commit(self, tx: Tx, chat_id: str, seq: int) -> None:
-        """Tell every node that ``chat_id`` has items up to ``seq``, once ``tx`` commits."""
-        payload = orjson.dumps({"chat": chat_id, "seq": seq})
+    def poke_after_commit(self, tx: Tx, chat_id: str, items: list[Item]) -> None:
+        """Tell every node that ``chat_id`` has items up to the last of ``items``, once ``tx`` commits.
+
+        Small items travel in the poke itself, so hubs that are up to date push them without reading them
+        back from storage; hubs that missed something still catch up from storage.
+        """
+        data: dict[str, object] = {"chat": chat_id, "seq": items[-1].seq}
+        if sum(len(i.content or "") for i in items) <= INLINE_BYTES:
+            data["items"] = [to_json(i) for i in items]
+        payload = orjson.dumps(data)
 
         async def publish() -> None:
             await self.bus.publish(CHAT_CHANNEL, payload)
@@ -59,8 +69,17 @@ class ChatNotifier:
         await self.bus.publish(CHAT_CHANNEL, orjson.dumps({"chat": item.chat_id, "item": to_json(item)}))
 
 
-def decode_poke(payload: bytes) -> tuple[str, int, Item | None]:
-    """(chat id, seq, ephemeral item or None) of a bus payload."""
+@dataclass(frozen=True)
+class Poke:
+    chat_id: str
+    seq: int
+    ephemeral: Item | None = None
+    items: tuple[Item, ...] = ()
+
+
+def decode_poke(payload: bytes) -> Poke:
+    """A bus payload: the chat, its newest seq, and the items it carries (a typing event, or new items)."""
     data = orjson.loads(payload)
-    item = from_json(Item, data["item"]) if "item" in data else None
-    return str(data["chat"]), int(data.get("seq", 0)), item
+    ephemeral = from_json(Item, data["item"]) if "item" in data else None
+    items = tuple(from_json(Item, raw) for raw in data.get("items", ()))
+    return Poke(str(data["chat"]), int(data.get("seq", 0)), ephemeral, items)

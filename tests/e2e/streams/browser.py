@@ -47,7 +47,6 @@ class Watch:
     accepted: list[str] = field(default_factory=list)
     lines: list[str] = field(default_factory=list)
     remote: list[str] = field(default_factory=list)
-    requests: list[str] = field(default_factory=list)
 
     def attach(self, context: Any, name: str) -> None:
         context.on("page", lambda page: self.attach_page(page, name))
@@ -71,7 +70,6 @@ class Watch:
             self.errors.append(line)
 
     def _request(self, url: str, name: str) -> None:
-        self.requests.append(url)
         parts = urlsplit(url)
         if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname not in LOCAL_HOSTS:
             self.remote.append(f"[{name}] {url}")

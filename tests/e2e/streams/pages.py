@@ -22,13 +22,11 @@ class PageServer:
         self.origin = f"http://127.0.0.1:{port}"
         self.pages: dict[str, tuple[bytes, str]] = {}
         self.mounts: dict[str, Path] = {}
-        self.requests: list[str] = []
         server = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
                 path = self.path.split("?", 1)[0]
-                server.requests.append(path)
                 found = server.lookup(path)
                 if found is None:
                     self.send_error(404)
