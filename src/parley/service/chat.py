@@ -78,16 +78,14 @@ class ChatService:
             if participant is None or participant.token_expiry <= now:
                 raise AccessDenied(DENIED)
         else:
-            connection = await tx.find_connection(digest)
-            if connection is None or connection.kind != kind or connection.expires <= now:
+            found = await tx.participant_for_connection(digest)
+            if found is None or found[0].kind != kind or found[0].expires <= now:
                 raise AccessDenied(DENIED)
-            participant = await tx.get_participant(connection.participant_id)
-            if participant is None:
-                raise AccessDenied(DENIED)
+            participant = found[1]
         chat = await tx.get_chat(participant.chat_id, for_update=lock)
         if chat is None:
             raise AccessDenied(DENIED)
-        if lock:  # the participant may have changed while this transaction waited for the lock
+        if lock and tx.row_locks:  # the participant may have changed while this transaction waited for the lock
             participant = await tx.get_participant(participant.id)
             if participant is None:
                 raise AccessDenied(DENIED)
@@ -146,12 +144,13 @@ class ChatService:
                 raise InvalidParameter(
                     f"Unsupported content type {content_type}; use one of {', '.join(sorted(SENDABLE_MESSAGE_TYPES))}."
                 )
-            contact = await need_contact(tx, caller.chat.instance_id, caller.chat.id)
-            if me.role != CUSTOMER and content_type not in contact.supported_content_types:
-                raise InvalidParameter(
-                    f"The customer's client does not accept {content_type} in this chat "
-                    f"(SupportedMessagingContentTypes: {', '.join(contact.supported_content_types)})."
-                )
+            if me.role != CUSTOMER and content_type != "text/plain":
+                contact = await need_contact(tx, caller.chat.instance_id, caller.chat.id)
+                if content_type not in contact.supported_content_types:
+                    raise InvalidParameter(
+                        f"The customer's client does not accept {content_type} in this chat "
+                        f"(SupportedMessagingContentTypes: {', '.join(contact.supported_content_types)})."
+                    )
             scope = f"SendMessage/{me.id}"
             if client_token:
                 earlier = await tx.find_idempotent(scope, client_token)

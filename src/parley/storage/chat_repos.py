@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parley.domain.codec import from_json, to_json
+from parley.domain.contact import Participant
 from parley.domain.transcript import Chat, Connection, Item, StoredAttachment
 from parley.storage import schema as t
 
@@ -108,6 +109,17 @@ class ChatSql:
         if row is None:
             return None
         return Connection(row.kind, row.participant_id, datetime.fromisoformat(row.expires))
+
+    async def participant_for_connection(self, token_hash: str) -> tuple[Connection, Participant] | None:
+        """A credential and the participant it belongs to, in one query."""
+        query = (sa.select(t.connections, t.participants.c.data)
+                 .join(t.participants, t.participants.c.id == t.connections.c.participant_id)
+                 .where(t.connections.c.token_hash == token_hash))
+        row = (await self.conn.execute(query)).first()
+        if row is None:
+            return None
+        connection = Connection(row.kind, row.participant_id, datetime.fromisoformat(row.expires))
+        return connection, from_json(Participant, dict(row.data))
 
     async def delete_expired_connections(self, now: datetime) -> None:
         await self.conn.execute(t.connections.delete().where(t.connections.c.expires < now.isoformat()))

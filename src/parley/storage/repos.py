@@ -27,6 +27,7 @@ class SqlTx(ChatSql, AuthSql, AgentSql):
     def __init__(self, conn: AsyncConnection, *, for_update: bool) -> None:
         self.conn = conn
         self.for_update = for_update
+        self.row_locks = for_update
         self.callbacks: list[Callable[[], Awaitable[None]]] = []
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import signal
-import subprocess
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -30,8 +28,6 @@ APPROVED_PORT = 8080
 # document's versions (ChatJS 3.0.3 is the nearest the registry serves to its 3.0.5) and the latest.
 VERSIONS = {("2.18.1", "3.0.3"): ("streams218", "chatjs3"),
             ("2.28.2", "5.0.0"): ("amazon-connect-streams", "amazon-connect-chatjs")}
-# How long a test's Parley may take to stop on SIGINT before it is killed (see stop_quickly).
-STOP_GRACE = 2.0
 SHOTS = Path("/tmp/parley-streams-e2e")
 
 
@@ -76,26 +72,12 @@ def pages() -> Iterator[PageServer]:
     server.close()
 
 
-def stop_quickly(server: Server) -> None:
-    """SIGINT, then kill after ``STOP_GRACE`` s: Parley's graceful shutdown waits for every GetAgentSnapshot long
-    poll still held (up to 25 s, even for clients that went away), and the CCP's worker always holds one."""
-    process = server.process
-    if process is not None and process.poll() is None:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=STOP_GRACE)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-    server.stop()
-
-
 @pytest.fixture
 def parley() -> Iterator[Server]:
     srv = start_server(["--demo"])
     yield srv
     alive = srv.process is not None and srv.process.poll() is None
-    stop_quickly(srv)
+    srv.stop()
     assert alive, f"parley died during the test:\n{srv.log()[-5000:]}"
     shutil.rmtree(srv.data_dir, ignore_errors=True)
 

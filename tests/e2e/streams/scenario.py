@@ -158,6 +158,7 @@ async def run(browser: Any, watch: Watch, pages: PageServer, server: Server, url
 
     # The customer disconnects: the chat ends for everyone; agent2 enters after-contact work.
     await customer.call("disconnect")
+    await customer.wait_event("onEnded")
     await agent2.wait_contact("ended", "after-contact work once the customer left")
     for agent, contact in ((agent1, contact1), (agent2, contact2)):
         assert await badge(agent, contact["id"]) == "ended"
