@@ -12,6 +12,7 @@ import secrets
 from dataclasses import dataclass
 from html import escape
 from string import Template
+from typing import Literal
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -22,6 +23,12 @@ from parley.domain.errors import AccessDenied
 from parley.service.auth import WRONG_CREDENTIALS, AuthService
 
 SESSION_COOKIE = "parley_session"
+# Parley's mark (the indigo "P" of the sign-in page and the CCP), served as /favicon.ico.
+FAVICON = (
+    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="7" '
+    'fill="#4f46e5"/><text x="16" y="23" font-family="sans-serif" font-size="20" font-weight="700" '
+    'text-anchor="middle" fill="#fff">P</text></svg>'
+)
 CSRF_COOKIE = "parley_csrf"
 CSRF_PATH = "/connect/login"
 LOGIN_PATH = "/connect/login"
@@ -142,6 +149,14 @@ class LoginPages:
         self.auth = auth
         self.secure_cookies = secure_cookies
 
+    @property
+    def session_same_site(self) -> Literal["lax", "none"]:
+        """Over HTTPS the session cookie is ``SameSite=None; Secure`` so a CCP framed by another site (a CRM
+        page on an approved origin) still gets it; the cookie authenticates no state-changing request by itself
+        (the CTI API takes bearer tokens). Over plain HTTP browsers refuse ``None``, so it stays ``Lax``: pages
+        must then be served from Parley's own host name."""
+        return "none" if self.secure_cookies else "lax"
+
     def routes(self) -> list[Route]:
         return [
             Route(LOGIN_PATH, self.login, methods=["GET", "POST"]),
@@ -149,6 +164,7 @@ class LoginPages:
             Route("/auth/authorize", self.authorize, methods=["GET"]),
             Route("/connect/auth/authorize", self.authorize, methods=["GET"]),  # the legacy path StreamsJS knows
             Route("/connect/session", self.session, methods=["GET"]),
+            Route("/favicon.ico", self.favicon, methods=["GET"]),
         ]
 
     # pages -----------------------------------------------------------------------------------------
@@ -184,7 +200,7 @@ class LoginPages:
         response = RedirectResponse(landat, status_code=303, headers=NO_STORE)
         response.set_cookie(
             SESSION_COOKIE, token, max_age=int(self.auth.session_seconds), path="/", secure=self.secure_cookies,
-            httponly=True, samesite="lax",
+            httponly=True, samesite=self.session_same_site,
         )
         return response
 
@@ -193,7 +209,8 @@ class LoginPages:
         if token:
             await self.auth.logout(token)
         response = RedirectResponse(LOGIN_PATH, status_code=303, headers=NO_STORE)
-        response.delete_cookie(SESSION_COOKIE, path="/", secure=self.secure_cookies, httponly=True, samesite="lax")
+        response.delete_cookie(SESSION_COOKIE, path="/", secure=self.secure_cookies, httponly=True,
+                               samesite=self.session_same_site)
         return response
 
     async def authorize(self, request: Request) -> Response:
@@ -204,6 +221,10 @@ class LoginPages:
         access_token, expires = issued
         return JSONResponse({"accessToken": access_token, "expiration": int(expires.timestamp() * 1000)}, 200,
                             NO_STORE)
+
+    async def favicon(self, _request: Request) -> Response:
+        """Parley's mark, so browsers opening the sign-in popup find an icon (and log no 404)."""
+        return Response(FAVICON, media_type="image/svg+xml", headers={"Cache-Control": "public, max-age=86400"})
 
     async def session(self, request: Request) -> Response:
         """Like ``/auth/authorize`` but 200 either way (``signedIn``), so the CCP page can check before sign-in

@@ -84,9 +84,7 @@ def parley() -> Iterator[Server]:
 
 # Console errors accepted while a Parley bug stands (see docs/custom-ccp.md, "Known issues"); each names the URL.
 def known_parley_bugs(server: Server) -> list[Allowed]:
-    return [Allowed("Failed to load resource: the server responded with a status of 404", f"{server.url}/favicon.ico",
-                    "Parley serves no /favicon.ico and its login and CCP pages declare no icon, so Chromium's "
-                    "automatic favicon request for the login popup (a top-level Parley page) logs a 404")]
+    return []
 
 
 @pytest.fixture
