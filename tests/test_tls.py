@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import shutil
 import ssl
 import subprocess
@@ -57,6 +58,16 @@ def test_tls_serves_https_and_wss_urls() -> None:
 
         reply = asyncio.run(subscribe())
         assert reply == {"topic": "aws/subscribe", "content": {"status": "success", "topics": ["aws/chat"]}}
+        with httpx.Client(base_url=server.url, verify=False) as browser:
+            page = browser.get("/connect/login")
+            csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+            assert csrf is not None
+            signed_in = browser.post("/connect/login", data={
+                "username": "agent1", "password": "Parley-demo-1", "instance": "demo", "csrf": csrf.group(1),
+                "landat": "/connect/ccp-v2/"})
+            assert signed_in.status_code == 303
+            cookie = signed_in.headers["set-cookie"].lower()
+            assert "parley_session=" in cookie and "samesite=none" in cookie and "secure" in cookie, cookie
         ticket = url.split("ticket=", 1)[1]
         assert ticket not in server.log(), "websocket tickets must not be written to the log"
         assert "ticket=***" in server.log()
