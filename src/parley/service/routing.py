@@ -76,9 +76,11 @@ class Router:
         """Offer what can be offered now; returns the number of offers made."""
         async with self.storage.transaction() as tx:
             waiting = await tx.contacts_in_state(None, QUEUED, BATCH)
+            staffed = {iid for iid in {c.instance_id for c in waiting} if await tx.routable_agents(iid)}
         offers = 0
         for contact in waiting:
-            if await self.offer(contact.instance_id, contact.id):
+            # Nobody routable in the instance: nothing to offer (the pass costs one query, not one per contact).
+            if contact.instance_id in staffed and await self.offer(contact.instance_id, contact.id):
                 offers += 1
         return offers
 
