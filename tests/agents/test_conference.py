@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -30,23 +30,11 @@ from tests.conftest import Server
 
 
 @pytest.fixture(scope="module", params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def conference_server(request: pytest.FixtureRequest) -> Iterator[Server]:
+def agents_server(request: pytest.FixtureRequest) -> Iterator[Server]:
     """The whole module runs on SQLite (one writer) and on PostgreSQL (row locks), where races differ."""
     with dedicated_server(["--demo"], storage=request.param) as srv:
         yield srv
 
-
-@pytest.fixture(scope="module")
-async def world(conference_server: Server) -> AsyncIterator[World]:
-    opened = await World.open(conference_server)
-    yield opened
-    await opened.close()
-
-
-@pytest.fixture(autouse=True)
-async def fresh(world: World) -> AsyncIterator[None]:
-    yield
-    await world.reset()
 
 
 def check_stream(member: Member, sent: list[str], opened_at: int) -> None:

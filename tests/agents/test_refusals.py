@@ -5,7 +5,7 @@ chat, a user without the quick-connect permission, and receipts while more than 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -27,22 +27,10 @@ from tests.conftest import Server
 
 
 @pytest.fixture(scope="module")
-def refusals_server() -> Iterator[Server]:
+def agents_server() -> Iterator[Server]:
     with dedicated_server(["--demo"]) as srv:
         yield srv
 
-
-@pytest.fixture(scope="module")
-async def world(refusals_server: Server) -> AsyncIterator[World]:
-    opened = await World.open(refusals_server)
-    yield opened
-    await opened.close()
-
-
-@pytest.fixture(autouse=True)
-async def fresh(world: World) -> AsyncIterator[None]:
-    yield
-    await world.reset()
 
 
 class Unchanged:

@@ -5,7 +5,7 @@ DescribeContact shows the queue while a contact waits."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 
 import pytest
 
@@ -19,22 +19,10 @@ SETTLE = 1.5
 
 
 @pytest.fixture(scope="module")
-def routing_server() -> Iterator[Server]:
+def agents_server() -> Iterator[Server]:
     with dedicated_server(["--demo", "--offer-timeout", str(OFFER_TIMEOUT)]) as srv:
         yield srv
 
-
-@pytest.fixture(scope="module")
-async def world(routing_server: Server) -> AsyncIterator[World]:
-    opened = await World.open(routing_server)
-    yield opened
-    await opened.close()
-
-
-@pytest.fixture(autouse=True)
-async def fresh(world: World) -> AsyncIterator[None]:
-    yield
-    await world.reset()
 
 
 def user_id(world: World, username: str) -> str:

@@ -26,7 +26,7 @@ from parley.domain.ids import new_id
 from parley.domain.instance import Instance
 from parley.domain.permissions import ACCESS_CCP, QUICK_CONNECTS_VIEW
 from parley.domain.resources import AgentStatus, Queue, QuickConnect, RoutingProfile, User
-from parley.domain.transcript import INVITED, TRANSFER_SUCCEEDED
+from parley.domain.transcript import INVITED, TRANSFER_SUCCEEDED, Chat
 from parley.service.access import permissions_of, require
 from parley.service.agent_txn import (
     accept_txn,
@@ -70,6 +70,16 @@ class AgentView:
     user: User
     presence: Presence
     contacts: tuple[SegmentView, ...]
+
+
+@dataclass(frozen=True)
+class Leg:
+    instance: Instance
+    segment: Contact
+    quick_connect: QuickConnect
+    queue: Queue
+    target: User | None
+    chat: Chat
 
 
 @dataclass(frozen=True)
@@ -251,18 +261,28 @@ class AgentService:
             return await need(tx, Queue, qc.instance_id, target.agent_queue_id), target
         return await need(tx, Queue, qc.instance_id, qc.queue_id or ""), None
 
+    async def _leg(self, tx: Tx, who: AgentSession, contact_id: str, endpoint_arn: str | None,
+                   endpoint_type: str) -> Leg:
+        """What an invitation or a transfer starts from: the agent's connected segment, the quick connect and
+        its target, and the chat, locked (before any segment, as everywhere)."""
+        user = await self._user(tx, who)
+        instance = await need_instance(tx, who.instance_id)
+        segment = await self._connected_segment(tx, user, contact_id)
+        qc = await self._quick_connect(tx, user, endpoint_arn, endpoint_type)
+        queue, target = await self._target(tx, qc)
+        chat = await tx.get_chat(segment.initial_contact_id, for_update=True)
+        if chat is None or chat.ended:
+            raise ContactStateError("The chat has ended.")
+        return Leg(instance, segment, qc, queue, target, chat)
+
     async def invite(self, who: AgentSession, contact_id: str, endpoint_arn: str | None, endpoint_type: str) -> str:
         """``contact.addParticipant(endpoint)``: a new segment for the invited agent; returns its contact id."""
         now = utcnow()
         async with self.storage.transaction() as tx:
-            user = await self._user(tx, who)
-            instance = await need_instance(tx, who.instance_id)
-            segment = await self._connected_segment(tx, user, contact_id)
-            qc = await self._quick_connect(tx, user, endpoint_arn, endpoint_type)
-            queue, target = await self._target(tx, qc)
-            chat = await tx.get_chat(segment.initial_contact_id, for_update=True)
-            if chat is None or chat.ended:
-                raise ContactStateError("The chat has ended.")
+            leg = await self._leg(tx, who, contact_id, endpoint_arn, endpoint_type)
+            instance, segment, qc, queue, target, chat = (
+                leg.instance, leg.segment, leg.quick_connect, leg.queue, leg.target, leg.chat
+            )
             participants = await tx.participants_of_chat(chat.id)
             segments = await tx.contacts_of_chat(chat.id)
             if target is not None:
@@ -280,15 +300,10 @@ class AgentService:
         """``contact.transfer(endpoint)``: the chat goes to the target and every agent in it is disconnected."""
         now = utcnow()
         async with self.storage.transaction() as tx:
-            user = await self._user(tx, who)
-            instance = await need_instance(tx, who.instance_id)
-            segment = await self._connected_segment(tx, user, contact_id)
-            qc = await self._quick_connect(tx, user, endpoint_arn, endpoint_type)
-            queue, target = await self._target(tx, qc)
-            chat = await tx.get_chat(segment.initial_contact_id, for_update=True)
-            if chat is None or chat.ended:
-                raise ContactStateError("The chat has ended.")
-            new = await self._new_segment(tx, instance, segment, qc, queue, target, TRANSFER_SEGMENT, now)
+            leg = await self._leg(tx, who, contact_id, endpoint_arn, endpoint_type)
+            segment, chat = leg.segment, leg.chat
+            new = await self._new_segment(tx, leg.instance, segment, leg.quick_connect, leg.queue, leg.target,
+                                          TRANSFER_SEGMENT, now)
             me = next(p for p in await tx.participants_of_chat(chat.id) if p.id == segment.agent_participant_id)
             await append_txn(tx, self.notifier, chat.id, [event(chat.id, segment.id, TRANSFER_SUCCEEDED, me, now)])
             for pending in await tx.contacts_of_chat(chat.id):
