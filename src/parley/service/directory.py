@@ -21,7 +21,7 @@ from parley.domain.resources import (
     check_media_concurrencies,
     merge_queue_configs,
 )
-from parley.service.lookups import need, need_instance
+from parley.service.lookups import get_in_instance, list_in_instance, need, need_instance
 from parley.service.paging import paginate
 from parley.service.passwords import Passwords
 from parley.service.ports import Storage, Tx
@@ -56,17 +56,12 @@ class DirectoryService:
             return profile
 
     async def get_security_profile(self, instance_id: str, profile_id: str) -> SecurityProfile:
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            return await need(tx, SecurityProfile, instance.id, profile_id)
+        return await get_in_instance(self.storage, SecurityProfile, instance_id, profile_id)
 
     async def list_security_profiles(
         self, instance_id: str, token: str | None, limit: int
     ) -> tuple[list[SecurityProfile], str | None]:
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            profiles = await tx.all_resources(SecurityProfile, instance.id)
-        return paginate(profiles, token, limit, _by_name)
+        return await list_in_instance(self.storage, SecurityProfile, instance_id, token, limit)
 
     # queues ----------------------------------------------------------------------------------------
     async def create_queue(
@@ -89,18 +84,13 @@ class DirectoryService:
             return queue
 
     async def get_queue(self, instance_id: str, queue_id: str) -> Queue:
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            return await need(tx, Queue, instance.id, queue_id)
+        return await get_in_instance(self.storage, Queue, instance_id, queue_id)
 
     async def list_queues(
         self, instance_id: str, types: list[str] | None, token: str | None, limit: int
     ) -> tuple[list[Queue], str | None]:
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            queues = await tx.all_resources(Queue, instance.id)
-        wanted = [q for q in queues if not types or q.queue_type in types]
-        return paginate(wanted, token, limit, _by_name)
+        return await list_in_instance(self.storage, Queue, instance_id, token, limit,
+                                      lambda q: not types or q.queue_type in types)
 
     # routing profiles ------------------------------------------------------------------------------
     async def _check_queue_configs(self, tx: Tx, instance_id: str, configs: list[RoutingQueueConfig]) -> None:
@@ -128,17 +118,12 @@ class DirectoryService:
             return profile
 
     async def get_routing_profile(self, instance_id: str, profile_id: str) -> RoutingProfile:
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            return await need(tx, RoutingProfile, instance.id, profile_id)
+        return await get_in_instance(self.storage, RoutingProfile, instance_id, profile_id)
 
     async def list_routing_profiles(
         self, instance_id: str, token: str | None, limit: int
     ) -> tuple[list[RoutingProfile], str | None]:
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            profiles = await tx.all_resources(RoutingProfile, instance.id)
-        return paginate(profiles, token, limit, _by_name)
+        return await list_in_instance(self.storage, RoutingProfile, instance_id, token, limit)
 
     async def associate_routing_profile_queues(
         self, instance_id: str, profile_id: str, configs: list[RoutingQueueConfig]
@@ -215,19 +200,14 @@ class DirectoryService:
         return user
 
     async def get_user(self, instance_id: str, user_id: str) -> User:
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            return await need(tx, User, instance.id, user_id)
+        return await get_in_instance(self.storage, User, instance_id, user_id)
 
     async def find_user_by_username(self, instance_id: str, username: str) -> User | None:
         async with self.storage.transaction() as tx:
             return await tx.find_resource_by_name(User, instance_id, username)
 
     async def list_users(self, instance_id: str, token: str | None, limit: int) -> tuple[list[User], str | None]:
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            users = await tx.all_resources(User, instance.id)
-        return paginate(users, token, limit, _by_name)
+        return await list_in_instance(self.storage, User, instance_id, token, limit)
 
     async def delete_user(self, instance_id: str, user_id: str) -> None:
         async with self.storage.transaction() as tx:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TypeVar
 
 from parley.domain.errors import NotFound
 from parley.domain.instance import Instance
 from parley.domain.resources import Resource
-from parley.service.ports import Tx
+from parley.service.paging import paginate
+from parley.service.ports import Storage, Tx
 
 R = TypeVar("R", bound=Resource)
 
@@ -48,3 +50,22 @@ async def need(tx: Tx, kind: type[R], instance_id: str, resource_id: str) -> R:
             resource_type=kind.KIND.upper(), resource_id=resource_id,
         )
     return found
+
+
+async def get_in_instance(storage: Storage, kind: type[R], instance_id: str, resource_id: str) -> R:
+    """One resource of an instance (Describe* operations)."""
+    async with storage.transaction() as tx:
+        instance = await need_instance(tx, instance_id)
+        return await need(tx, kind, instance.id, resource_id)
+
+
+async def list_in_instance(
+    storage: Storage, kind: type[R], instance_id: str, token: str | None, limit: int,
+    keep: Callable[[R], bool] | None = None,
+) -> tuple[list[R], str | None]:
+    """A page of an instance's resources of one kind, by name (List* operations)."""
+    async with storage.transaction() as tx:
+        instance = await need_instance(tx, instance_id)
+        everything = await tx.all_resources(kind, instance.id)
+    wanted = [r for r in everything if keep is None or keep(r)]
+    return paginate(wanted, token, limit, lambda r: (r.sort_key, r.id))

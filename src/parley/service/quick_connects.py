@@ -8,7 +8,7 @@ from parley.domain.clock import utcnow
 from parley.domain.errors import Duplicate, InvalidParameter, InvalidRequest, LimitExceeded
 from parley.domain.ids import new_id
 from parley.domain.resources import QUICK_CONNECT_FLOW_TYPES, ContactFlow, Queue, QuickConnect, User
-from parley.service.lookups import need, need_instance
+from parley.service.lookups import get_in_instance, list_in_instance, need, need_instance
 from parley.service.paging import paginate
 from parley.service.ports import Storage, Tx
 
@@ -92,18 +92,13 @@ class QuickConnectService:
             return qc
 
     async def get(self, instance_id: str, qc_id: str) -> QuickConnect:
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            return await need(tx, QuickConnect, instance.id, qc_id)
+        return await get_in_instance(self.storage, QuickConnect, instance_id, qc_id)
 
     async def list_quick_connects(
         self, instance_id: str, types: list[str] | None, token: str | None, limit: int
     ) -> tuple[list[QuickConnect], str | None]:
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            qcs = await tx.all_resources(QuickConnect, instance.id)
-        wanted = [q for q in qcs if not types or q.quick_connect_type in types]
-        return paginate(wanted, token, limit, lambda q: (q.sort_key, q.id))
+        return await list_in_instance(self.storage, QuickConnect, instance_id, token, limit,
+                                      lambda q: not types or q.quick_connect_type in types)
 
     async def update_config(self, instance_id: str, qc_id: str, config: QuickConnectConfig) -> QuickConnect:
         async with self.storage.transaction() as tx:
@@ -184,13 +179,8 @@ class QuickConnectService:
     async def list_flows(
         self, instance_id: str, types: list[str] | None, token: str | None, limit: int
     ) -> tuple[list[ContactFlow], str | None]:
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            flows = await tx.all_resources(ContactFlow, instance.id)
-        wanted = [f for f in flows if not types or f.flow_type in types]
-        return paginate(wanted, token, limit, lambda f: (f.sort_key, f.id))
+        return await list_in_instance(self.storage, ContactFlow, instance_id, token, limit,
+                                      lambda f: not types or f.flow_type in types)
 
     async def get_flow(self, instance_id: str, flow_id: str) -> ContactFlow:
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            return await need(tx, ContactFlow, instance.id, flow_id)
+        return await get_in_instance(self.storage, ContactFlow, instance_id, flow_id)
