@@ -10,6 +10,7 @@ from parley.domain.resources import (
     IdentityInfo,
     PhoneConfig,
     Queue,
+    QuickConnect,
     RoutingProfile,
     SecurityProfile,
 )
@@ -27,6 +28,8 @@ from parley.service.quick_connects import QuickConnectConfig, QuickConnectServic
 DEMO_ALIAS = "demo"
 DEMO_PASSWORD = "Parley-demo-1"
 DEMO_ORIGINS = ("http://localhost:8080", "http://127.0.0.1:8080")
+# Set on the demo instance once its setup has finished.
+COMPLETE_TAG = "parley:demo"
 # username -> (security profile, first name)
 DEMO_USERS: dict[str, tuple[str, str]] = {
     "admin": ("Admin", "Admin"),
@@ -44,11 +47,15 @@ class Demo:
 async def ensure_demo(
     storage: Storage, instances: InstanceService, directory: DirectoryService, quick_connects: QuickConnectService
 ) -> Demo:
-    """Create the demo instance unless it exists already (then leave it as the user changed it)."""
+    """Create the demo instance unless it exists already (then leave it as the user changed it).
+
+    Every step looks before it creates, and the instance is tagged complete only at the end, so a first start
+    interrupted half-way finishes the setup on the next start instead of leaving a partial demo.
+    """
     existing = await instances.find_instance_by_alias(DEMO_ALIAS)
-    if existing is not None:
+    if existing is not None and existing.tags.get(COMPLETE_TAG) == "true":
         return Demo(existing, created=False)
-    instance = await instances.create_instance(DEMO_ALIAS, "CONNECT_MANAGED", True, True)
+    instance = existing or await instances.create_instance(DEMO_ALIAS, "CONNECT_MANAGED", True, True)
     iid = instance.id
     async with storage.transaction() as tx:
         profiles = {p.name: p.id for p in await tx.all_resources(SecurityProfile, iid)}
@@ -59,25 +66,26 @@ async def ensure_demo(
     assert routing and queue and agent_flow and queue_flow, "built-in resources missing"
     users = {}
     for username, (profile, first) in DEMO_USERS.items():
-        users[username] = await directory.create_user(
+        users[username] = await directory.find_user_by_username(iid, username) or await directory.create_user(
             iid, username, DEMO_PASSWORD, IdentityInfo(first_name=first, last_name="Demo"), PhoneConfig(),
             [profiles[profile]], routing.id,
         )
+    wanted = [
+        (f"Transfer-to-agent-{n}", f"Invite or transfer to Agent{n}",
+         QuickConnectConfig("USER", user_id=users[f"agent{n}"].id, contact_flow_id=agent_flow.id))
+        for n in range(1, 6)
+    ] + [("Transfer-to-BasicQueue", "Invite or transfer to the next available agent of BasicQueue",
+          QuickConnectConfig("QUEUE", queue_id=queue.id, contact_flow_id=queue_flow.id))]
     qc_ids = []
-    for n in range(1, 6):
-        qc = await quick_connects.create(
-            iid, f"Transfer-to-agent-{n}", f"Invite or transfer to Agent{n}",
-            QuickConnectConfig("USER", user_id=users[f"agent{n}"].id, contact_flow_id=agent_flow.id),
-        )
-        qc_ids.append(qc.id)
-    qc = await quick_connects.create(
-        iid, "Transfer-to-BasicQueue", "Invite or transfer to the next available agent of BasicQueue",
-        QuickConnectConfig("QUEUE", queue_id=queue.id, contact_flow_id=queue_flow.id),
-    )
-    qc_ids.append(qc.id)
+    for name, description, config in wanted:
+        async with storage.transaction() as tx:
+            found = await tx.find_resource_by_name(QuickConnect, iid, name)
+        qc_ids.append(found.id if found else (await quick_connects.create(iid, name, description, config)).id)
     await quick_connects.associate_with_queue(iid, queue.id, qc_ids)
     for origin in DEMO_ORIGINS:
-        await instances.associate_origin(iid, origin)
+        if origin not in (await instances.get_instance(iid)).approved_origins:
+            await instances.associate_origin(iid, origin)
     await instances.set_attribute(iid, "MULTI_PARTY_CHAT_CONFERENCE", "true")
-    instance = await instances.set_attribute(iid, "ENHANCED_CHAT_MONITORING", "true")
-    return Demo(instance, created=True)
+    await instances.set_attribute(iid, "ENHANCED_CHAT_MONITORING", "true")
+    instance = await instances.set_tag(iid, COMPLETE_TAG, "true")
+    return Demo(instance, created=existing is None)

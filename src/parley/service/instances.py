@@ -117,6 +117,13 @@ class InstanceService:
             await tx.update_instance(instance)
             return instance
 
+    async def set_tag(self, instance_id: str, key: str, value: str) -> Instance:
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id, for_update=True)
+            instance = replace(instance, tags={**instance.tags, key: value})
+            await tx.update_instance(instance)
+            return instance
+
     async def set_conference_cap(self, instance_id: str, cap: int) -> Instance:
         if not 2 <= cap <= 6:
             raise InvalidRequest("The conference cap must be between 2 and 6 participants.")

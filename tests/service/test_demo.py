@@ -1,0 +1,47 @@
+"""The demo instance: created once, finished when a first start was interrupted, never duplicated."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from parley.domain.resources import IdentityInfo, PhoneConfig, QuickConnect, RoutingProfile, SecurityProfile, User
+from parley.service.demo import COMPLETE_TAG, DEMO_USERS, ensure_demo
+from parley.service.directory import DirectoryService
+from parley.service.instances import InstanceService
+from parley.service.passwords import Passwords
+from parley.service.quick_connects import QuickConnectService
+from parley.storage import open_storage
+
+
+async def test_an_interrupted_demo_setup_is_finished_on_the_next_start(tmp_path: Path) -> None:
+    storage = await open_storage(f"sqlite:///{tmp_path / 'parley.db'}")
+    try:
+        instances = InstanceService(storage)
+        directory = DirectoryService(storage, Passwords(fast=True))
+        quick_connects = QuickConnectService(storage)
+        # A first start that stopped after creating the instance and one user.
+        partial = await instances.create_instance("demo", "CONNECT_MANAGED", True, True)
+        async with storage.transaction() as tx:
+            profile = next(p for p in await tx.all_resources(SecurityProfile, partial.id) if p.name == "Agent")
+            routing = (await tx.all_resources(RoutingProfile, partial.id))[0]
+        await directory.create_user(partial.id, "agent1", "Parley-demo-1", IdentityInfo(first_name="Agent1"),
+                                    PhoneConfig(), [profile.id], routing.id)
+
+        first = await ensure_demo(storage, instances, directory, quick_connects)
+        assert first.instance.id == partial.id and not first.created
+        assert first.instance.tags[COMPLETE_TAG] == "true"
+        again = await ensure_demo(storage, instances, directory, quick_connects)
+        assert again.instance.id == partial.id and not again.created
+
+        async with storage.transaction() as tx:
+            users = sorted(u.username for u in await tx.all_resources(User, partial.id))
+            qcs = sorted(q.name or "" for q in await tx.all_resources(QuickConnect, partial.id))
+        assert users == sorted(DEMO_USERS)
+        assert qcs == sorted([*(f"Transfer-to-agent-{n}" for n in range(1, 6)), "Transfer-to-BasicQueue"])
+        instance = await instances.get_instance(partial.id)
+        assert instance.multi_party_chat
+        assert set(instance.approved_origins) == {"http://localhost:8080", "http://127.0.0.1:8080"}
+        listed, _ = await instances.list_instances(None, 10)
+        assert [i.alias for i in listed] == ["demo"]
+    finally:
+        await storage.close()
