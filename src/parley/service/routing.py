@@ -102,14 +102,25 @@ class Router:
             present = {p.user_id for p in await tx.participants_of_chat(chat.id) if p.active and p.user_id}
             present |= {s.agent_user_id for s in await tx.contacts_of_chat(chat.id)
                         if s.pending and s.agent_user_id and s.id != segment.id}
-            for candidate in await tx.routable_agents(instance_id):
+            candidates = await tx.routable_agents(instance_id)
+            if not candidates:
+                return False
+            # One read each of the instance's users, routing profiles and slots in use serves every candidate;
+            # only the chosen agent's rows are then locked and re-checked.
+            users = {u.id: u for u in await tx.all_resources(User, instance_id)}
+            profiles = {p.id: p for p in await tx.all_resources(RoutingProfile, instance_id)}
+            in_use = await tx.slots_in_use(instance_id)
+            for candidate in candidates:
                 if candidate.user_id in segment.skip_user_ids or candidate.user_id in present:
                     continue
-                user = await tx.get_resource(User, instance_id, candidate.user_id)
-                if user is None or not await _serves(tx, user, queue):
+                user = users.get(candidate.user_id)
+                profile = profiles.get(user.routing_profile_id) if user else None
+                if user is None or profile is None or not _serves(user, profile, queue):
+                    continue
+                if profile.concurrency("CHAT") - in_use.get(user.id, 0) < 1:
                     continue
                 presence = await presence_txn(tx, user, now, for_update=True)
-                if not presence.routable or await _free_slots(tx, user) < 1:
+                if not presence.routable or profile.concurrency("CHAT") - len(await tx.segments_of_agent(user.id)) < 1:
                     continue
                 offered = replace(
                     segment, state=CONNECTING, agent_user_id=user.id, last_update_time=now,
@@ -170,14 +181,8 @@ async def decline_txn(tx: Tx, notifier: ChatNotifier, segment: Contact, now: dat
     notifier.poke_agents_after_commit(tx, (await agents_of_chat(tx, segment.initial_contact_id)) | {agent or ""})
 
 
-async def _serves(tx: Tx, user: User, queue: Queue) -> bool:
+def _serves(user: User, profile: RoutingProfile, queue: Queue) -> bool:
+    """Does ``user`` take chats from ``queue``: its own agent queue, or a queue of its routing profile."""
     if queue.queue_type == "AGENT":
         return queue.owner_user_id == user.id
-    profile = await tx.get_resource(RoutingProfile, user.instance_id, user.routing_profile_id)
-    return profile is not None and any(c.queue_id == queue.id and c.channel == "CHAT" for c in profile.queue_configs)
-
-
-async def _free_slots(tx: Tx, user: User) -> int:
-    profile = await tx.get_resource(RoutingProfile, user.instance_id, user.routing_profile_id)
-    capacity = profile.concurrency("CHAT") if profile else 0
-    return capacity - len(await tx.segments_of_agent(user.id))
+    return any(c.queue_id == queue.id and c.channel == "CHAT" for c in profile.queue_configs)

@@ -48,6 +48,14 @@ class AgentSql:
         rows = (await self.conn.execute(query)).all()
         return sorted((from_json(Contact, dict(r[0])) for r in rows), key=lambda c: (c.initiation_time, c.id))
 
+    async def slots_in_use(self, instance_id: str) -> dict[str, int]:
+        """How many chat slots each agent of the instance holds (offered, connected, after-contact work)."""
+        query = (sa.select(t.contacts.c.agent_user_id, sa.func.count())
+                 .where(t.contacts.c.instance_id == instance_id, t.contacts.c.agent_user_id.is_not(None),
+                        t.contacts.c.state.in_(sorted(HOLDS_SLOT)))
+                 .group_by(t.contacts.c.agent_user_id))
+        return {str(r[0]): int(r[1]) for r in (await self.conn.execute(query)).all()}
+
     async def contacts_in_state(self, instance_id: str | None, state: str, limit: int) -> list[Contact]:
         """Segments in ``state`` (oldest enqueue first), across instances when ``instance_id`` is None."""
         query = sa.select(t.contacts.c.data).where(t.contacts.c.state == state)
