@@ -105,17 +105,21 @@ class Router:
             candidates = await tx.routable_agents(instance_id)
             if not candidates:
                 return False
-            # One read each of the instance's users, routing profiles and slots in use serves every candidate;
-            # only the chosen agent's rows are then locked and re-checked.
-            users = {u.id: u for u in await tx.all_resources(User, instance_id)}
-            profiles = {p.id: p for p in await tx.all_resources(RoutingProfile, instance_id)}
+            # One aggregate query tells which candidates are full; users and routing profiles are read only for
+            # the others (profiles once per offer); the chosen agent's rows are then locked and re-checked.
             in_use = await tx.slots_in_use(instance_id)
+            profiles: dict[str, RoutingProfile | None] = {}
             for candidate in candidates:
                 if candidate.user_id in segment.skip_user_ids or candidate.user_id in present:
                     continue
-                user = users.get(candidate.user_id)
-                profile = profiles.get(user.routing_profile_id) if user else None
-                if user is None or profile is None or not _serves(user, profile, queue):
+                user = await tx.get_resource(User, instance_id, candidate.user_id)
+                if user is None:
+                    continue
+                if user.routing_profile_id not in profiles:
+                    profiles[user.routing_profile_id] = await tx.get_resource(
+                        RoutingProfile, instance_id, user.routing_profile_id)
+                profile = profiles[user.routing_profile_id]
+                if profile is None or not _serves(user, profile, queue):
                     continue
                 if profile.concurrency("CHAT") - in_use.get(user.id, 0) < 1:
                     continue
