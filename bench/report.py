@@ -329,8 +329,10 @@ def reading(r: dict[str, Any], sql: dict[int, Any], pgl: dict[int, Any], floor: 
         L.append(f"- **Routing:** start-to-offer p99 {f(s2o['p99_ms'])} ms at {rt['agents']} agents "
                  f"({'within' if ok else 'over'} the {GOAL_OFFER_P99} ms goal"
                  + ("" if ok else f", by {f(s2o['p99_ms'] - GOAL_OFFER_P99)} ms") + "). It includes the routing pass "
-                 "(one transaction per queued contact, scanning agents with a query per candidate), the agent poke "
-                 "and a full snapshot render for the woken long poll.")
+                 "(one transaction per queued contact: the chat and contact locks, one aggregate query for the slots "
+                 "in use, then a user read per candidate that is not full), the agent poke and a full snapshot "
+                 "render for the woken long poll. The median is tens of milliseconds; the tail is probably "
+                 "snapshot renders of many agents at once on the shared machine (not profiled separately).")
     for d in ("forward", "backward"):
         if tr.get(d):
             t = tr[d]
@@ -408,8 +410,8 @@ LIMITS = [
     "3. **Hub coalescing** (`fanout/hub.py`): each chat is caught up in its own task and pokes arriving meanwhile "
     "coalesce, so one chat's read never holds back the others.",
     "4. **Routing** (`service/routing.py`): every contact queued wakes the routers at once (a `parley.routing` "
-    "poke) instead of waiting for the next 1 s tick. (A further change, skipping instances with nobody routable, "
-    "landed after this run and is not in these figures.)",
+    "poke) instead of waiting for the next 1 s tick; a pass skips instances with nobody routable; one aggregate "
+    "query tells which agents are full, so users and routing profiles are read only for the others.",
     "",
     "| figure | before | after |",
     "|---|---|---|",
