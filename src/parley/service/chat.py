@@ -152,12 +152,9 @@ class ChatService:
                         f"(SupportedMessagingContentTypes: {', '.join(contact.supported_content_types)})."
                     )
             scope = f"SendMessage/{me.id}"
-            if client_token:
-                earlier = await tx.find_idempotent(scope, client_token)
-                if earlier is not None:
-                    found = await tx.find_item(caller.chat.id, earlier["Id"])
-                    if found is not None:
-                        return found
+            earlier = await _earlier_item_txn(tx, scope, client_token, caller.chat.id)
+            if earlier is not None:
+                return earlier
             item = Item(
                 chat_id=caller.chat.id, id=new_id(), type="MESSAGE", content_type=content_type, content=content,
                 absolute_time=utcnow(), contact_id=me.contact_id, participant_id=me.id,
@@ -188,12 +185,9 @@ class ChatService:
             me = caller.participant
             # ChatJS sends literal ClientTokens for receipts, so the key includes the type and the content.
             scope = f"SendEvent/{me.id}/{content_type}/{content or ''}"
-            if client_token:
-                earlier = await tx.find_idempotent(scope, client_token)
-                if earlier is not None:
-                    found = await tx.find_item(caller.chat.id, earlier["Id"])
-                    if found is not None:
-                        return found
+            earlier = await _earlier_item_txn(tx, scope, client_token, caller.chat.id)
+            if earlier is not None:
+                return earlier
             now = utcnow()
             if message_id is not None:
                 participants = await tx.participants_of_chat(caller.chat.id)
@@ -348,6 +342,14 @@ def _decode_transcript_token(token: str) -> tuple[bool, int]:
     if direction not in ("F", "B") or not isinstance(seq, int) or seq < 0:
         raise InvalidParameter("The NextToken is not valid: pass the NextToken of the previous page.")
     return direction == "F", seq
+
+
+async def _earlier_item_txn(tx: Tx, scope: str, client_token: str | None, chat_id: str) -> Item | None:
+    """The item a request with the same ClientToken already created (idempotent retries), if any."""
+    if not client_token:
+        return None
+    earlier = await tx.find_idempotent(scope, client_token)
+    return None if earlier is None else await tx.find_item(chat_id, earlier["Id"])
 
 
 def _check_content(content: str) -> None:

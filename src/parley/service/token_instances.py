@@ -24,9 +24,9 @@ class TokenInstances:
         async with self.storage.transaction() as tx:
             participant = await tx.find_participant_by_token(digest)
             if participant is None:
-                connection = await tx.find_connection(digest)
-                if connection is not None and connection.kind == "conn":
-                    participant = await tx.get_participant(connection.participant_id)
+                found = await tx.participant_for_connection(digest)
+                if found is not None and found[0].kind == "conn":
+                    participant = found[1]
             chat = await tx.get_chat(participant.chat_id) if participant else None
         if chat is None:
             return None
