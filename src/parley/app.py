@@ -35,6 +35,7 @@ from parley.fanout import open_bus
 from parley.fanout.agent_signals import AgentSignals
 from parley.fanout.hub import Hub
 from parley.service.agents import AgentService
+from parley.service.appends import Appender
 from parley.service.attachments import AttachmentService
 from parley.service.auth import AuthService
 from parley.service.chat import ChatService
@@ -91,7 +92,9 @@ async def build(config: Config) -> Parley:
     directory = DirectoryService(storage, passwords)
     quick_connects = QuickConnectService(storage)
     contacts = ContactService(storage, notifier)
-    chat = ChatService(storage, notifier)
+    # SQLite takes one writer at a time; on PostgreSQL a few batches overlap their round trips.
+    appender = Appender(storage, notifier, parallel=1 if storage.is_sqlite else 4)
+    chat = ChatService(storage, notifier, appender)
     access_keys, note = load_access_keys(config)
     ctx = ConnectContext(
         account=Account(config.region, config.account_id), public_url=config.base_url,
@@ -162,7 +165,7 @@ async def build(config: Config) -> Parley:
     ]
     app = Starlette(routes=routes)
     parley = Parley(config, app, storage, access_keys, demo, [note] if note else [])
-    parley.closers += [bus.close, hub.stop, signals.stop, router.stop, timers.stop]
+    parley.closers += [bus.close, hub.stop, signals.stop, router.stop, timers.stop, appender.close]
     return parley
 
 

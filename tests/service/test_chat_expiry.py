@@ -31,8 +31,9 @@ async def node(tmp_path: Path) -> AsyncIterator[Node]:
 async def expire(node: Node, chat_id: str) -> None:
     """Move the chat's end into the past, as if its ChatDurationInMinutes had run out."""
     past = (utcnow() - timedelta(minutes=1)).isoformat()
-    async with node.storage.engine.begin() as conn:
-        await conn.execute(sa.text("UPDATE chats SET expires_at = :past WHERE id = :id"), {"past": past, "id": chat_id})
+    async with node.storage.transaction() as tx:
+        await tx.conn.execute(sa.text("UPDATE chats SET expires_at = :past WHERE id = :id"),
+                              {"past": past, "id": chat_id})
 
 
 async def items_of(node: Node, chat_id: str) -> list[Item]:

@@ -112,8 +112,8 @@ async def test_expiry_on_two_nodes(nodes: tuple[Node, Node]) -> None:
     instance_id, flow_id = await new_instance(first)
     chats = [(await start_chat(first, instance_id, flow_id, f"C{n}")).contact_id for n in range(8)]
     past = (utcnow() - timedelta(minutes=1)).isoformat()
-    async with first.storage.engine.begin() as conn:
-        await conn.execute(sa.text("UPDATE chats SET expires_at = :past"), {"past": past})
+    async with first.storage.transaction() as tx:
+        await tx.conn.execute(sa.text("UPDATE chats SET expires_at = :past"), {"past": past})
     rounds = await asyncio.gather(*(node.chat.end_expired_chats() for node in (first, second) * 3))
     assert sum(rounds) == len(chats)
     for chat_id in chats:

@@ -298,13 +298,14 @@ async def test_migrations_match_schema_module(storage: SqlStorage) -> None:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         return list(compare_metadata(context, schema.metadata))
 
-    async with storage.engine.connect() as conn:
-        assert await conn.run_sync(diff) == []
+    async with storage.transaction() as tx:
+        assert await tx.conn.run_sync(diff) == []
 
 
 async def test_strings_compare_bytewise(storage: SqlStorage) -> None:
     """Every string column orders like Python ``str`` whatever the database's default collation."""
-    async with storage.engine.connect() as conn:
+    async with storage.transaction() as tx:
+        conn = tx.conn
         if storage.is_sqlite:
             ddl = (await conn.execute(sa.text("SELECT group_concat(sql, ' ') FROM sqlite_master"))).scalar_one()
             assert "collate" not in ddl.lower()  # SQLite's default, BINARY, is byte-wise
@@ -319,8 +320,8 @@ async def test_strings_compare_bytewise(storage: SqlStorage) -> None:
 
 
 async def _revision(storage: SqlStorage) -> str:
-    async with storage.engine.connect() as conn:
-        return str((await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar_one())
+    async with storage.transaction() as tx:
+        return str((await tx.conn.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar_one())
 
 
 def _head() -> str:
@@ -450,7 +451,7 @@ async def test_list_instances_keyset(storage: SqlStorage) -> None:
 
 async def test_concurrent_read_modify_write_loses_nothing(storage: SqlStorage) -> None:
     """20 transactions on two nodes append an origin each to one instance row; all 20 survive."""
-    url = storage.engine.url.render_as_string(hide_password=False)
+    url = storage.url
     other_node = await open_storage(url)
     instance = await new_instance(storage)
 

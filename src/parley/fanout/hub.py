@@ -25,6 +25,8 @@ SWEEP_SECONDS = 2.0
 LEFT_GRACE_SECONDS = 2.0
 # Items read from storage per round trip while catching up.
 BATCH = 200
+# Chats whose seq one sweep query reads.
+SWEEP_CHUNK = 500
 
 
 @dataclass
@@ -175,8 +177,18 @@ class Hub:
     async def _sweep(self) -> None:
         while True:
             await asyncio.sleep(SWEEP_SECONDS)
-            for chat_id in list(self.feeds):
-                try:
-                    await self.catch_up(chat_id)
-                except Exception:
-                    log.exception("catch-up of chat %s failed", chat_id)
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("the periodic catch-up failed")
+
+    async def sweep(self) -> None:
+        """Catch up every chat whose stored seq is ahead of what this node pushed (one query per chunk)."""
+        chat_ids = list(self.feeds)
+        for start in range(0, len(chat_ids), SWEEP_CHUNK):
+            async with self.storage.transaction() as tx:
+                chats = await tx.get_chats(chat_ids[start:start + SWEEP_CHUNK])
+            for chat_id, chat in chats.items():
+                feed = self.feeds.get(chat_id)
+                if feed is not None and chat.last_seq > feed.last_seq:
+                    self._schedule(chat_id, feed)

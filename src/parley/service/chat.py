@@ -23,6 +23,7 @@ from parley.domain.transcript import (
     Item,
     Receipt,
 )
+from parley.service.appends import Append, Appender, Writer
 from parley.service.chat_txn import active_count, append_txn, end_chat_txn, event, leave_txn
 from parley.service.contacts import need_contact
 from parley.service.lookups import need_instance
@@ -57,9 +58,10 @@ class Caller:
 
 
 class ChatService:
-    def __init__(self, storage: Storage, notifier: ChatNotifier) -> None:
+    def __init__(self, storage: Storage, notifier: ChatNotifier, appender: Appender | None = None) -> None:
         self.storage = storage
         self.notifier = notifier
+        self.appender = appender or Appender(storage, notifier)
 
     # authentication --------------------------------------------------------------------------------
     async def _resolve(self, tx: Tx, token: str | None, kind: str, *, lock: bool = False) -> Caller:
@@ -137,33 +139,29 @@ class ChatService:
     async def send_message(self, token: str | None, content_type: str, content: str,
                            client_token: str | None) -> Item:
         _check_content(content)
-        async with self.storage.transaction() as tx:
-            caller = await self._writable(tx, token)
-            me = caller.participant
-            if content_type not in SENDABLE_MESSAGE_TYPES:
-                raise InvalidParameter(
-                    f"Unsupported content type {content_type}; use one of {', '.join(sorted(SENDABLE_MESSAGE_TYPES))}."
-                )
+        if not token:
+            raise AccessDenied(DENIED)
+        if content_type not in SENDABLE_MESSAGE_TYPES:
+            raise InvalidParameter(
+                f"Unsupported content type {content_type}; use one of {', '.join(sorted(SENDABLE_MESSAGE_TYPES))}."
+            )
+
+        async def make(tx: Tx, writer: Writer) -> Item:
+            me = writer.participant
             if me.role != CUSTOMER and content_type != "text/plain":
-                contact = await need_contact(tx, caller.chat.instance_id, caller.chat.id)
+                contact = await need_contact(tx, writer.chat.instance_id, writer.chat.id)
                 if content_type not in contact.supported_content_types:
                     raise InvalidParameter(
                         f"The customer's client does not accept {content_type} in this chat "
                         f"(SupportedMessagingContentTypes: {', '.join(contact.supported_content_types)})."
                     )
-            scope = f"SendMessage/{me.id}"
-            earlier = await _earlier_item_txn(tx, scope, client_token, caller.chat.id)
-            if earlier is not None:
-                return earlier
-            item = Item(
-                chat_id=caller.chat.id, id=new_id(), type="MESSAGE", content_type=content_type, content=content,
+            return Item(
+                chat_id=writer.chat.id, id=new_id(), type="MESSAGE", content_type=content_type, content=content,
                 absolute_time=utcnow(), contact_id=me.contact_id, participant_id=me.id,
                 display_name=me.display_name, role=me.role,
             )
-            (stored,) = await append_txn(tx, self.notifier, caller.chat.id, [item])
-            if client_token:
-                await tx.save_idempotent(scope, client_token, {"Id": stored.id})
-            return stored
+
+        return await self.appender.append(Append(hash_token(token), "SendMessage", client_token, make))
 
     async def send_event(self, token: str | None, content_type: str, content: str | None,
                          client_token: str | None) -> Item:
@@ -180,36 +178,31 @@ class ChatService:
             typing = event(me.chat_id, me.contact_id, TYPING, me, utcnow())
             await self.notifier.push_ephemeral(typing)
             return typing
-        async with self.storage.transaction() as tx:
-            caller = await self._writable(tx, token)
-            me = caller.participant
-            # ChatJS sends literal ClientTokens for receipts, so the key includes the type and the content.
-            scope = f"SendEvent/{me.id}/{content_type}/{content or ''}"
-            earlier = await _earlier_item_txn(tx, scope, client_token, caller.chat.id)
-            if earlier is not None:
-                return earlier
+        if not token:
+            raise AccessDenied(DENIED)
+
+        async def make(tx: Tx, writer: Writer) -> Item:
+            me, chat = writer.participant, writer.chat
             now = utcnow()
-            if message_id is not None:
-                participants = await tx.participants_of_chat(caller.chat.id)
-                if active_count(participants) > 2:
-                    raise Conflict(
-                        "Message receipts are not supported while more than two participants are active in the chat."
-                    )
-                if await tx.find_item(caller.chat.id, message_id) is None:
-                    raise InvalidParameter(f"Message {message_id} is not in this chat.")
-                read = content_type.endswith(".read")
-                item = Item(
-                    chat_id=caller.chat.id, id=new_id(), type="MESSAGEMETADATA", content_type=content_type,
-                    absolute_time=now, contact_id=me.contact_id, participant_id=me.id,
-                    display_name=me.display_name, role=me.role, message_id=message_id,
-                    receipts=(Receipt(me.id, delivered=now, read=now if read else None),),
+            if message_id is None:
+                return replace(event(chat.id, me.contact_id, content_type, me, now), content=content)
+            if active_count(await tx.participants_of_chat(chat.id)) > 2:
+                raise Conflict(
+                    "Message receipts are not supported while more than two participants are active in the chat."
                 )
-            else:
-                item = replace(event(caller.chat.id, me.contact_id, content_type, me, now), content=content)
-            (stored,) = await append_txn(tx, self.notifier, caller.chat.id, [item])
-            if client_token:
-                await tx.save_idempotent(scope, client_token, {"Id": stored.id})
-            return stored
+            if await tx.find_item(chat.id, message_id) is None:
+                raise InvalidParameter(f"Message {message_id} is not in this chat.")
+            read = content_type.endswith(".read")
+            return Item(
+                chat_id=chat.id, id=new_id(), type="MESSAGEMETADATA", content_type=content_type,
+                absolute_time=now, contact_id=me.contact_id, participant_id=me.id,
+                display_name=me.display_name, role=me.role, message_id=message_id,
+                receipts=(Receipt(me.id, delivered=now, read=now if read else None),),
+            )
+
+        # ChatJS sends literal ClientTokens for receipts, so the key includes the type and the content.
+        suffix = f"/{content_type}/{content or ''}"
+        return await self.appender.append(Append(hash_token(token), "SendEvent", client_token, make, suffix))
 
     # transcript ------------------------------------------------------------------------------------
     async def transcript(self, token: str | None, query: TranscriptQuery) -> tuple[str, list[Item], str | None]:
@@ -342,14 +335,6 @@ def _decode_transcript_token(token: str) -> tuple[bool, int]:
     if direction not in ("F", "B") or not isinstance(seq, int) or seq < 0:
         raise InvalidParameter("The NextToken is not valid: pass the NextToken of the previous page.")
     return direction == "F", seq
-
-
-async def _earlier_item_txn(tx: Tx, scope: str, client_token: str | None, chat_id: str) -> Item | None:
-    """The item a request with the same ClientToken already created (idempotent retries), if any."""
-    if not client_token:
-        return None
-    earlier = await tx.find_idempotent(scope, client_token)
-    return None if earlier is None else await tx.find_item(chat_id, earlier["Id"])
 
 
 def _check_content(content: str) -> None:

@@ -1,4 +1,4 @@
-"""Storage adapter: one SQL layer (SQLAlchemy Core, async) over SQLite and PostgreSQL."""
+"""Storage adapter: one SQL layer (SQLAlchemy Core) over SQLite and PostgreSQL."""
 
 from parley.storage.database import open_storage
 

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parley.domain.agents import Presence
 from parley.domain.codec import from_json, to_json
 from parley.domain.contact import HOLDS_SLOT, Contact
 from parley.storage import schema as t
+from parley.storage.statements import Statements
 
 
 class AgentSql:
     """Mixed into :class:`parley.storage.repos.SqlTx`."""
 
-    conn: AsyncConnection
+    conn: Statements
     for_update: bool
 
     async def get_presence(self, user_id: str, *, for_update: bool = False) -> Presence | None:

@@ -5,16 +5,16 @@ from __future__ import annotations
 from datetime import datetime
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parley.domain.agents import AgentSession
 from parley.storage import schema as t
+from parley.storage.statements import Statements
 
 
 class AuthSql:
     """Mixed into :class:`parley.storage.repos.SqlTx`."""
 
-    conn: AsyncConnection
+    conn: Statements
     for_update: bool
 
     async def insert_session(self, token_hash: str, session: AgentSession) -> None:

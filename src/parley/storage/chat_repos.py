@@ -6,12 +6,12 @@ from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parley.domain.codec import from_json, to_json
 from parley.domain.contact import Participant
 from parley.domain.transcript import Chat, Connection, Item, StoredAttachment
 from parley.storage import schema as t
+from parley.storage.statements import Statements
 
 
 def _chat(row: Any) -> Chat:
@@ -21,7 +21,7 @@ def _chat(row: Any) -> Chat:
 class ChatSql:
     """Mixed into :class:`parley.storage.repos.SqlTx`."""
 
-    conn: AsyncConnection
+    conn: Statements
     for_update: bool
 
     async def create_chat(self, chat: Chat) -> None:
@@ -67,6 +67,28 @@ class ChatSql:
             for item in stored
         ])
         return stored
+
+    async def get_chats(self, chat_ids: list[str], *, for_update: bool = False) -> dict[str, Chat]:
+        """Several chats in one query; with ``for_update`` their rows are locked in id order (no deadlocks)."""
+        if not chat_ids:
+            return {}
+        query = sa.select(t.chats).where(t.chats.c.id.in_(sorted(set(chat_ids)))).order_by(t.chats.c.id)
+        if for_update and self.for_update:
+            query = query.with_for_update()
+        return {row.id: _chat(row) for row in (await self.conn.execute(query)).all()}
+
+    async def store_items(self, last_seqs: dict[str, int], items: list[Item]) -> None:
+        if not items:
+            return
+        await self.conn.execute(
+            t.chats.update().where(t.chats.c.id == sa.bindparam("chat")).values(last_seq=sa.bindparam("last")),
+            [{"chat": chat_id, "last": last} for chat_id, last in last_seqs.items()],
+        )
+        await self.conn.execute(t.chat_items.insert(), [
+            {"chat_id": item.chat_id, "seq": item.seq, "id": item.id,
+             "absolute_time": item.absolute_time.isoformat(), "data": to_json(item)}
+            for item in items
+        ])
 
     async def items_after(self, chat_id: str, after_seq: int, limit: int) -> list[Item]:
         query = (sa.select(t.chat_items.c.data)
@@ -120,6 +142,21 @@ class ChatSql:
             return None
         connection = Connection(row.kind, row.participant_id, datetime.fromisoformat(row.expires))
         return connection, from_json(Participant, dict(row.data))
+
+    async def participants_for_connections(
+        self, token_hashes: list[str]
+    ) -> dict[str, tuple[Connection, Participant]]:
+        """:meth:`participant_for_connection` for several credentials in one query, keyed by token hash."""
+        if not token_hashes:
+            return {}
+        query = (sa.select(t.connections, t.participants.c.data)
+                 .join(t.participants, t.participants.c.id == t.connections.c.participant_id)
+                 .where(t.connections.c.token_hash.in_(sorted(set(token_hashes)))))
+        return {
+            row.token_hash: (Connection(row.kind, row.participant_id, datetime.fromisoformat(row.expires)),
+                             from_json(Participant, dict(row.data)))
+            for row in (await self.conn.execute(query)).all()
+        }
 
     async def delete_expired_connections(self, now: datetime) -> None:
         await self.conn.execute(t.connections.delete().where(t.connections.c.expires < now.isoformat()))

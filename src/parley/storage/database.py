@@ -1,10 +1,22 @@
-"""Opens the database named by a URL, applies migrations and hands out transactions."""
+"""Opens the database named by a URL, applies migrations and hands out transactions.
+
+The repositories speak SQLAlchemy Core to a :class:`parley.storage.statements.Statements`; two adapters provide it:
+
+* **SQLite** (the embedded default): statements run right on the event loop thread through SQLAlchemy's
+  synchronous pysqlite driver. A statement on a local WAL database takes microseconds, far less than handing
+  it to a driver thread and back (several thread switches per statement, which dominated the CPU profile of
+  SendMessage). Transactions are serialized by an :class:`asyncio.Lock` per storage and start with
+  ``BEGIN IMMEDIATE``; when another process (or another storage on the same file) holds the write lock, the
+  start is retried asynchronously, so the event loop never blocks waiting for a lock.
+* **PostgreSQL**: asyncpg through SQLAlchemy's asyncio extension, with row locks instead of the process lock.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -13,23 +25,34 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config as AlembicConfig
 from sqlalchemy import event
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from parley.storage.repos import SqlTx
+from parley.storage.statements import AsyncStatements, LoopStatements
 
 log = logging.getLogger(__name__)
 
+# How long a SQLite transaction (or start-up migration) waits for a write lock held by another process.
+SQLITE_LOCK_WAIT_SECONDS = 30.0
+
 
 def async_url(url: str) -> str:
-    """Map the URLs users write (``sqlite:///``, ``postgresql://``) to SQLAlchemy's async drivers."""
-    if url.startswith("sqlite:///"):
-        return "sqlite+aiosqlite:///" + url[len("sqlite:///"):]
+    """Map the URLs users write (``postgresql://``) to SQLAlchemy's asyncpg driver."""
     if url.startswith(("postgresql://", "postgres://")):
         return "postgresql+asyncpg://" + url.split("://", 1)[1]
-    if url.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
+    if url.startswith("postgresql+asyncpg://"):
         return url
     raise ValueError(f"unsupported storage URL {url!r}: use sqlite:///PATH or postgresql://HOST/DB")
+
+
+def sqlite_url(url: str) -> str | None:
+    """``sqlite:///PATH`` (also the older ``sqlite+aiosqlite:///PATH``) as pysqlite's URL; None if not SQLite."""
+    for prefix in ("sqlite:///", "sqlite+aiosqlite:///", "sqlite+pysqlite:///"):
+        if url.startswith(prefix):
+            return "sqlite:///" + url[len(prefix):]
+    return None
 
 
 def _run_migrations(connection: Connection) -> None:
@@ -39,22 +62,37 @@ def _run_migrations(connection: Connection) -> None:
     command.upgrade(config, "head")
 
 
-class SqlStorage:
-    """The :class:`parley.service.ports.Storage` over an async SQLAlchemy engine."""
+def _locked(exc: OperationalError) -> bool:
+    return "locked" in str(exc.orig).lower() or "busy" in str(exc.orig).lower()
 
-    def __init__(self, engine: AsyncEngine) -> None:
-        self.engine = engine
-        self.is_sqlite = engine.dialect.name == "sqlite"
-        # SQLite allows one writer at a time; serializing transactions in-process avoids "database is
-        # locked" retries. PostgreSQL relies on row locks instead.
-        self._sqlite_lock = asyncio.Lock() if self.is_sqlite else None
+
+class SqlStorage:
+    """The :class:`parley.service.ports.Storage` over SQLite (on the loop) or PostgreSQL (asyncpg)."""
+
+    def __init__(self, url: str, *, sqlite: Engine | None = None, postgres: AsyncEngine | None = None) -> None:
+        self.url = url
+        self.sqlite = sqlite
+        self.postgres = postgres
+        self.is_sqlite = sqlite is not None
+        # SQLite allows one writer at a time; serializing transactions in-process avoids lock retries.
+        self._sqlite_lock = asyncio.Lock()
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlTx]:
-        lock = self._sqlite_lock or contextlib.nullcontext()
-        async with lock, self.engine.connect() as conn, conn.begin():
-            tx = SqlTx(conn, for_update=not self.is_sqlite)
-            yield tx
+        if self.sqlite is not None:
+            async with self._sqlite_lock:
+                conn = await _begin_sqlite(self.sqlite)
+                try:
+                    tx = SqlTx(LoopStatements(conn), for_update=False)
+                    yield tx
+                    conn.commit()
+                finally:
+                    conn.close()  # rolls back what was not committed
+        else:
+            assert self.postgres is not None
+            async with self.postgres.connect() as aconn, aconn.begin():
+                tx = SqlTx(AsyncStatements(aconn), for_update=True)
+                yield tx
         for callback in tx.callbacks:
             try:
                 await callback()
@@ -62,40 +100,88 @@ class SqlStorage:
                 log.exception("after-commit callback failed")
 
     async def close(self) -> None:
-        await self.engine.dispose()
+        if self.sqlite is not None:
+            self.sqlite.dispose()
+        if self.postgres is not None:
+            await self.postgres.dispose()
+
+
+async def _begin_sqlite(engine: Engine) -> Connection:
+    """A connection in a ``BEGIN IMMEDIATE`` transaction; waits (asynchronously) while another holds the lock."""
+    deadline = time.monotonic() + SQLITE_LOCK_WAIT_SECONDS
+    pause = 0.001
+    while True:
+        conn = engine.connect()
+        try:
+            conn.begin()
+            return conn
+        except OperationalError as exc:
+            conn.close()
+            if not _locked(exc) or time.monotonic() > deadline:
+                raise
+        except BaseException:
+            conn.close()
+            raise
+        await asyncio.sleep(pause)
+        pause = min(pause * 2, 0.05)
+
+
+def _sqlite_engine(url: str) -> Engine:
+    path = url.split(":///", 1)[1]
+    if path and path != ":memory:":
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+    engine = sa.create_engine(url, pool_reset_on_return=None)
+
+    @event.listens_for(engine, "connect")
+    def _pragmas(dbapi_conn: Any, _record: Any) -> None:
+        # Let SQLAlchemy's BEGIN IMMEDIATE control transactions instead of the driver's implicit BEGIN.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        # No busy wait inside SQLite: it would block the event loop. Lock waits are retried asynchronously.
+        cursor.execute("PRAGMA busy_timeout=0")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        # Take the write lock at the start so a transaction never fails half-way on upgrade.
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+    return engine
+
+
+async def _connect_sqlite(engine: Engine) -> None:
+    """First connection: switching to WAL needs a lock another process starting at once may hold."""
+    deadline = time.monotonic() + SQLITE_LOCK_WAIT_SECONDS
+    while True:
+        try:
+            engine.connect().close()
+            return
+        except OperationalError as exc:
+            if not _locked(exc) or time.monotonic() > deadline:
+                raise
+            engine.dispose()
+        await asyncio.sleep(0.02)
 
 
 async def open_storage(url: str) -> SqlStorage:
     """Connect to ``url``, bring the schema to the latest migration and return the storage."""
-    kwargs: dict[str, Any] = {}
-    if url.startswith("sqlite"):
-        path = url.split(":///", 1)[1]
-        if path and path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-    else:
-        kwargs = {"pool_size": 10, "max_overflow": 20, "pool_pre_ping": True}
-    engine = create_async_engine(async_url(url), **kwargs)
-    if engine.dialect.name == "sqlite":
-
-        @event.listens_for(engine.sync_engine, "connect")
-        def _pragmas(dbapi_conn: Any, _record: Any) -> None:
-            # Let SQLAlchemy's BEGIN IMMEDIATE control transactions instead of the driver's implicit BEGIN.
-            dbapi_conn.isolation_level = None
-            cursor = dbapi_conn.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
-            cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=10000")
-            cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.close()
-
-        @event.listens_for(engine.sync_engine, "begin")
-        def _begin(conn: Connection) -> None:
-            # Take the write lock at the start so a transaction never fails half-way on upgrade.
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
-
-    async with engine.begin() as conn:
-        if engine.dialect.name == "postgresql":
-            # Several nodes may start at once: one migrates, the others wait for it.
-            await conn.execute(sa.text("SELECT pg_advisory_xact_lock(74201)"))
-        await conn.run_sync(_run_migrations)
-    return SqlStorage(engine)
+    plain = sqlite_url(url)
+    if plain is not None:
+        engine = _sqlite_engine(plain)
+        await _connect_sqlite(engine)
+        conn = await _begin_sqlite(engine)
+        try:
+            _run_migrations(conn)
+            conn.commit()
+        finally:
+            conn.close()
+        return SqlStorage(url, sqlite=engine)
+    postgres = create_async_engine(async_url(url), pool_size=10, max_overflow=20, pool_pre_ping=True)
+    async with postgres.begin() as aconn:
+        # Several nodes may start at once: one migrates, the others wait for it.
+        await aconn.execute(sa.text("SELECT pg_advisory_xact_lock(74201)"))
+        await aconn.run_sync(_run_migrations)
+    return SqlStorage(url, postgres=postgres)

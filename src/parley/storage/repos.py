@@ -6,7 +6,6 @@ from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from parley.domain.clock import utcnow
 from parley.domain.codec import from_json, to_json
@@ -17,14 +16,15 @@ from parley.storage import schema as t
 from parley.storage.agent_repos import AgentSql
 from parley.storage.auth_repos import AuthSql
 from parley.storage.chat_repos import ChatSql
+from parley.storage.statements import Statements
 
 R = TypeVar("R", bound=Resource)
 
 
 class SqlTx(ChatSql, AuthSql, AgentSql):
-    """One open transaction on an :class:`AsyncConnection`."""
+    """One open transaction: the repositories' statements on one connection."""
 
-    def __init__(self, conn: AsyncConnection, *, for_update: bool) -> None:
+    def __init__(self, conn: Statements, *, for_update: bool) -> None:
         self.conn = conn
         self.for_update = for_update
         self.row_locks = for_update
@@ -187,6 +187,13 @@ class SqlTx(ChatSql, AuthSql, AgentSql):
         data = await self._one_data(query)
         return None if data is None else from_json(Participant, data)
 
+    async def get_participants(self, participant_ids: list[str]) -> dict[str, Participant]:
+        if not participant_ids:
+            return {}
+        query = sa.select(t.participants.c.data).where(t.participants.c.id.in_(sorted(set(participant_ids))))
+        found = (from_json(Participant, dict(r[0])) for r in (await self.conn.execute(query)).all())
+        return {p.id: p for p in found}
+
     async def find_participant_by_token(self, token_hash: str) -> Participant | None:
         query = sa.select(t.participants.c.data).where(t.participants.c.token_hash == token_hash)
         data = await self._one_data(query)
@@ -198,6 +205,23 @@ class SqlTx(ChatSql, AuthSql, AgentSql):
             t.idempotency.c.scope == scope, t.idempotency.c.token == token
         )
         return await self._one_data(query)
+
+    async def find_idempotent_many(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
+        """Several (scope, token) lookups in one query."""
+        if not keys:
+            return {}
+        col = t.idempotency.c
+        wanted = sa.tuple_(col.scope, col.token).in_(sorted(set(keys)))
+        query = sa.select(col.scope, col.token, col.result).where(wanted)
+        return {(r.scope, r.token): dict(r.result) for r in (await self.conn.execute(query)).all()}
+
+    async def save_idempotent_many(self, rows: list[tuple[str, str, dict[str, Any]]]) -> None:
+        if not rows:
+            return
+        created = utcnow().isoformat()
+        await self.conn.execute(t.idempotency.insert(), [
+            {"scope": scope, "token": token, "created": created, "result": result} for scope, token, result in rows
+        ])
 
     async def save_idempotent(self, scope: str, token: str, result: dict[str, Any]) -> None:
         await self.conn.execute(

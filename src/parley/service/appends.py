@@ -1,0 +1,179 @@
+"""Group commit for SendMessage and SendEvent: requests that arrive while a commit is in flight share the next.
+
+Every send still commits before it is answered and still gets the chat's next sequence number, but a burst
+of sends into many chats costs a handful of statements and one commit instead of a full transaction each:
+one query resolves every connection token of the batch, one locks the chats' rows (in id order, on
+PostgreSQL), one looks up every ClientToken, and one multi-row insert stores the items. Each request is
+checked on its own; a request that is refused fails alone and writes nothing. If the batch's transaction
+fails as a whole, each request is retried alone, so one bad request never takes others down with it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field, replace
+
+from parley.domain.clock import utcnow
+from parley.domain.contact import Participant
+from parley.domain.errors import AccessDenied, DomainError
+from parley.domain.transcript import Chat, Item
+from parley.service.notify import ChatNotifier
+from parley.service.ports import Storage, Tx
+
+log = logging.getLogger(__name__)
+
+# The most requests one commit takes; more wait for the next.
+MAX_BATCH = 256
+
+DENIED = "Access denied: the token is not valid, has expired, or its participant has left the chat."
+GONE = "The chat has ended or you have left it; it no longer accepts messages or events."
+
+
+@dataclass(frozen=True)
+class Writer:
+    """Who sends: the participant behind a connection token and their chat, read in the batch's transaction."""
+
+    participant: Participant
+    chat: Chat
+
+
+@dataclass
+class Append:
+    """One request to append an item.
+
+    ``make`` builds the item (or raises a :class:`DomainError`); it may read through the transaction but must
+    not write. ClientToken replays are keyed on ``<scope>/<participant id><suffix>``.
+    """
+
+    token_hash: str
+    scope: str
+    client_token: str | None
+    make: Callable[[Tx, Writer], Awaitable[Item]]
+    suffix: str = ""
+    future: asyncio.Future[Item] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+
+    def key(self, participant_id: str) -> tuple[str, str] | None:
+        return None if not self.client_token else (f"{self.scope}/{participant_id}{self.suffix}", self.client_token)
+
+
+class Appender:
+    """Queues :class:`Append` requests and commits them in batches, ``parallel`` batches at a time."""
+
+    def __init__(self, storage: Storage, notifier: ChatNotifier, *, parallel: int = 1) -> None:
+        self.storage = storage
+        self.notifier = notifier
+        self.parallel = parallel
+        self._pending: list[Append] = []
+        self._running: set[asyncio.Task[None]] = set()
+
+    async def append(self, request: Append) -> Item:
+        """Commit ``request``'s item (or find the one its ClientToken already made) and return it."""
+        self._pending.append(request)
+        self._start()
+        return await asyncio.shield(request.future)
+
+    async def close(self) -> None:
+        """Wait for the batches in flight (requests queued meanwhile are committed too)."""
+        while self._running:
+            await asyncio.gather(*self._running, return_exceptions=True)
+
+    def _start(self) -> None:
+        while self._pending and len(self._running) < self.parallel:
+            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            task = asyncio.get_running_loop().create_task(self._run(batch))
+            self._running.add(task)
+            task.add_done_callback(self._done)
+
+    def _done(self, task: asyncio.Task[None]) -> None:
+        self._running.discard(task)
+        self._start()
+
+    async def _run(self, batch: list[Append]) -> None:
+        try:
+            await self._commit(batch)
+        except Exception as exc:
+            if len(batch) == 1:
+                if not batch[0].future.done():
+                    batch[0].future.set_exception(exc)
+                return
+            log.warning("a batch of %d appends failed (%r); retrying each alone", len(batch), exc)
+            for request in batch:
+                with contextlib.suppress(Exception):
+                    await self._run([request])
+
+    async def _commit(self, batch: list[Append]) -> None:
+        outcomes: dict[int, Item | DomainError] = {}
+        async with self.storage.transaction() as tx:
+            writers = await _writers(tx, batch, outcomes)
+            keys = {i: key for i, r in enumerate(batch) if i in writers
+                    and (key := r.key(writers[i].participant.id)) is not None}
+            earlier = await tx.find_idempotent_many(list(set(keys.values())))
+            made: dict[tuple[str, str], Item] = {}
+            last_seqs: dict[str, int] = {}
+            fresh: list[Item] = []
+            for i, request in enumerate(batch):
+                writer = writers.get(i)
+                if writer is None:
+                    continue
+                key = keys.get(i)
+                if key is not None and key in made:
+                    outcomes[i] = made[key]
+                    continue
+                if key is not None and key in earlier:
+                    found = await tx.find_item(writer.chat.id, earlier[key]["Id"])
+                    if found is not None:
+                        outcomes[i] = found
+                        continue
+                try:
+                    item = await request.make(tx, writer)
+                except DomainError as exc:
+                    outcomes[i] = exc
+                    continue
+                seq = last_seqs.get(writer.chat.id, writer.chat.last_seq) + 1
+                last_seqs[writer.chat.id] = seq
+                item = replace(item, seq=seq)
+                fresh.append(item)
+                outcomes[i] = item
+                if key is not None:
+                    made[key] = item
+            await tx.store_items(last_seqs, fresh)
+            await tx.save_idempotent_many([(scope, token, {"Id": item.id}) for (scope, token), item in made.items()
+                                           if (scope, token) not in earlier])
+            for chat_id in last_seqs:
+                self.notifier.poke_after_commit(tx, chat_id, [item for item in fresh if item.chat_id == chat_id])
+        for i, request in enumerate(batch):
+            outcome = outcomes.get(i)
+            if request.future.done():
+                continue
+            if isinstance(outcome, Item):
+                request.future.set_result(outcome)
+            else:
+                request.future.set_exception(outcome or AccessDenied(DENIED))
+
+
+async def _writers(tx: Tx, batch: list[Append], outcomes: dict[int, Item | DomainError]) -> dict[int, Writer]:
+    """Each request's participant and chat (chat rows locked), or its refusal in ``outcomes``."""
+    now = utcnow()
+    found = await tx.participants_for_connections([r.token_hash for r in batch])
+    chats = await tx.get_chats([f[1].chat_id for f in found.values()], for_update=True)
+    participants = {f[1].id: f[1] for f in found.values()}
+    if tx.row_locks:  # participants may have changed while this transaction waited for the chats' locks
+        participants = await tx.get_participants(list(participants))
+    writers: dict[int, Writer] = {}
+    for i, request in enumerate(batch):
+        hit = found.get(request.token_hash)
+        if hit is None or hit[0].kind != "conn" or hit[0].expires <= now:
+            outcomes[i] = AccessDenied(DENIED)
+            continue
+        participant = participants.get(hit[1].id)
+        chat = chats.get(hit[1].chat_id)
+        if participant is None or chat is None:
+            outcomes[i] = AccessDenied(DENIED)
+        elif not participant.active or chat.ended:
+            outcomes[i] = AccessDenied(GONE)
+        else:
+            writers[i] = Writer(participant, chat)
+    return writers
