@@ -85,7 +85,7 @@ class Parley:
 async def build(config: Config) -> Parley:
     bus = await open_bus(config.bus_url)
     storage = await open_storage(config.storage)
-    notifier = ChatNotifier(bus)
+    notifier = ChatNotifier(bus, chat_frame)
     passwords = Passwords()
     auth = AuthService(storage, passwords)
     instances = InstanceService(storage)

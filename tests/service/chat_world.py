@@ -11,6 +11,7 @@ from pathlib import Path
 
 import asyncpg
 
+from parley.aws.participant.items import chat_frame
 from parley.domain.resources import ContactFlow
 from parley.fanout.local import LocalBus
 from parley.service.chat import ChatService
@@ -37,7 +38,7 @@ async def open_node(db: Path | str) -> Node:
     """One node on the SQLite file ``db`` or the database URL ``db``; several nodes may share a database."""
     storage = await open_storage(db if isinstance(db, str) else f"sqlite:///{db}")
     bus = LocalBus()
-    notifier = ChatNotifier(bus)
+    notifier = ChatNotifier(bus, chat_frame)
     return Node(storage, bus, ChatService(storage, notifier), ContactService(storage, notifier))
 
 

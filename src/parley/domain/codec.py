@@ -1,21 +1,40 @@
-"""Turns frozen domain dataclasses into JSON-ready dicts and back, driven by their type hints."""
+"""Turns frozen domain dataclasses into JSON-ready dicts and back, driven by their type hints.
+
+Both directions are on every hot path (each stored item, participant and poke), so the per-class work —
+reading fields and type hints — is done once per class and kept in small caches of functions.
+"""
 
 from __future__ import annotations
 
 import dataclasses
 import types
 import typing
+from collections.abc import Callable
 from datetime import datetime
 from functools import cache
 from typing import Any, TypeVar, cast
 
 T = TypeVar("T")
 
+_PLAIN: frozenset[type] = frozenset({str, int, float, bool, type(None)})
+
+
+@cache
+def _field_names(cls: Any) -> tuple[str, ...] | None:
+    """The fields of a dataclass type, in order; None for any other type."""
+    if dataclasses.is_dataclass(cls):
+        return tuple(f.name for f in dataclasses.fields(cls))
+    return None
+
 
 def to_json(value: Any) -> Any:
     """A JSON-ready copy of a dataclass (or of any value inside one)."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_json(getattr(value, f.name)) for f in dataclasses.fields(value)}
+    kind: Any = type(value)
+    if kind in _PLAIN:
+        return value
+    names = _field_names(kind)
+    if names is not None:
+        return {name: to_json(getattr(value, name)) for name in names}
     if isinstance(value, datetime):
         return value.isoformat()
     if isinstance(value, tuple | list):
@@ -25,37 +44,56 @@ def to_json(value: Any) -> Any:
     return value
 
 
+def _optional(decode: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda raw: None if raw is None else decode(raw)
+
+
+def _sequence(kind: Callable[[Any], Any], item: Callable[[Any], Any] | None) -> Callable[[Any], Any]:
+    if item is None:
+        return _optional(kind)
+    decode_item: Callable[[Any], Any] = item
+    return _optional(lambda raw: kind(decode_item(v) for v in raw))
+
+
 @cache
-def _hints(cls: Any) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
-def _decode(hint: Any, raw: Any) -> Any:
-    if raw is None:
-        return None
+def _decoder(hint: Any) -> Callable[[Any], Any] | None:
+    """How to rebuild a value of type ``hint`` from JSON; None when the JSON value is used as is."""
     origin = typing.get_origin(hint)
     if origin in (typing.Union, types.UnionType):
         options = [a for a in typing.get_args(hint) if a is not type(None)]
-        return _decode(options[0], raw)
+        inner = _decoder(options[0])
+        return None if inner is None else _optional(inner)
     if origin is tuple:
-        (item, *_) = typing.get_args(hint)
-        return tuple(_decode(item, v) for v in raw)
+        return _sequence(tuple, _decoder(typing.get_args(hint)[0]))
     if origin is list:
-        (item,) = typing.get_args(hint)
-        return [_decode(item, v) for v in raw]
+        return _sequence(list, _decoder(typing.get_args(hint)[0]))
     if origin is dict:
-        _, item = typing.get_args(hint)
-        return {k: _decode(item, v) for k, v in raw.items()}
+        value = _decoder(typing.get_args(hint)[1])
+        if value is None:
+            return _optional(dict)
+        decode_value: Callable[[Any], Any] = value
+        return _optional(lambda raw: {k: decode_value(v) for k, v in raw.items()})
     if hint is datetime:
-        return datetime.fromisoformat(raw)
+        return _optional(datetime.fromisoformat)
     if isinstance(hint, type) and dataclasses.is_dataclass(hint):
-        return from_json(hint, raw)
-    return raw
+        cls = hint
+        return _optional(lambda raw: from_json(cls, raw))
+    return None
+
+
+@cache
+def _plan(cls: Any) -> dict[str, Callable[[Any], Any] | None]:
+    """For each field of ``cls``: its decoder (None: taken as is)."""
+    hints = typing.get_type_hints(cls)
+    return {f.name: _decoder(hints[f.name]) for f in dataclasses.fields(cls)}
 
 
 def from_json(cls: type[T], raw: dict[str, Any]) -> T:
     """Rebuild a dataclass from :func:`to_json` output; unknown keys (from newer versions) are ignored."""
-    hints = _hints(cast(Any, cls))
-    names = {f.name for f in dataclasses.fields(cast(Any, cls))}
-    values = {k: _decode(hints[k], v) for k, v in raw.items() if k in names}
+    plan = _plan(cast(Any, cls))
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in plan:
+            decode = plan[key]
+            values[key] = value if decode is None else decode(value)
     return cls(**values)

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from parley.domain.transcript import CHAT_ENDED, LEFT, Item
-from parley.service.notify import CHAT_CHANNEL, decode_poke
+from parley.service.notify import CHAT_CHANNEL, Delivery, decode_poke, delivery
 from parley.service.ports import Bus, Sink, Storage
 
 log = logging.getLogger(__name__)
@@ -109,13 +109,13 @@ class Hub:
                 async with self.storage.transaction() as tx:
                     items = await tx.items_after(chat_id, feed.last_seq, BATCH)
                 for item in items:
-                    self._deliver(feed, item)
+                    self._deliver(feed, delivery(item, self.render))
                     feed.last_seq = item.seq
                 if len(items) < BATCH:
                     return
 
-    def _deliver(self, feed: Feed, item: Item) -> None:
-        frame = self.render(item)
+    def _deliver(self, feed: Feed, item: Delivery) -> None:
+        frame = item.frame
         for sub in list(feed.subscribers):
             if item.ephemeral and sub.participant_id == item.participant_id:
                 continue

@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import orjson
 
-from parley.domain.codec import from_json, to_json
-from parley.domain.transcript import Item
+from parley.domain.transcript import TYPING, Item
 from parley.service.ports import Bus, Tx
 
 # The one bus channel for chat activity; payloads name the chat.
@@ -21,19 +20,43 @@ ROUTING_CHANNEL = "parley.routing"
 AGENT_CHANNEL = "parley.agents"
 
 
+@dataclass(frozen=True)
+class Delivery:
+    """An item as sockets get it: its frame, rendered once, and what the hub needs to route it."""
+
+    seq: int
+    frame: str
+    content_type: str
+    participant_id: str | None
+
+    @property
+    def ephemeral(self) -> bool:
+        return self.content_type == TYPING
+
+    def dump(self) -> list[object]:
+        return [self.seq, self.frame, self.content_type, self.participant_id]
+
+
+def delivery(item: Item, render: Callable[[Item], str]) -> Delivery:
+    return Delivery(item.seq, render(item), item.content_type, item.participant_id)
+
+
 class ChatNotifier:
-    def __init__(self, bus: Bus) -> None:
+    """Publishes pokes; ``render`` turns an item into its websocket frame (done once, on the committing node)."""
+
+    def __init__(self, bus: Bus, render: Callable[[Item], str]) -> None:
         self.bus = bus
+        self.render = render
 
     def poke_after_commit(self, tx: Tx, chat_id: str, items: list[Item]) -> None:
         """Tell every node that ``chat_id`` has items up to the last of ``items``, once ``tx`` commits.
 
-        Small items travel in the poke itself, so hubs that are up to date push them without reading them
-        back from storage; hubs that missed something still catch up from storage.
+        Small items travel in the poke itself, as rendered frames, so hubs that are up to date push them without
+        reading them back from storage; hubs that missed something still catch up from storage.
         """
         data: dict[str, object] = {"chat": chat_id, "seq": items[-1].seq}
         if sum(len(i.content or "") for i in items) <= INLINE_BYTES:
-            data["items"] = [to_json(i) for i in items]
+            data["items"] = [delivery(i, self.render).dump() for i in items]
         payload = orjson.dumps(data)
 
         async def publish() -> None:
@@ -66,20 +89,28 @@ class ChatNotifier:
 
     async def push_ephemeral(self, item: Item) -> None:
         """Typing: delivered to the chat's sockets, never stored."""
-        await self.bus.publish(CHAT_CHANNEL, orjson.dumps({"chat": item.chat_id, "item": to_json(item)}))
+        payload = {"chat": item.chat_id, "item": delivery(item, self.render).dump()}
+        await self.bus.publish(CHAT_CHANNEL, orjson.dumps(payload))
 
 
 @dataclass(frozen=True)
 class Poke:
     chat_id: str
     seq: int
-    ephemeral: Item | None = None
-    items: tuple[Item, ...] = ()
+    ephemeral: Delivery | None = None
+    items: tuple[Delivery, ...] = ()
+
+
+def _load(raw: list[object]) -> Delivery:
+    seq, frame, content_type, participant_id = raw
+    if not isinstance(seq, int) or not isinstance(frame, str) or not isinstance(content_type, str):
+        raise ValueError("malformed delivery")
+    return Delivery(seq, frame, content_type, participant_id if isinstance(participant_id, str) else None)
 
 
 def decode_poke(payload: bytes) -> Poke:
-    """A bus payload: the chat, its newest seq, and the items it carries (a typing event, or new items)."""
+    """A bus payload: the chat, its newest seq, and the deliveries it carries (a typing event, or new items)."""
     data = orjson.loads(payload)
-    ephemeral = from_json(Item, data["item"]) if "item" in data else None
-    items = tuple(from_json(Item, raw) for raw in data.get("items", ()))
+    ephemeral = _load(data["item"]) if "item" in data else None
+    items = tuple(_load(raw) for raw in data.get("items", ()))
     return Poke(str(data["chat"]), int(data.get("seq", 0)), ephemeral, items)

@@ -207,13 +207,17 @@ class SqlTx(ChatSql, AuthSql, AgentSql):
         return await self._one_data(query)
 
     async def find_idempotent_many(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
-        """Several (scope, token) lookups in one query."""
+        """Several (scope, token) lookups in one query: scopes IN and tokens IN (both use the primary key),
+        pairs matched here, which is cheaper than a row-value IN list."""
         if not keys:
             return {}
+        wanted = set(keys)
         col = t.idempotency.c
-        wanted = sa.tuple_(col.scope, col.token).in_(sorted(set(keys)))
-        query = sa.select(col.scope, col.token, col.result).where(wanted)
-        return {(r.scope, r.token): dict(r.result) for r in (await self.conn.execute(query)).all()}
+        query = sa.select(col.scope, col.token, col.result).where(
+            col.scope.in_(sorted({k[0] for k in wanted})), col.token.in_(sorted({k[1] for k in wanted}))
+        )
+        rows = (await self.conn.execute(query)).all()
+        return {(r.scope, r.token): dict(r.result) for r in rows if (r.scope, r.token) in wanted}
 
     async def save_idempotent_many(self, rows: list[tuple[str, str, dict[str, Any]]]) -> None:
         if not rows:
