@@ -155,6 +155,8 @@ async def build(config: Config) -> Parley:
         Route("/participant/attachments/{attachment_id}", AttachmentFiles(attachments).handle,
               methods=["GET", "PUT", "OPTIONS"]),
         WebSocketRoute("/participant/ws", ParticipantSocket(chat, hub, config.websocket_lifetime).handle),
+        # The Participant Service is the hottest path: matched before the pages' routes.
+        Route("/participant/{operation:path}", participant_api.__call__, methods=[*ALL_METHODS, "OPTIONS"]),
         Route("/api", cti_api.handle, methods=["POST"]),
         Route("/connect/api", cti_api.handle, methods=["POST"]),
         WebSocketRoute("/connect/agent-ws", agent_sockets.handle),

@@ -20,6 +20,20 @@ from parley.storage.statements import Statements
 
 R = TypeVar("R", bound=Resource)
 
+# Statements of the hot paths, built once (see chat_repos).
+_idem = t.idempotency.c
+_FIND_IDEMPOTENT = sa.select(_idem.result).where(_idem.scope == sa.bindparam("scope"),
+                                                 _idem.token == sa.bindparam("token"))
+_FIND_IDEMPOTENT_MANY = sa.select(_idem.scope, _idem.token, _idem.result).where(
+    _idem.scope.in_(sa.bindparam("scopes", expanding=True)), _idem.token.in_(sa.bindparam("tokens", expanding=True))
+)
+_INSERT_IDEMPOTENT = t.idempotency.insert()
+_participants = t.participants.c
+_GET_PARTICIPANT = sa.select(_participants.data).where(_participants.id == sa.bindparam("id"))
+_GET_PARTICIPANTS = sa.select(_participants.data).where(_participants.id.in_(sa.bindparam("ids", expanding=True)))
+_PARTICIPANTS_OF_CHAT = sa.select(_participants.data).where(_participants.chat_id == sa.bindparam("chat"))
+_PARTICIPANT_BY_TOKEN = sa.select(_participants.data).where(_participants.token_hash == sa.bindparam("hash"))
+
 
 class SqlTx(ChatSql, AuthSql, AgentSql):
     """One open transaction: the repositories' statements on one connection."""
@@ -36,8 +50,8 @@ class SqlTx(ChatSql, AuthSql, AgentSql):
     def _locked(self, query: sa.Select[Any]) -> sa.Select[Any]:
         return query.with_for_update() if self.for_update else query
 
-    async def _one_data(self, query: sa.Select[Any]) -> dict[str, Any] | None:
-        row = (await self.conn.execute(query)).first()
+    async def _one_data(self, query: sa.Select[Any], params: dict[str, Any] | None = None) -> dict[str, Any] | None:
+        row = (await self.conn.execute(query, params)).first()
         return None if row is None else dict(row[0])
 
     # instances -------------------------------------------------------------------------------------
@@ -178,33 +192,27 @@ class SqlTx(ChatSql, AuthSql, AgentSql):
         )
 
     async def participants_of_chat(self, chat_id: str) -> list[Participant]:
-        query = sa.select(t.participants.c.data).where(t.participants.c.chat_id == chat_id)
-        rows = (await self.conn.execute(query)).all()
+        rows = (await self.conn.execute(_PARTICIPANTS_OF_CHAT, {"chat": chat_id})).all()
         return sorted((from_json(Participant, dict(r[0])) for r in rows), key=lambda p: (p.created, p.id))
 
     async def get_participant(self, participant_id: str) -> Participant | None:
-        query = sa.select(t.participants.c.data).where(t.participants.c.id == participant_id)
-        data = await self._one_data(query)
+        data = await self._one_data(_GET_PARTICIPANT, {"id": participant_id})
         return None if data is None else from_json(Participant, data)
 
     async def get_participants(self, participant_ids: list[str]) -> dict[str, Participant]:
         if not participant_ids:
             return {}
-        query = sa.select(t.participants.c.data).where(t.participants.c.id.in_(sorted(set(participant_ids))))
-        found = (from_json(Participant, dict(r[0])) for r in (await self.conn.execute(query)).all())
+        rows = (await self.conn.execute(_GET_PARTICIPANTS, {"ids": sorted(set(participant_ids))})).all()
+        found = (from_json(Participant, dict(r[0])) for r in rows)
         return {p.id: p for p in found}
 
     async def find_participant_by_token(self, token_hash: str) -> Participant | None:
-        query = sa.select(t.participants.c.data).where(t.participants.c.token_hash == token_hash)
-        data = await self._one_data(query)
+        data = await self._one_data(_PARTICIPANT_BY_TOKEN, {"hash": token_hash})
         return None if data is None else from_json(Participant, data)
 
     # idempotency -----------------------------------------------------------------------------------
     async def find_idempotent(self, scope: str, token: str) -> dict[str, Any] | None:
-        query = sa.select(t.idempotency.c.result).where(
-            t.idempotency.c.scope == scope, t.idempotency.c.token == token
-        )
-        return await self._one_data(query)
+        return await self._one_data(_FIND_IDEMPOTENT, {"scope": scope, "token": token})
 
     async def find_idempotent_many(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
         """Several (scope, token) lookups in one query: scopes IN and tokens IN (both use the primary key),
@@ -212,18 +220,15 @@ class SqlTx(ChatSql, AuthSql, AgentSql):
         if not keys:
             return {}
         wanted = set(keys)
-        col = t.idempotency.c
-        query = sa.select(col.scope, col.token, col.result).where(
-            col.scope.in_(sorted({k[0] for k in wanted})), col.token.in_(sorted({k[1] for k in wanted}))
-        )
-        rows = (await self.conn.execute(query)).all()
+        rows = (await self.conn.execute(_FIND_IDEMPOTENT_MANY, {
+            "scopes": sorted({k[0] for k in wanted}), "tokens": sorted({k[1] for k in wanted})})).all()
         return {(r.scope, r.token): dict(r.result) for r in rows if (r.scope, r.token) in wanted}
 
     async def save_idempotent_many(self, rows: list[tuple[str, str, dict[str, Any]]]) -> None:
         if not rows:
             return
         created = utcnow().isoformat()
-        await self.conn.execute(t.idempotency.insert(), [
+        await self.conn.execute(_INSERT_IDEMPOTENT, [
             {"scope": scope, "token": token, "created": created, "result": result} for scope, token, result in rows
         ])
 
