@@ -85,10 +85,11 @@ class RestJsonApi:
 
     async def __call__(self, request: Request) -> Response:
         request_id = str(uuid.uuid4())
-        raw_path = request.scope.get("raw_path", request.url.path.encode()).decode("latin-1").split("?", 1)[0]
+        raw_path = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1").split("?", 1)[0]
         query: dict[str, list[str]] = {}
-        for key, value in request.query_params.multi_items():
-            query.setdefault(key, []).append(value)
+        if request.scope.get("query_string"):
+            for key, value in request.query_params.multi_items():
+                query.setdefault(key, []).append(value)
         found = self.service.match(request.method, raw_path, set(query))
         if found is None:
             return self._error(None, AwsError(
