@@ -10,7 +10,6 @@ from typing import Any
 
 FRAME = re.compile(r"^(?P<func>.*) \((?P<file>[^()]*?)(?::(?P<line>\d+))?\)$")
 AREAS = [
-    ("sqlite (C) + aiosqlite thread", ("aiosqlite/", "sqlite3")),
     ("SQLAlchemy", ("sqlalchemy/",)),
     ("asyncpg", ("asyncpg/",)),
     ("websockets", ("websockets/",)),

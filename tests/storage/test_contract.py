@@ -774,6 +774,45 @@ async def test_idempotency(storage: SqlStorage) -> None:
         assert await tx.find_idempotent(scope + "x", token) == {"other": 1}
 
 
+async def test_bulk_reads_and_writes_of_group_commit(storage: SqlStorage) -> None:
+    """The batch methods SendMessage's group commit uses: several tokens, chats, participants, ClientTokens."""
+    chats = [Chat(uid(), uid(), 0, False, T0 + timedelta(days=1)) for _ in range(2)]
+    people = [make_participant(chat.id) for chat in chats]
+    hashes = [uid() for _ in people]
+    async with storage.transaction() as tx:
+        for chat, person, digest in zip(chats, people, hashes, strict=True):
+            await tx.create_chat(chat)
+            await tx.insert_participant(person)
+            await tx.insert_connection(digest, Connection("conn", person.id, T0 + timedelta(hours=1)))
+    async with storage.transaction() as tx:
+        found = await tx.participants_for_connections([*hashes, hashes[0], "0" * 64])
+        assert found == {h: (Connection("conn", p.id, T0 + timedelta(hours=1)), p)
+                         for h, p in zip(hashes, people, strict=True)}
+        assert await tx.participants_for_connections([]) == {}
+        for lock in (False, True):
+            assert await tx.get_chats([c.id for c in reversed(chats)] + [uid()], for_update=lock) == {
+                c.id: c for c in chats}
+        assert await tx.get_participants([p.id for p in people] + [uid()]) == {p.id: p for p in people}
+
+        items = [Item(chat_id=chats[n].id, id=uid(), type="MESSAGE", content_type="text/plain", content=text,
+                      absolute_time=T0, contact_id=chats[n].id, participant_id=people[n].id, seq=seq)
+                 for n, text, seq in ((0, "a", 1), (1, "b", 1), (0, "c", 2))]
+        await tx.store_items({chats[0].id: 2, chats[1].id: 1}, items)
+        scope_a, scope_b = f"SendMessage/{uid()}", f"SendMessage/{uid()}"
+        await tx.save_idempotent_many([(scope_a, "t1", {"Id": "1"}), (scope_b, "t2", {"Id": "2"})])
+    async with storage.transaction() as tx:
+        assert [i.content for i in await tx.items_after(chats[0].id, 0, 10)] == ["a", "c"]
+        assert [i.content for i in await tx.items_after(chats[1].id, 0, 10)] == ["b"]
+        assert [(await tx.get_chat(c.id)).last_seq for c in chats] == [2, 1]  # type: ignore[union-attr]
+        # Pairs are matched exactly: (scope_a, t2) and (scope_b, t1) exist in neither column combination.
+        assert await tx.find_idempotent_many([(scope_a, "t1"), (scope_a, "t2"), (scope_b, "t1"), (scope_b, "t2")]) \
+            == {(scope_a, "t1"): {"Id": "1"}, (scope_b, "t2"): {"Id": "2"}}
+        assert await tx.find_idempotent_many([]) == {}
+    with pytest.raises(IntegrityError):  # a (chat, seq) is stored once
+        async with storage.transaction() as tx:
+            await tx.store_items({chats[1].id: 1}, [dataclasses.replace(items[1], id=uid())])
+
+
 # transactions and after-commit callbacks ----------------------------------------------------------------
 
 

@@ -1,0 +1,126 @@
+"""Group commit (``service/appends.py``) on SQLite and PostgreSQL: requests sharing one transaction are each
+checked on their own terms, a refused request writes nothing, a ClientToken repeated within a batch yields one
+item, and a batch whose transaction fails is retried one request at a time."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from parley.domain.errors import AccessDenied, InvalidParameter
+from parley.domain.ids import hash_token
+from parley.domain.transcript import Item
+from parley.service.appends import Append, Appender, Writer
+from parley.service.ports import Tx
+from tests.service.chat_world import Node, database_url, new_instance, open_node, start_chat
+
+
+class CountingAppender(Appender):
+    """Records the size of every batch it commits."""
+
+    def __init__(self, node: Node, parallel: int) -> None:
+        super().__init__(node.storage, node.chat.notifier, parallel=parallel)
+        self.sizes: list[int] = []
+
+    async def _commit(self, batch: list[Append]) -> None:
+        self.sizes.append(len(batch))
+        await super()._commit(batch)
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+async def node(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Node]:
+    async with database_url(str(request.param), tmp_path) as url:
+        node = await open_node(url)
+        try:
+            yield node
+        finally:
+            await node.close()
+
+
+async def connect(node: Node, participant_token: str) -> str:
+    grant = await node.chat.create_connection(participant_token, ["CONNECTION_CREDENTIALS"], True)
+    assert grant.connection_token is not None
+    return grant.connection_token
+
+
+async def transcript(node: Node, chat_id: str) -> list[Item]:
+    async with node.storage.transaction() as tx:
+        return await tx.items_after(chat_id, 0, 1000)
+
+
+async def test_requests_in_one_batch_are_checked_alone(node: Node) -> None:
+    appender = CountingAppender(node, parallel=1)
+    node.chat.appender = appender
+    instance_id, flow_id = await new_instance(node)
+    first, second = [await start_chat(node, instance_id, flow_id, name) for name in ("Ann", "Bob")]
+    ann, bob = await connect(node, first.participant_token), await connect(node, second.participant_token)
+    leaver = await start_chat(node, instance_id, flow_id, "Cy")
+    cy = await connect(node, leaver.participant_token)
+    await node.chat.disconnect(cy)
+    before = {c: await transcript(node, c) for c in (first.contact_id, second.contact_id, leaver.contact_id)}
+
+    outcomes = await asyncio.gather(
+        node.chat.send_message(ann, "text/plain", "one", "token-1"),
+        node.chat.send_message(ann, "text/plain", "two", None),
+        node.chat.send_message(bob, "text/plain", "three", "token-1"),  # same token, another participant
+        node.chat.send_message(ann, "text/plain", "one again", "token-1"),  # a retry: the first item
+        node.chat.send_message("not-a-token", "text/plain", "x", None),
+        node.chat.send_message(cy, "text/plain", "after leaving", None),
+        node.chat.send_event(ann, "application/vnd.amazonaws.connect.event.message.delivered",
+                             '{"messageId": "no-such-message"}', None),
+        node.chat.send_event(bob, "application/vnd.amazonaws.connect.event.connection.acknowledged", None, None),
+        return_exceptions=True,
+    )
+    one, two, three, again, stranger, gone, receipt, ack = outcomes
+    assert max(appender.sizes) > 1 and sum(appender.sizes) == len(outcomes)
+    assert isinstance(one, Item) and isinstance(two, Item) and isinstance(three, Item) and isinstance(ack, Item)
+    assert again == one
+    assert isinstance(stranger, AccessDenied)
+    assert isinstance(gone, AccessDenied) and "no longer accepts" in gone.message
+    assert isinstance(receipt, InvalidParameter) and "no-such-message" in receipt.message
+
+    ann_items = (await transcript(node, first.contact_id))[len(before[first.contact_id]):]
+    bob_items = (await transcript(node, second.contact_id))[len(before[second.contact_id]):]
+    assert [i.content for i in ann_items] == ["one", "two"]
+    assert [(i.content, i.content_type) for i in bob_items] == [
+        ("three", "text/plain"), (None, "application/vnd.amazonaws.connect.event.connection.acknowledged")]
+    for items in (await transcript(node, first.contact_id), await transcript(node, second.contact_id)):
+        assert [i.seq for i in items] == list(range(1, len(items) + 1))
+    assert await transcript(node, leaver.contact_id) == before[leaver.contact_id]
+    # The replay keeps answering with the first item after the batch, too.
+    assert await node.chat.send_message(ann, "text/plain", "later", "token-1") == one
+
+
+async def test_a_failed_batch_is_retried_one_request_at_a_time(node: Node) -> None:
+    appender = CountingAppender(node, parallel=1)
+    instance_id, flow_id = await new_instance(node)
+    started = await start_chat(node, instance_id, flow_id)
+    token = await connect(node, started.participant_token)
+    before = await transcript(node, started.contact_id)
+
+    def request(text: str) -> Append:
+        async def make(tx: Tx, writer: Writer) -> Item:
+            if text == "boom":
+                raise RuntimeError("a bug in one request")
+            me = writer.participant
+            return Item(chat_id=writer.chat.id, id=f"id-{text}", type="MESSAGE", content_type="text/plain",
+                        content=text, absolute_time=before[-1].absolute_time, contact_id=me.contact_id,
+                        participant_id=me.id, display_name=me.display_name, role=me.role)
+
+        return Append(hash_token(token), "SendMessage", None, make)
+
+    blocker = asyncio.ensure_future(appender.append(request("first")))
+    await asyncio.sleep(0)  # the first batch is taken; the next three queue behind it and share one batch
+    outcomes = await asyncio.gather(*(appender.append(request(t)) for t in ("a", "boom", "b")),
+                                    return_exceptions=True)
+    await blocker
+    a, boom, b = outcomes
+    assert isinstance(boom, RuntimeError)
+    assert isinstance(a, Item) and isinstance(b, Item)
+    assert appender.sizes[:2] == [1, 3] and sorted(appender.sizes[2:]) == [1, 1, 1]
+    items = (await transcript(node, started.contact_id))[len(before):]
+    assert [i.content for i in items] == ["first", "a", "b"]
+    assert [i.seq for i in items] == [len(before) + 1, len(before) + 2, len(before) + 3]
