@@ -73,7 +73,12 @@ class Appender:
         """Commit ``request``'s item (or find the one its ClientToken already made) and return it."""
         self._pending.append(request)
         self._start()
-        return await asyncio.shield(request.future)
+        try:
+            return await asyncio.shield(request.future)
+        except asyncio.CancelledError:
+            # The caller went away (a client that hung up); the request still commits with its batch.
+            request.future.add_done_callback(_outcome_seen)
+            raise
 
     async def close(self) -> None:
         """Wait for the batches in flight (requests queued meanwhile are committed too)."""
@@ -152,6 +157,12 @@ class Appender:
                 request.future.set_result(outcome)
             else:
                 request.future.set_exception(outcome or AccessDenied(DENIED))
+
+
+def _outcome_seen(future: asyncio.Future[Item]) -> None:
+    """Marks a refusal nobody waits for any more as seen (asyncio would log it as never retrieved)."""
+    if not future.cancelled():
+        future.exception()
 
 
 async def _writers(tx: Tx, batch: list[Append], outcomes: dict[int, Item | DomainError]) -> dict[int, Writer]:

@@ -16,7 +16,7 @@ from parley.domain.agents import ERROR, MISSED, OFFER_SECONDS
 from parley.domain.clock import utcnow
 from parley.domain.contact import CONNECTING, CUSTOMER_SEGMENT, QUEUED, Contact
 from parley.domain.ids import new_id
-from parley.domain.resources import Queue, RoutingProfile, User
+from parley.domain.resources import CHAT_CONCURRENCY_RANGE, Queue, RoutingProfile, User
 from parley.service.agent_txn import accept_txn, agents_of_chat, end_if_alone_txn, lock_segment, presence_txn
 from parley.service.chat_txn import close_segment
 from parley.service.lookups import need_instance
@@ -76,7 +76,7 @@ class Router:
         """Offer what can be offered now; returns the number of offers made."""
         async with self.storage.transaction() as tx:
             waiting = await tx.contacts_in_state(None, QUEUED, BATCH)
-            staffed = {iid for iid in {c.instance_id for c in waiting} if await tx.routable_agents(iid)}
+            staffed = {iid for iid in {c.instance_id for c in waiting} if await tx.routable_agent_ids(iid)}
         offers = 0
         for contact in waiting:
             # Nobody routable in the instance: nothing to offer (the pass costs one query, not one per contact).
@@ -102,7 +102,7 @@ class Router:
             present = {p.user_id for p in await tx.participants_of_chat(chat.id) if p.active and p.user_id}
             present |= {s.agent_user_id for s in await tx.contacts_of_chat(chat.id)
                         if s.pending and s.agent_user_id and s.id != segment.id}
-            candidates = await tx.routable_agents(instance_id)
+            candidates = await tx.routable_agent_ids(instance_id)
             if not candidates:
                 return False
             # One aggregate query tells which candidates are full; users and routing profiles are read only for
@@ -110,9 +110,11 @@ class Router:
             in_use = await tx.slots_in_use(instance_id)
             profiles: dict[str, RoutingProfile | None] = {}
             for candidate in candidates:
-                if candidate.user_id in segment.skip_user_ids or candidate.user_id in present:
+                if candidate in segment.skip_user_ids or candidate in present:
                     continue
-                user = await tx.get_resource(User, instance_id, candidate.user_id)
+                if in_use.get(candidate, 0) >= CHAT_CONCURRENCY_RANGE[1]:
+                    continue  # full whatever their routing profile says: no need to read it
+                user = await tx.get_resource(User, instance_id, candidate)
                 if user is None:
                     continue
                 if user.routing_profile_id not in profiles:

@@ -10,6 +10,16 @@ from parley.domain.contact import HOLDS_SLOT, Contact
 from parley.storage import schema as t
 from parley.storage.statements import Statements
 
+_agents = t.agents.c
+_GET_PRESENCE = sa.select(_agents.data).where(_agents.user_id == sa.bindparam("user"))
+_GET_PRESENCE_LOCKED = _GET_PRESENCE.with_for_update()
+_ROUTABLE_IDS = (sa.select(_agents.user_id)
+                 .where(_agents.instance_id == sa.bindparam("instance"), _agents.routable.is_(True))
+                 .order_by(_agents.idle_since, _agents.user_id))
+_contacts = t.contacts.c
+_SEGMENTS_OF_AGENT = sa.select(_contacts.data).where(_contacts.agent_user_id == sa.bindparam("user"),
+                                                     _contacts.state.in_(sorted(HOLDS_SLOT)))
+
 
 class AgentSql:
     """Mixed into :class:`parley.storage.repos.SqlTx`."""
@@ -18,10 +28,8 @@ class AgentSql:
     for_update: bool
 
     async def get_presence(self, user_id: str, *, for_update: bool = False) -> Presence | None:
-        query = sa.select(t.agents.c.data).where(t.agents.c.user_id == user_id)
-        if for_update and self.for_update:
-            query = query.with_for_update()
-        row = (await self.conn.execute(query)).first()
+        query = _GET_PRESENCE_LOCKED if for_update and self.for_update else _GET_PRESENCE
+        row = (await self.conn.execute(query, {"user": user_id})).first()
         return None if row is None else from_json(Presence, dict(row[0]))
 
     async def save_presence(self, presence: Presence) -> None:
@@ -40,12 +48,13 @@ class AgentSql:
                  .order_by(t.agents.c.idle_since, t.agents.c.user_id))
         return [from_json(Presence, dict(r[0])) for r in (await self.conn.execute(query)).all()]
 
+    async def routable_agent_ids(self, instance_id: str) -> list[str]:
+        """:meth:`routable_agents`, ids only (no documents to decode)."""
+        return [str(r[0]) for r in (await self.conn.execute(_ROUTABLE_IDS, {"instance": instance_id})).all()]
+
     async def segments_of_agent(self, user_id: str) -> list[Contact]:
         """The agent's segments that are offered, connected or in after-contact work."""
-        query = sa.select(t.contacts.c.data).where(
-            t.contacts.c.agent_user_id == user_id, t.contacts.c.state.in_(sorted(HOLDS_SLOT))
-        )
-        rows = (await self.conn.execute(query)).all()
+        rows = (await self.conn.execute(_SEGMENTS_OF_AGENT, {"user": user_id})).all()
         return sorted((from_json(Contact, dict(r[0])) for r in rows), key=lambda c: (c.initiation_time, c.id))
 
     async def slots_in_use(self, instance_id: str) -> dict[str, int]:

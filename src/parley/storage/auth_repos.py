@@ -10,6 +10,8 @@ from parley.domain.agents import AgentSession
 from parley.storage import schema as t
 from parley.storage.statements import Statements
 
+_FIND_SESSION = sa.select(t.agent_sessions).where(t.agent_sessions.c.token_hash == sa.bindparam("hash"))
+
 
 class AuthSql:
     """Mixed into :class:`parley.storage.repos.SqlTx`."""
@@ -24,9 +26,7 @@ class AuthSql:
         ))
 
     async def find_session(self, token_hash: str) -> AgentSession | None:
-        row = (await self.conn.execute(
-            sa.select(t.agent_sessions).where(t.agent_sessions.c.token_hash == token_hash)
-        )).first()
+        row = (await self.conn.execute(_FIND_SESSION, {"hash": token_hash})).first()
         if row is None:
             return None
         return AgentSession(

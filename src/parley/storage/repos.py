@@ -33,6 +33,19 @@ _GET_PARTICIPANT = sa.select(_participants.data).where(_participants.id == sa.bi
 _GET_PARTICIPANTS = sa.select(_participants.data).where(_participants.id.in_(sa.bindparam("ids", expanding=True)))
 _PARTICIPANTS_OF_CHAT = sa.select(_participants.data).where(_participants.chat_id == sa.bindparam("chat"))
 _PARTICIPANT_BY_TOKEN = sa.select(_participants.data).where(_participants.token_hash == sa.bindparam("hash"))
+_instances = t.instances.c
+_GET_INSTANCE = sa.select(_instances.data).where(_instances.id == sa.bindparam("id"))
+_GET_INSTANCE_LOCKED = _GET_INSTANCE.with_for_update()
+_res = t.resources.c
+_RESOURCES = sa.select(_res.data).where(_res.instance_id == sa.bindparam("instance"), _res.kind == sa.bindparam("kind"))
+_GET_RESOURCE = _RESOURCES.where(_res.id == sa.bindparam("id"))
+_RESOURCE_BY_NAME = _RESOURCES.where(_res.name == sa.bindparam("name"))
+_ALL_RESOURCES = _RESOURCES.order_by(_res.sort_key, _res.id)
+_contacts = t.contacts.c
+_GET_CONTACT = sa.select(_contacts.data).where(_contacts.id == sa.bindparam("id"),
+                                               _contacts.instance_id == sa.bindparam("instance"))
+_GET_CONTACT_LOCKED = _GET_CONTACT.with_for_update()
+_CONTACTS_OF_CHAT = sa.select(_contacts.data).where(_contacts.initial_contact_id == sa.bindparam("chat"))
 
 
 class SqlTx(ChatSql, AuthSql, AgentSql):
@@ -56,12 +69,12 @@ class SqlTx(ChatSql, AuthSql, AgentSql):
 
     # instances -------------------------------------------------------------------------------------
     async def get_instance(self, instance_id: str) -> Instance | None:
-        data = await self._one_data(sa.select(t.instances.c.data).where(t.instances.c.id == instance_id))
+        data = await self._one_data(_GET_INSTANCE, {"id": instance_id})
         return None if data is None else from_json(Instance, data)
 
     async def get_instance_for_update(self, instance_id: str) -> Instance | None:
-        query = self._locked(sa.select(t.instances.c.data).where(t.instances.c.id == instance_id))
-        data = await self._one_data(query)
+        query = _GET_INSTANCE_LOCKED if self.for_update else _GET_INSTANCE
+        data = await self._one_data(query, {"id": instance_id})
         return None if data is None else from_json(Instance, data)
 
     async def find_instance_by_alias(self, alias: str) -> Instance | None:
@@ -95,13 +108,11 @@ class SqlTx(ChatSql, AuthSql, AgentSql):
         )
 
     async def get_resource(self, kind: type[R], instance_id: str, resource_id: str) -> R | None:
-        query = self._resource_query(kind, instance_id).where(t.resources.c.id == resource_id)
-        data = await self._one_data(query)
+        data = await self._one_data(_GET_RESOURCE, {"instance": instance_id, "kind": kind.KIND, "id": resource_id})
         return None if data is None else from_json(kind, data)
 
     async def find_resource_by_name(self, kind: type[R], instance_id: str, name: str) -> R | None:
-        query = self._resource_query(kind, instance_id).where(t.resources.c.name == name)
-        data = await self._one_data(query)
+        data = await self._one_data(_RESOURCE_BY_NAME, {"instance": instance_id, "kind": kind.KIND, "name": name})
         return None if data is None else from_json(kind, data)
 
     async def list_resources(
@@ -114,8 +125,7 @@ class SqlTx(ChatSql, AuthSql, AgentSql):
         return [from_json(kind, dict(r[0])) for r in rows]
 
     async def all_resources(self, kind: type[R], instance_id: str) -> list[R]:
-        query = self._resource_query(kind, instance_id).order_by(t.resources.c.sort_key, t.resources.c.id)
-        rows = (await self.conn.execute(query)).all()
+        rows = (await self.conn.execute(_ALL_RESOURCES, {"instance": instance_id, "kind": kind.KIND})).all()
         return [from_json(kind, dict(r[0])) for r in rows]
 
     async def insert_resource(self, resource: Resource) -> None:
@@ -140,17 +150,12 @@ class SqlTx(ChatSql, AuthSql, AgentSql):
 
     # contacts and participants ---------------------------------------------------------------------
     async def get_contact(self, instance_id: str, contact_id: str) -> Contact | None:
-        query = sa.select(t.contacts.c.data).where(
-            t.contacts.c.id == contact_id, t.contacts.c.instance_id == instance_id
-        )
-        data = await self._one_data(query)
+        data = await self._one_data(_GET_CONTACT, {"id": contact_id, "instance": instance_id})
         return None if data is None else from_json(Contact, data)
 
     async def get_contact_for_update(self, instance_id: str, contact_id: str) -> Contact | None:
-        query = sa.select(t.contacts.c.data).where(
-            t.contacts.c.id == contact_id, t.contacts.c.instance_id == instance_id
-        )
-        data = await self._one_data(self._locked(query))
+        query = _GET_CONTACT_LOCKED if self.for_update else _GET_CONTACT
+        data = await self._one_data(query, {"id": contact_id, "instance": instance_id})
         return None if data is None else from_json(Contact, data)
 
     def _contact_columns(self, contact: Contact) -> dict[str, Any]:
@@ -171,8 +176,7 @@ class SqlTx(ChatSql, AuthSql, AgentSql):
         )
 
     async def contacts_of_chat(self, initial_contact_id: str) -> list[Contact]:
-        query = sa.select(t.contacts.c.data).where(t.contacts.c.initial_contact_id == initial_contact_id)
-        rows = (await self.conn.execute(query)).all()
+        rows = (await self.conn.execute(_CONTACTS_OF_CHAT, {"chat": initial_contact_id})).all()
         contacts = [from_json(Contact, dict(r[0])) for r in rows]
         return sorted(contacts, key=lambda c: (c.initiation_time, c.id))  # ties: a stable, backend-free order
 
