@@ -32,7 +32,7 @@ class SixParty:
         self.inst = inst
         self.fanout = fanout
         self.log = log
-        limits = httpx.Limits(max_connections=2000, max_keepalive_connections=2000)
+        limits = httpx.Limits(max_connections=64, max_keepalive_connections=64)
         self.http = httpx.AsyncClient(limits=limits, timeout=120)
         self.agents: list[Agent] = []
         self.seen: dict[str, set[str]] = {}
@@ -46,6 +46,8 @@ class SixParty:
 
     async def close(self) -> None:
         await self.stop_agents()
+        for agent in self.agents:
+            await agent.http.aclose()
         await self.http.aclose()
 
     async def add_agents(self, count: int) -> dict[str, float]:
@@ -54,7 +56,10 @@ class SixParty:
         names = await create_agents(self.inst, f"fan{self.phase}x", count, concurrency=10, auto_accept=True)
         t1 = time.monotonic()
         gate = asyncio.Semaphore(8)
-        fresh = [Agent(self.inst.url, n, self.http) for n in names]
+        # Each agent has its own HTTP client, as each CCP has its own connections (one shared pool of hundreds of
+        # connections costs the generator a scan of the pool per request).
+        fresh = [Agent(self.inst.url, n, httpx.AsyncClient(limits=httpx.Limits(max_connections=4), timeout=120))
+                 for n in names]
 
         async def up(a: Agent) -> None:
             async with gate:
