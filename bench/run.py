@@ -38,8 +38,8 @@ VENV_BIN = Path(sys.executable).parent
 PARLEY = str(VENV_BIN / "parley")
 
 # Offered SendMessage rates (messages/s), stepped up until p99 send-to-delivery passes 50 ms.
-PARLEY_RATES = [100, 200, 400, 600, 800, 1000, 1200, 1400, 1600, 1800, 2000, 2200, 2400, 2800, 3200, 4000]
-FLOOR_RATES = [1000, 2000, 3000, 4000, 5000, 6500, 8000, 10000, 12000, 14000]
+PARLEY_RATES = [200, 400, 800, 1200, 1400, 1600, 1800, 2000, 2200, 2400, 2800, 3200, 4000]
+FLOOR_RATES = [2000, 3000, 4000, 5000, 6500, 8000, 10000, 12000, 14000]
 STEP_SECONDS = 3.0
 PG_DSN = "postgresql://postgres@127.0.0.1:5432/"
 

@@ -16,8 +16,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sqlite3
 import time
 from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,61 @@ log = logging.getLogger(__name__)
 
 # How long a SQLite transaction (or start-up migration) waits for a write lock held by another process.
 SQLITE_LOCK_WAIT_SECONDS = 30.0
+# How often the WAL is copied back into the database file, off the event loop (see Checkpointer).
+CHECKPOINT_SECONDS = 1.0
+# The WAL file is truncated to this size after a checkpoint (it is reused, not grown, in between).
+WAL_SIZE_LIMIT = 64 * 1024 * 1024
+
+
+class Checkpointer:
+    """Runs SQLite's WAL checkpoints in a thread of its own, with a connection of its own.
+
+    SQLite's automatic checkpoint runs inside a commit once the WAL passes 1,000 pages: it copies the log into
+    the database file and syncs it, milliseconds during which the event loop (where Parley's statements run)
+    would stand still. With automatic checkpoints off on the loop's connection, commits only append to the WAL;
+    this thread copies it back every second (``PASSIVE``: never blocks a writer) and truncates it on close.
+    """
+
+    def __init__(self, path: str) -> None:
+        self.path = path
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-checkpoint")
+        self._conn: sqlite3.Connection | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def start(self) -> None:
+        self._task = asyncio.get_running_loop().create_task(self._run())
+
+    async def _run(self) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            await asyncio.sleep(CHECKPOINT_SECONDS)
+            try:
+                await loop.run_in_executor(self._executor, self._checkpoint, "PASSIVE")
+            except sqlite3.Error as exc:
+                log.warning("WAL checkpoint failed: %s", exc)
+
+    def _checkpoint(self, mode: str) -> None:
+        if self._conn is None:
+            self._conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self._conn.execute("PRAGMA busy_timeout=1000")
+        self._conn.execute(f"PRAGMA wal_checkpoint({mode})")
+
+    def _close(self) -> None:
+        try:
+            self._checkpoint("TRUNCATE")
+        except sqlite3.Error as exc:
+            log.warning("final WAL checkpoint failed: %s", exc)
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    async def close(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await asyncio.get_running_loop().run_in_executor(self._executor, self._close)
+        self._executor.shutdown(wait=True)
 
 
 def async_url(url: str) -> str:
@@ -75,8 +132,10 @@ def _locked(exc: OperationalError) -> bool:
 class SqlStorage:
     """The :class:`parley.service.ports.Storage` over SQLite (on the loop) or PostgreSQL (asyncpg)."""
 
-    def __init__(self, url: str, *, sqlite: Engine | None = None, postgres: AsyncEngine | None = None) -> None:
+    def __init__(self, url: str, *, sqlite: Engine | None = None, postgres: AsyncEngine | None = None,
+                 checkpointer: Checkpointer | None = None) -> None:
         self.url = url
+        self.checkpointer = checkpointer
         self.sqlite = sqlite
         self.postgres = postgres
         self.is_sqlite = sqlite is not None
@@ -115,6 +174,9 @@ class SqlStorage:
         if self._sqlite_conn is not None:
             self._sqlite_conn.close()
             self._sqlite_conn = None
+        if self.checkpointer is not None:
+            await self.checkpointer.close()
+            self.checkpointer = None
         if self.sqlite is not None:
             self.sqlite.dispose()
         if self.postgres is not None:
@@ -153,6 +215,9 @@ def _sqlite_engine(url: str) -> Engine:
         cursor.execute("PRAGMA busy_timeout=0")
         cursor.execute("PRAGMA journal_mode=WAL")
         cursor.execute("PRAGMA synchronous=NORMAL")
+        # Checkpoints run in the Checkpointer's thread, not inside commits on the event loop.
+        cursor.execute("PRAGMA wal_autocheckpoint=0")
+        cursor.execute(f"PRAGMA journal_size_limit={WAL_SIZE_LIMIT}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.close()
 
@@ -188,7 +253,11 @@ async def open_storage(url: str) -> SqlStorage:
             await _begin_sqlite(conn)
             _run_migrations(conn)
             conn.commit()
-        return SqlStorage(url, sqlite=engine)
+        path = plain.split(":///", 1)[1]
+        checkpointer = Checkpointer(path) if path and path != ":memory:" else None
+        if checkpointer is not None:
+            checkpointer.start()
+        return SqlStorage(url, sqlite=engine, checkpointer=checkpointer)
     postgres = create_async_engine(async_url(url), pool_size=10, max_overflow=20, pool_pre_ping=True,
                                    json_serializer=_dumps, json_deserializer=orjson.loads)
     async with postgres.begin() as aconn:
