@@ -40,6 +40,7 @@ class SixParty:
         self.seats: dict[str, list[Sock]] = {}
         self.index: dict[str, int] = {}
         self.complete = 0
+        self.ready: set[str] = set()
         self.failures: list[str] = []
         self.phase = 0
         self._changed = asyncio.Event()
@@ -124,7 +125,9 @@ class SixParty:
         sock = Sock(chat, slot, url, conn_token)
         seats.append(sock)
         await self.fanout.open([sock])
-        if sum(1 for s in seats if s.ws is not None) == 6:
+        # Two seats of one chat may finish opening together: count each chat once.
+        if sum(1 for s in seats if s.ws is not None) == 6 and chat_key not in self.ready:
+            self.ready.add(chat_key)
             self.fanout.add_chat(seats)
             self.complete += 1
             self._changed.set()
