@@ -3,6 +3,8 @@ access token, with errors as ``{"__type", "message"}`` as StreamsJS's AWS SDK pa
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -18,6 +20,9 @@ log = logging.getLogger(__name__)
 
 TARGET_PREFIX = "AmazonConnectCTIService."
 JSON_10 = "application/x-amz-json-1.0"
+
+# Operations that may hold the request for a while (the snapshot long poll): they stop when the client goes away.
+LONG_POLLS = frozenset({"GetAgentSnapshot"})
 
 CtiHandler = Callable[[AgentSession, dict[str, Any]], Awaitable[dict[str, Any]]]
 Resolver = Callable[[str], Awaitable[AgentSession | None]]
@@ -75,7 +80,13 @@ class CtiApi:
             if handler is None:
                 raise CtiError("UnknownOperationException",
                                f"Parley does not implement the CTI operation {op}.", 400)
-            result = await handler(who, body)
+            if op in LONG_POLLS:
+                outcome = await _unless_disconnected(request, handler(who, body))
+                if outcome is None:  # nobody is listening any more: no render, no answer
+                    return Response(status_code=204)
+                result = outcome
+            else:
+                result = await handler(who, body)
         except orjson.JSONDecodeError:
             return error_response("SerializationException", "The request body is not valid JSON.", 400)
         except CtiError as exc:
@@ -88,6 +99,32 @@ class CtiApi:
             log.exception("CTI %s failed", op)
             return error_response("InternalServiceException", "An internal error occurred.", 500)
         return Response(orjson.dumps(result), 200, media_type=JSON_10)
+
+
+async def _unless_disconnected(request: Request, work: Awaitable[dict[str, Any]]) -> dict[str, Any] | None:
+    """``work``'s result, or None (``work`` cancelled) as soon as the client closes the connection (a CCP that
+    was closed leaves no long poll, and no last snapshot render, behind)."""
+    task = asyncio.ensure_future(work)
+    gone = asyncio.ensure_future(_disconnected(request))
+    try:
+        await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
+    except BaseException:
+        task.cancel()
+        raise
+    finally:
+        gone.cancel()
+    if task.done():
+        return task.result()
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    return None
+
+
+async def _disconnected(request: Request) -> None:
+    """Returns when the client has closed the connection (the request body has been read already)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def need_str(body: dict[str, Any], name: str) -> str:
