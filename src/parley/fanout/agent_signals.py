@@ -18,6 +18,9 @@ class AgentSignals:
     def __init__(self, bus: Bus) -> None:
         self.bus = bus
         self._waiters: dict[str, set[asyncio.Event]] = {}
+        # How many pokes each agent has had: a long poll notes it before reading the snapshot, so a poke that
+        # lands while it reads (on PostgreSQL the reads yield to the loop) is not lost.
+        self._pokes: dict[str, int] = {}
         self._task: asyncio.Task[None] | None = None
 
     async def start(self) -> None:
@@ -31,8 +34,15 @@ class AgentSignals:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
 
-    async def wait(self, user_id: str, timeout: float) -> None:
-        """Return when ``user_id`` is poked or ``timeout`` seconds pass, whichever comes first."""
+    def mark(self, user_id: str) -> int:
+        """The poke count of ``user_id`` now; pass it to :meth:`wait` after reading what the poke would change."""
+        return self._pokes.get(user_id, 0)
+
+    async def wait(self, user_id: str, timeout: float, since: int | None = None) -> None:
+        """Return when ``user_id`` is poked or ``timeout`` seconds pass, whichever comes first; at once when the
+        agent was poked after :meth:`mark` returned ``since``."""
+        if since is not None and self._pokes.get(user_id, 0) != since:
+            return
         event = asyncio.Event()
         self._waiters.setdefault(user_id, set()).add(event)
         try:
@@ -55,5 +65,6 @@ class AgentSignals:
                     log.warning("ignoring a malformed agent poke")
                     continue
                 for user_id in users:
+                    self._pokes[user_id] = self._pokes.get(user_id, 0) + 1
                     for event in self._waiters.get(user_id, ()):
                         event.set()

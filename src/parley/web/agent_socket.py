@@ -142,6 +142,7 @@ class AgentSockets:
     async def _follow(self, who: AgentSession, socket: Subscriber, sinks: dict[str, ChatSink]) -> None:
         """Keep the socket attached to exactly the chats the agent is connected to."""
         while True:
+            seen = self.signals.mark(who.user_id)
             try:
                 chats = await self.agents.chats_of(who)
                 for chat_id in [c for c in sinks if c not in chats]:
@@ -152,4 +153,4 @@ class AgentSockets:
                         await self.feeds.add(sinks[chat_id])
             except Exception:
                 log.exception("agent websocket could not follow the agent's chats")
-            await self.signals.wait(who.user_id, RESYNC_SECONDS)
+            await self.signals.wait(who.user_id, RESYNC_SECONDS, since=seen)

@@ -76,12 +76,13 @@ class CtiHandlers:
             wait = max(0.0, min(MAX_POLL_SECONDS, timeout / 1000.0))
         deadline = utcnow() + timedelta(seconds=wait)
         while True:
+            seen = self.signals.mark(who.user_id)
             snapshot = render_snapshot(await self.agents.view(who), self.account, utcnow())
             version = version_of(snapshot)
             remaining = (deadline - utcnow()).total_seconds()
             if token != version or remaining <= 0:
                 return {"snapshot": snapshot, "nextToken": version}
-            await self.signals.wait(who.user_id, remaining)
+            await self.signals.wait(who.user_id, remaining, since=seen)
 
     async def get_agent_configuration(self, who: AgentSession, body: dict[str, Any]) -> dict[str, Any]:
         config = await self.agents.configuration(who)
