@@ -39,11 +39,14 @@ class SixParty:
         self.loops: list[asyncio.Task[None]] = []
         self.seats: dict[str, list[Sock]] = {}
         self.index: dict[str, int] = {}
-        self.complete = 0
-        self.ready: set[str] = set()
+        self.ready: set[str] = set()  # chats with six subscribed sockets
         self.failures: list[str] = []
         self.phase = 0
         self._changed = asyncio.Event()
+
+    @property
+    def complete(self) -> int:
+        return len(self.ready)
 
     async def close(self) -> None:
         await self.stop_agents()
@@ -129,7 +132,6 @@ class SixParty:
         if sum(1 for s in seats if s.ws is not None) == 6 and chat_key not in self.ready:
             self.ready.add(chat_key)
             self.fanout.add_chat(seats)
-            self.complete += 1
             self._changed.set()
 
     async def add_chats(self, count: int, connect: ConnectClient, timeout: float = 600) -> dict[str, Any]:

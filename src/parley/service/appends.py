@@ -28,6 +28,8 @@ log = logging.getLogger(__name__)
 # The most requests one commit takes; more wait for the next.
 MAX_BATCH = 256
 
+# The one answer for any bad, expired or spent token (chat.py and the wire edge use it too), and for a sender
+# whose chat or seat is gone.
 DENIED = "Access denied: the token is not valid, has expired, or its participant has left the chat."
 GONE = "The chat has ended or you have left it; it no longer accepts messages or events."
 

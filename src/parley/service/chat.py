@@ -23,7 +23,7 @@ from parley.domain.transcript import (
     Item,
     Receipt,
 )
-from parley.service.appends import Append, Appender, Writer
+from parley.service.appends import DENIED, GONE, Append, Appender, Writer
 from parley.service.chat_txn import active_count, append_txn, end_chat_txn, event, leave_txn
 from parley.service.contacts import need_contact
 from parley.service.lookups import need_instance
@@ -35,8 +35,6 @@ WEBSOCKET_URL_SECONDS = 100
 CONNECTION_TOKEN_SECONDS = 24 * 3600
 # Connect's quota: one custom participant (bot) per contact.
 MAX_BOTS = 1
-
-DENIED = "Access denied: the token is not valid, has expired, or its participant has left the chat."
 
 
 @dataclass(frozen=True)
@@ -133,7 +131,7 @@ class ChatService:
     async def _writable(self, tx: Tx, token: str | None) -> Caller:
         caller = await self._resolve(tx, token, "conn", lock=True)
         if not caller.participant.active or caller.chat.ended:
-            raise AccessDenied("The chat has ended or you have left it; it no longer accepts messages or events.")
+            raise AccessDenied(GONE)
         return caller
 
     async def send_message(self, token: str | None, content_type: str, content: str,

@@ -25,10 +25,10 @@ class AgentSql:
     """Mixed into :class:`parley.storage.repos.SqlTx`."""
 
     conn: Statements
-    for_update: bool
+    row_locks: bool
 
     async def get_presence(self, user_id: str, *, for_update: bool = False) -> Presence | None:
-        query = _GET_PRESENCE_LOCKED if for_update and self.for_update else _GET_PRESENCE
+        query = _GET_PRESENCE_LOCKED if for_update and self.row_locks else _GET_PRESENCE
         row = (await self.conn.execute(query, {"user": user_id})).first()
         return None if row is None else from_json(Presence, dict(row[0]))
 
@@ -41,15 +41,8 @@ class AgentSql:
         if not result.rowcount:
             await self.conn.execute(t.agents.insert().values(user_id=presence.user_id, **values))
 
-    async def routable_agents(self, instance_id: str) -> list[Presence]:
-        """Routable agents of an instance, longest idle first."""
-        query = (sa.select(t.agents.c.data)
-                 .where(t.agents.c.instance_id == instance_id, t.agents.c.routable.is_(True))
-                 .order_by(t.agents.c.idle_since, t.agents.c.user_id))
-        return [from_json(Presence, dict(r[0])) for r in (await self.conn.execute(query)).all()]
-
     async def routable_agent_ids(self, instance_id: str) -> list[str]:
-        """:meth:`routable_agents`, ids only (no documents to decode)."""
+        """Ids of the instance's routable agents, longest idle first (no documents to decode)."""
         return [str(r[0]) for r in (await self.conn.execute(_ROUTABLE_IDS, {"instance": instance_id})).all()]
 
     async def segments_of_agent(self, user_id: str) -> list[Contact]:

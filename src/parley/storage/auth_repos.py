@@ -17,7 +17,7 @@ class AuthSql:
     """Mixed into :class:`parley.storage.repos.SqlTx`."""
 
     conn: Statements
-    for_update: bool
+    row_locks: bool
 
     async def insert_session(self, token_hash: str, session: AgentSession) -> None:
         await self.conn.execute(t.agent_sessions.insert().values(

@@ -46,7 +46,7 @@ class ChatSql:
     """Mixed into :class:`parley.storage.repos.SqlTx`."""
 
     conn: Statements
-    for_update: bool
+    row_locks: bool
 
     async def create_chat(self, chat: Chat) -> None:
         await self.conn.execute(t.chats.insert().values(
@@ -55,7 +55,7 @@ class ChatSql:
         ))
 
     async def get_chat(self, chat_id: str, *, for_update: bool = False) -> Chat | None:
-        query = _GET_CHAT_LOCKED if for_update and self.for_update else _GET_CHAT
+        query = _GET_CHAT_LOCKED if for_update and self.row_locks else _GET_CHAT
         row = (await self.conn.execute(query, {"id": chat_id})).first()
         return None if row is None else _chat(row)
 
@@ -94,7 +94,7 @@ class ChatSql:
         """Several chats in one query; with ``for_update`` their rows are locked in id order (no deadlocks)."""
         if not chat_ids:
             return {}
-        query = _GET_CHATS_LOCKED if for_update and self.for_update else _GET_CHATS
+        query = _GET_CHATS_LOCKED if for_update and self.row_locks else _GET_CHATS
         rows = (await self.conn.execute(query, {"ids": sorted(set(chat_ids))})).all()
         return {row.id: _chat(row) for row in rows}
 

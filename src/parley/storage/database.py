@@ -18,7 +18,7 @@ import contextlib
 import logging
 import sqlite3
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -105,11 +105,11 @@ def async_url(url: str) -> str:
     raise ValueError(f"unsupported storage URL {url!r}: use sqlite:///PATH or postgresql://HOST/DB")
 
 
-def sqlite_url(url: str) -> str | None:
-    """``sqlite:///PATH`` (also the older ``sqlite+aiosqlite:///PATH``) as pysqlite's URL; None if not SQLite."""
+def sqlite_path(url: str) -> str | None:
+    """The file of ``sqlite:///PATH`` (also the older ``sqlite+aiosqlite:///PATH``); None if not SQLite."""
     for prefix in ("sqlite:///", "sqlite+aiosqlite:///", "sqlite+pysqlite:///"):
         if url.startswith(prefix):
-            return "sqlite:///" + url[len(prefix):]
+            return url[len(prefix):]
     return None
 
 
@@ -153,7 +153,7 @@ class SqlStorage:
                 conn = self._sqlite_conn
                 await _begin_sqlite(conn)
                 try:
-                    tx = SqlTx(LoopStatements(conn), for_update=False)
+                    tx = SqlTx(LoopStatements(conn), row_locks=False)
                     yield tx
                     conn.commit()
                 except BaseException:
@@ -162,7 +162,7 @@ class SqlStorage:
         else:
             assert self.postgres is not None
             async with self.postgres.connect() as aconn, aconn.begin():
-                tx = SqlTx(AsyncStatements(aconn), for_update=True)
+                tx = SqlTx(AsyncStatements(aconn), row_locks=True)
                 yield tx
         for callback in tx.callbacks:
             try:
@@ -183,28 +183,38 @@ class SqlStorage:
             await self.postgres.dispose()
 
 
-async def _begin_sqlite(conn: Connection) -> None:
-    """Start a ``BEGIN IMMEDIATE`` transaction on ``conn``; waits (asynchronously) while another holds the lock."""
+async def _while_locked(step: Callable[[], object], undo: Callable[[], None]) -> None:
+    """Run ``step``; while SQLite answers that another connection holds the lock, ``undo`` and try again after
+    an asynchronous pause (the event loop never waits inside SQLite), for up to SQLITE_LOCK_WAIT_SECONDS."""
     deadline = time.monotonic() + SQLITE_LOCK_WAIT_SECONDS
     pause = 0.001
     while True:
         try:
-            conn.begin()
+            step()
             return
         except OperationalError as exc:
-            if conn.in_transaction():
-                conn.rollback()
+            undo()
             if not _locked(exc) or time.monotonic() > deadline:
                 raise
         await asyncio.sleep(pause)
         pause = min(pause * 2, 0.05)
 
 
-def _sqlite_engine(url: str) -> Engine:
-    path = url.split(":///", 1)[1]
+async def _begin_sqlite(conn: Connection) -> None:
+    """Start a ``BEGIN IMMEDIATE`` transaction on ``conn``, waiting while another connection holds the lock."""
+
+    def undo() -> None:
+        if conn.in_transaction():
+            conn.rollback()
+
+    await _while_locked(conn.begin, undo)
+
+
+def _sqlite_engine(path: str) -> Engine:
     if path and path != ":memory:":
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-    engine = sa.create_engine(url, pool_reset_on_return=None, json_serializer=_dumps, json_deserializer=orjson.loads)
+    engine = sa.create_engine(f"sqlite:///{path}", pool_reset_on_return=None, json_serializer=_dumps,
+                              json_deserializer=orjson.loads)
 
     @event.listens_for(engine, "connect")
     def _pragmas(dbapi_conn: Any, _record: Any) -> None:
@@ -231,29 +241,19 @@ def _sqlite_engine(url: str) -> Engine:
 
 async def _connect_sqlite(engine: Engine) -> None:
     """First connection: switching to WAL needs a lock another process starting at once may hold."""
-    deadline = time.monotonic() + SQLITE_LOCK_WAIT_SECONDS
-    while True:
-        try:
-            engine.connect().close()
-            return
-        except OperationalError as exc:
-            if not _locked(exc) or time.monotonic() > deadline:
-                raise
-            engine.dispose()
-        await asyncio.sleep(0.02)
+    await _while_locked(lambda: engine.connect().close(), engine.dispose)
 
 
 async def open_storage(url: str) -> SqlStorage:
     """Connect to ``url``, bring the schema to the latest migration and return the storage."""
-    plain = sqlite_url(url)
-    if plain is not None:
-        engine = _sqlite_engine(plain)
+    path = sqlite_path(url)
+    if path is not None:
+        engine = _sqlite_engine(path)
         await _connect_sqlite(engine)
         with engine.connect() as conn:
             await _begin_sqlite(conn)
             _run_migrations(conn)
             conn.commit()
-        path = plain.split(":///", 1)[1]
         checkpointer = Checkpointer(path) if path and path != ":memory:" else None
         if checkpointer is not None:
             checkpointer.start()

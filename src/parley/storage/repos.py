@@ -51,17 +51,13 @@ _CONTACTS_OF_CHAT = sa.select(_contacts.data).where(_contacts.initial_contact_id
 class SqlTx(ChatSql, AuthSql, AgentSql):
     """One open transaction: the repositories' statements on one connection."""
 
-    def __init__(self, conn: Statements, *, for_update: bool) -> None:
+    def __init__(self, conn: Statements, *, row_locks: bool) -> None:
         self.conn = conn
-        self.for_update = for_update
-        self.row_locks = for_update
+        self.row_locks = row_locks
         self.callbacks: list[Callable[[], Awaitable[None]]] = []
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
         self.callbacks.append(callback)
-
-    def _locked(self, query: sa.Select[Any]) -> sa.Select[Any]:
-        return query.with_for_update() if self.for_update else query
 
     async def _one_data(self, query: sa.Select[Any], params: dict[str, Any] | None = None) -> dict[str, Any] | None:
         row = (await self.conn.execute(query, params)).first()
@@ -73,7 +69,7 @@ class SqlTx(ChatSql, AuthSql, AgentSql):
         return None if data is None else from_json(Instance, data)
 
     async def get_instance_for_update(self, instance_id: str) -> Instance | None:
-        query = _GET_INSTANCE_LOCKED if self.for_update else _GET_INSTANCE
+        query = _GET_INSTANCE_LOCKED if self.row_locks else _GET_INSTANCE
         data = await self._one_data(query, {"id": instance_id})
         return None if data is None else from_json(Instance, data)
 
@@ -102,11 +98,6 @@ class SqlTx(ChatSql, AuthSql, AgentSql):
         )
 
     # configuration resources -----------------------------------------------------------------------
-    def _resource_query(self, kind: type[Resource], instance_id: str) -> sa.Select[Any]:
-        return sa.select(t.resources.c.data).where(
-            t.resources.c.instance_id == instance_id, t.resources.c.kind == kind.KIND
-        )
-
     async def get_resource(self, kind: type[R], instance_id: str, resource_id: str) -> R | None:
         data = await self._one_data(_GET_RESOURCE, {"instance": instance_id, "kind": kind.KIND, "id": resource_id})
         return None if data is None else from_json(kind, data)
@@ -118,10 +109,10 @@ class SqlTx(ChatSql, AuthSql, AgentSql):
     async def list_resources(
         self, kind: type[R], instance_id: str, after: tuple[str, str] | None, limit: int
     ) -> list[R]:
-        query = self._resource_query(kind, instance_id).order_by(t.resources.c.sort_key, t.resources.c.id)
+        query = _ALL_RESOURCES
         if after is not None:
-            query = query.where(sa.tuple_(t.resources.c.sort_key, t.resources.c.id) > sa.tuple_(*after))
-        rows = (await self.conn.execute(query.limit(limit))).all()
+            query = query.where(sa.tuple_(_res.sort_key, _res.id) > sa.tuple_(*after))
+        rows = (await self.conn.execute(query.limit(limit), {"instance": instance_id, "kind": kind.KIND})).all()
         return [from_json(kind, dict(r[0])) for r in rows]
 
     async def all_resources(self, kind: type[R], instance_id: str) -> list[R]:
@@ -154,7 +145,7 @@ class SqlTx(ChatSql, AuthSql, AgentSql):
         return None if data is None else from_json(Contact, data)
 
     async def get_contact_for_update(self, instance_id: str, contact_id: str) -> Contact | None:
-        query = _GET_CONTACT_LOCKED if self.for_update else _GET_CONTACT
+        query = _GET_CONTACT_LOCKED if self.row_locks else _GET_CONTACT
         data = await self._one_data(query, {"id": contact_id, "instance": instance_id})
         return None if data is None else from_json(Contact, data)
 

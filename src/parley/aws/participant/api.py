@@ -9,7 +9,7 @@ from starlette.responses import Response
 from parley.aws.errors import AwsError
 from parley.aws.model import Service
 from parley.aws.restjson import PARTICIPANT, Limiter, RestJsonApi, collect_handlers
-from parley.service.chat import DENIED
+from parley.service.appends import DENIED
 
 # What browsers may send and read cross-origin (ChatJS's preflight asks for exactly these headers).
 CORS_HEADERS = {
