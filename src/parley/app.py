@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import Response
 from starlette.routing import Route, WebSocketRoute
 
 from parley.aws.connect.api import build_connect_api
@@ -55,6 +54,7 @@ from parley.storage.files import LocalFileStore
 from parley.web.agent_socket import AgentSockets
 from parley.web.attachments import AttachmentFiles
 from parley.web.ccp import CcpPages
+from parley.web.front import FrontDoor
 from parley.web.health import health_endpoint
 from parley.web.libraries import Libraries, find_node_modules
 from parley.web.login import SESSION_COOKIE, LoginPages
@@ -68,7 +68,7 @@ class Parley:
     """A built server: the ASGI app and what must be closed when it stops."""
 
     config: Config
-    app: Starlette
+    app: FrontDoor
     storage: Storage
     access_keys: dict[str, str]
     demo: Demo | None = None
@@ -145,17 +145,11 @@ async def build(config: Config) -> Parley:
         everything, _ = await instances.list_instances(None, 1000)
         return [origin for instance in everything for origin in instance.approved_origins]
 
-    async def dispatch(request: Request) -> Response:
-        if request.url.path.startswith("/participant/"):
-            return await participant_api(request)
-        return await connect_api(request)
-
     routes = [
         Route("/health", health_endpoint(storage), methods=["GET"]),  # type: ignore[arg-type]
         Route("/participant/attachments/{attachment_id}", AttachmentFiles(attachments).handle,
               methods=["GET", "PUT", "OPTIONS"]),
-        WebSocketRoute("/participant/ws", ParticipantSocket(chat, hub, config.websocket_lifetime).handle),
-        # The Participant Service is the hottest path: matched before the pages' routes.
+        # Other paths under /participant/attachments/ (the rest of /participant/ never reaches Starlette).
         Route("/participant/{operation:path}", participant_api.__call__, methods=[*ALL_METHODS, "OPTIONS"]),
         Route("/api", cti_api.handle, methods=["POST"]),
         Route("/connect/api", cti_api.handle, methods=["POST"]),
@@ -163,9 +157,12 @@ async def build(config: Config) -> Parley:
         *LoginPages(auth, secure_cookies=config.base_url.startswith("https")).routes(),
         *CcpPages(libraries, config.region, frame_origins).routes(),
         *libraries.routes(),
-        Route("/{path:path}", dispatch, methods=[*ALL_METHODS, "OPTIONS"]),
+        # The Connect API (rest-json, SigV4) answers every other path, with its own errors for unknown ones.
+        Route("/{path:path}", connect_api.__call__, methods=[*ALL_METHODS, "OPTIONS"]),
     ]
-    app = Starlette(routes=routes)
+    # The Participant Service's operations and websocket are dispatched before Starlette (see FrontDoor).
+    app = FrontDoor(Starlette(routes=routes), participant_api,
+                    ParticipantSocket(chat, hub, config.websocket_lifetime))
     parley = Parley(config, app, storage, access_keys, demo, [note] if note else [])
     parley.closers += [bus.close, hub.stop, signals.stop, router.stop, timers.stop, appender.close]
     return parley

@@ -71,9 +71,11 @@ class RestJsonApi:
 
     def __init__(
         self, service: Service, handlers: Mapping[str, Handler], authenticate: Authenticator,
-        dialect: Dialect, *, label: str, limiter: Limiter | None = None,
+        dialect: Dialect, *, label: str, limiter: Limiter | None = None, headers: Mapping[str, str] | None = None,
     ) -> None:
         self.limiter = limiter
+        # Sent with every answer, success or error (the Participant Service's CORS headers).
+        self.headers = dict(headers or {})
         self.service = service
         self.handlers = dict(handlers)
         self.authenticate = authenticate
@@ -127,7 +129,7 @@ class RestJsonApi:
         return self._success(op, result or {}, request_id)
 
     def _success(self, op: OperationModel, result: Mapping[str, Any], request_id: str) -> Response:
-        headers = {"x-amzn-RequestId": request_id, **shapes.output_headers(op, result)}
+        headers = {"x-amzn-RequestId": request_id, **self.headers, **shapes.output_headers(op, result)}
         status = int(op.http.get("responseCode", 200))
         shape = op.output_shape
         if shape is None:
@@ -138,7 +140,7 @@ class RestJsonApi:
     def _error(self, op: OperationModel | None, error: AwsError, request_id: str) -> Response:
         status = error.status or error_status(op, error.code)
         body = {"Message": error.message, **error.fields}
-        headers = {"x-amzn-RequestId": request_id, "x-amzn-ErrorType": error.code}
+        headers = {"x-amzn-RequestId": request_id, **self.headers, "x-amzn-ErrorType": error.code}
         return Response(orjson.dumps(body), status, headers, media_type="application/json")
 
 

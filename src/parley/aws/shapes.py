@@ -292,7 +292,9 @@ def to_json(shape: Shape, value: Any, *, epoch_timestamps: bool) -> Any:
 
 def iso(value: datetime) -> str:
     """``2019-11-08T02:41:28.172Z``: the ISO-8601 form Connect uses in strings."""
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 def output_headers(op: OperationModel, result: Mapping[str, Any]) -> dict[str, str]:

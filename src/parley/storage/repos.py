@@ -24,9 +24,10 @@ R = TypeVar("R", bound=Resource)
 _idem = t.idempotency.c
 _FIND_IDEMPOTENT = sa.select(_idem.result).where(_idem.scope == sa.bindparam("scope"),
                                                  _idem.token == sa.bindparam("token"))
-_FIND_IDEMPOTENT_MANY = sa.select(_idem.scope, _idem.token, _idem.result).where(
-    _idem.scope.in_(sa.bindparam("scopes", expanding=True)), _idem.token.in_(sa.bindparam("tokens", expanding=True))
-)
+# One statement text per number of pairs (SQLAlchemy caches each compiled form): an OR of primary-key probes.
+# ``scope IN (...) AND token IN (...)`` probes every scope with every token (100 pairs: 10,000 probes, 6 ms on
+# SQLite, the largest statement of a group commit), and SQLite answers a row-value ``IN (VALUES ...)`` by a scan.
+_IDEMPOTENT_PAIR = "(scope = :s{0} AND token = :t{0})"
 _INSERT_IDEMPOTENT = t.idempotency.insert()
 _participants = t.participants.c
 _GET_PARTICIPANT = sa.select(_participants.data).where(_participants.id == sa.bindparam("id"))
@@ -210,14 +211,19 @@ class SqlTx(ChatSql, AuthSql, AgentSql):
         return await self._one_data(_FIND_IDEMPOTENT, {"scope": scope, "token": token})
 
     async def find_idempotent_many(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict[str, Any]]:
-        """Several (scope, token) lookups in one query: scopes IN and tokens IN (both use the primary key),
-        pairs matched here, which is cheaper than a row-value IN list."""
+        """Several (scope, token) lookups in one query, each pair a primary-key probe."""
         if not keys:
             return {}
-        wanted = set(keys)
-        rows = (await self.conn.execute(_FIND_IDEMPOTENT_MANY, {
-            "scopes": sorted({k[0] for k in wanted}), "tokens": sorted({k[1] for k in wanted})})).all()
-        return {(r.scope, r.token): dict(r.result) for r in rows if (r.scope, r.token) in wanted}
+        pairs = sorted(set(keys))
+        query = sa.text("SELECT scope, token, result FROM idempotency WHERE "
+                        + " OR ".join(_IDEMPOTENT_PAIR.format(i) for i in range(len(pairs)))
+                        ).columns(_idem.scope, _idem.token, _idem.result)
+        params = {}
+        for i, (scope, token) in enumerate(pairs):
+            params[f"s{i}"] = scope
+            params[f"t{i}"] = token
+        rows = (await self.conn.execute(query, params)).all()
+        return {(r.scope, r.token): dict(r.result) for r in rows}
 
     async def save_idempotent_many(self, rows: list[tuple[str, str, dict[str, Any]]]) -> None:
         if not rows:

@@ -8,6 +8,7 @@ import logging
 from collections.abc import Awaitable, Callable
 
 import orjson
+from starlette.types import Send
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from parley.domain.errors import AccessDenied
@@ -77,14 +78,16 @@ class Subscriber:
 
 
 class ParticipantSocket:
-    """The Starlette websocket endpoint."""
+    """The participant websocket endpoint (served by :class:`parley.web.front.FrontDoor`)."""
 
     def __init__(self, chat: ChatService, hub: Feeds, lifetime_seconds: float) -> None:
         self.chat = chat
         self.hub = hub
         self.lifetime_seconds = lifetime_seconds
 
-    async def handle(self, websocket: WebSocket) -> None:
+    async def serve(self, websocket: WebSocket, send: Send) -> None:
+        """Serve one connection; ``websocket`` accepts, reads and closes, frames go out through the ASGI ``send``
+        itself (one call each, no wrappers: six frames per message in a six-party chat)."""
         try:
             caller = await self.chat.resolve_websocket(websocket.query_params.get("ticket"))
         except AccessDenied:
@@ -98,14 +101,14 @@ class ParticipantSocket:
             await websocket.close(code=1008, reason="Too many connections")
             return
 
-        async def send(frame: str) -> None:
-            await websocket.send_text(frame)
+        async def write(frame: str) -> None:
+            await send({"type": "websocket.send", "text": frame})
 
         async def close(code: int) -> None:
             with contextlib.suppress(Exception):
                 await websocket.close(code=code)
 
-        subscriber = Subscriber(participant.id, caller.chat.id, send, close)
+        subscriber = Subscriber(participant.id, caller.chat.id, write, close)
         # Like Connect's websockets, a connection lives for a bounded time; clients reconnect and catch up.
         expiry = asyncio.get_running_loop().call_later(self.lifetime_seconds, subscriber.finish, 1001)
         subscribed = False

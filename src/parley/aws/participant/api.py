@@ -38,12 +38,10 @@ class ParticipantApi:
     async def __call__(self, request: Request) -> Response:
         if request.method == "OPTIONS":
             return Response(status_code=204, headers=CORS_HEADERS)
-        response = await self.api(request)
-        response.headers.update(CORS_HEADERS)
-        return response
+        return await self.api(request)
 
 
 def build_participant_api(service: Service, *handlers: object, limiter: Limiter | None = None) -> ParticipantApi:
     api = RestJsonApi(service, collect_handlers(service, *handlers), bearer, PARTICIPANT,
-                      label="Participant Service", limiter=limiter)
+                      label="Participant Service", limiter=limiter, headers=CORS_HEADERS)
     return ParticipantApi(api)
