@@ -5,13 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+import orjson
 import sqlalchemy as sa
 
 from parley.domain.codec import from_json, to_json
 from parley.domain.contact import Participant
 from parley.domain.transcript import Chat, Connection, Item, StoredAttachment
 from parley.storage import schema as t
-from parley.storage.statements import Statements
+from parley.storage.statements import Statements, json_value, placeholders
 
 # The hot statements are built once: executing a prebuilt statement skips SQLAlchemy's construction and
 # cache-key work (about 90 µs down to 25 µs a statement on SQLite).
@@ -19,11 +20,12 @@ _chats_c = t.chats.c
 _items_c = t.chat_items.c
 _GET_CHAT = sa.select(t.chats).where(_chats_c.id == sa.bindparam("id"))
 _GET_CHAT_LOCKED = _GET_CHAT.with_for_update()
-_GET_CHATS = (sa.select(t.chats).where(_chats_c.id.in_(sa.bindparam("ids", expanding=True)))
-              .order_by(_chats_c.id))
-_GET_CHATS_LOCKED = _GET_CHATS.with_for_update()
-_SET_LAST_SEQ = t.chats.update().where(_chats_c.id == sa.bindparam("chat")).values(last_seq=sa.bindparam("last"))
-_INSERT_ITEMS = t.chat_items.insert()
+# The group commit's statements are plain SQL (see parley.storage.statements); IN lists are filled in per call.
+_GET_CHATS = "SELECT id, instance_id, last_seq, ended, expires_at FROM chats WHERE id IN ({}) ORDER BY id"
+_SET_LAST_SEQ = "UPDATE chats SET last_seq = ? WHERE id = ?"
+_INSERT_ITEM = "INSERT INTO chat_items (chat_id, seq, id, absolute_time, data) VALUES (?, ?, ?, ?, ?)"
+_CONNECTIONS_IN = ("SELECT c.token_hash, c.kind, c.participant_id, c.expires, p.data FROM connections c "
+                   "JOIN participants p ON p.id = c.participant_id WHERE c.token_hash IN ({})")
 _ITEMS_AFTER = (sa.select(_items_c.data)
                 .where(_items_c.chat_id == sa.bindparam("chat"), _items_c.seq > sa.bindparam("seq"))
                 .order_by(_items_c.seq).limit(sa.bindparam("limit")))
@@ -35,11 +37,11 @@ _FIND_ITEM = sa.select(_items_c.data).where(_items_c.chat_id == sa.bindparam("ch
 _CONNECTIONS = (sa.select(t.connections, t.participants.c.data)
                 .join(t.participants, t.participants.c.id == t.connections.c.participant_id))
 _CONNECTION = _CONNECTIONS.where(t.connections.c.token_hash == sa.bindparam("hash"))
-_CONNECTIONS_IN = _CONNECTIONS.where(t.connections.c.token_hash.in_(sa.bindparam("hashes", expanding=True)))
 
 
 def _chat(row: Any) -> Chat:
-    return Chat(row.id, row.instance_id, int(row.last_seq), bool(row.ended), datetime.fromisoformat(row.expires_at))
+    """A chat from its row: (id, instance_id, last_seq, ended, expires_at)."""
+    return Chat(row[0], row[1], int(row[2]), bool(row[3]), datetime.fromisoformat(row[4]))
 
 
 class ChatSql:
@@ -94,17 +96,16 @@ class ChatSql:
         """Several chats in one query; with ``for_update`` their rows are locked in id order (no deadlocks)."""
         if not chat_ids:
             return {}
-        query = _GET_CHATS_LOCKED if for_update and self.row_locks else _GET_CHATS
-        rows = (await self.conn.execute(query, {"ids": sorted(set(chat_ids))})).all()
-        return {row.id: _chat(row) for row in rows}
+        ids = sorted(set(chat_ids))
+        query = _GET_CHATS.format(placeholders(len(ids))) + (" FOR UPDATE" if for_update and self.row_locks else "")
+        return {row[0]: _chat(row) for row in await self.conn.fetch(query, ids)}
 
     async def store_items(self, last_seqs: dict[str, int], items: list[Item]) -> None:
         if not items:
             return
-        await self.conn.execute(_SET_LAST_SEQ, [{"chat": chat, "last": last} for chat, last in last_seqs.items()])
-        await self.conn.execute(_INSERT_ITEMS, [
-            {"chat_id": item.chat_id, "seq": item.seq, "id": item.id,
-             "absolute_time": item.absolute_time.isoformat(), "data": to_json(item)}
+        await self.conn.run_many(_SET_LAST_SEQ, [(last, chat) for chat, last in last_seqs.items()])
+        await self.conn.run_many(_INSERT_ITEM, [
+            (item.chat_id, item.seq, item.id, item.absolute_time.isoformat(), orjson.dumps(to_json(item)).decode())
             for item in items
         ])
 
@@ -159,10 +160,11 @@ class ChatSql:
         """:meth:`participant_for_connection` for several credentials in one query, keyed by token hash."""
         if not token_hashes:
             return {}
-        rows = (await self.conn.execute(_CONNECTIONS_IN, {"hashes": sorted(set(token_hashes))})).all()
+        hashes = sorted(set(token_hashes))
+        rows = await self.conn.fetch(_CONNECTIONS_IN.format(placeholders(len(hashes))), hashes)
         return {
-            row.token_hash: (Connection(row.kind, row.participant_id, datetime.fromisoformat(row.expires)),
-                             from_json(Participant, dict(row.data)))
+            row[0]: (Connection(row[1], row[2], datetime.fromisoformat(row[3])),
+                     from_json(Participant, json_value(row[4])))
             for row in rows
         }
 

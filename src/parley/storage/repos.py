@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Any, TypeVar
 
+import orjson
 import sqlalchemy as sa
 
 from parley.domain.clock import utcnow
@@ -16,7 +17,7 @@ from parley.storage import schema as t
 from parley.storage.agent_repos import AgentSql
 from parley.storage.auth_repos import AuthSql
 from parley.storage.chat_repos import ChatSql
-from parley.storage.statements import Statements
+from parley.storage.statements import Statements, json_value, placeholders
 
 R = TypeVar("R", bound=Resource)
 
@@ -24,14 +25,15 @@ R = TypeVar("R", bound=Resource)
 _idem = t.idempotency.c
 _FIND_IDEMPOTENT = sa.select(_idem.result).where(_idem.scope == sa.bindparam("scope"),
                                                  _idem.token == sa.bindparam("token"))
-# One statement text per number of pairs (SQLAlchemy caches each compiled form): an OR of primary-key probes.
+# The group commit's lookup of ClientTokens, an OR of primary-key probes (plain SQL, see statements.py).
 # ``scope IN (...) AND token IN (...)`` probes every scope with every token (100 pairs: 10,000 probes, 6 ms on
 # SQLite, the largest statement of a group commit), and SQLite answers a row-value ``IN (VALUES ...)`` by a scan.
-_IDEMPOTENT_PAIR = "(scope = :s{0} AND token = :t{0})"
-_INSERT_IDEMPOTENT = t.idempotency.insert()
+_FIND_IDEMPOTENT_MANY = "SELECT scope, token, result FROM idempotency WHERE "
+_IDEMPOTENT_PAIR = "(scope = ? AND token = ?)"
+_INSERT_IDEMPOTENT = "INSERT INTO idempotency (scope, token, created, result) VALUES (?, ?, ?, ?)"
+_GET_PARTICIPANTS_SQL = "SELECT data FROM participants WHERE id IN ({})"
 _participants = t.participants.c
 _GET_PARTICIPANT = sa.select(_participants.data).where(_participants.id == sa.bindparam("id"))
-_GET_PARTICIPANTS = sa.select(_participants.data).where(_participants.id.in_(sa.bindparam("ids", expanding=True)))
 _PARTICIPANTS_OF_CHAT = sa.select(_participants.data).where(_participants.chat_id == sa.bindparam("chat"))
 _PARTICIPANT_BY_TOKEN = sa.select(_participants.data).where(_participants.token_hash == sa.bindparam("hash"))
 _instances = t.instances.c
@@ -198,8 +200,9 @@ class SqlTx(ChatSql, AuthSql, AgentSql):
     async def get_participants(self, participant_ids: list[str]) -> dict[str, Participant]:
         if not participant_ids:
             return {}
-        rows = (await self.conn.execute(_GET_PARTICIPANTS, {"ids": sorted(set(participant_ids))})).all()
-        found = (from_json(Participant, dict(r[0])) for r in rows)
+        ids = sorted(set(participant_ids))
+        rows = await self.conn.fetch(_GET_PARTICIPANTS_SQL.format(placeholders(len(ids))), ids)
+        found = (from_json(Participant, json_value(r[0])) for r in rows)
         return {p.id: p for p in found}
 
     async def find_participant_by_token(self, token_hash: str) -> Participant | None:
@@ -215,22 +218,16 @@ class SqlTx(ChatSql, AuthSql, AgentSql):
         if not keys:
             return {}
         pairs = sorted(set(keys))
-        query = sa.text("SELECT scope, token, result FROM idempotency WHERE "
-                        + " OR ".join(_IDEMPOTENT_PAIR.format(i) for i in range(len(pairs)))
-                        ).columns(_idem.scope, _idem.token, _idem.result)
-        params = {}
-        for i, (scope, token) in enumerate(pairs):
-            params[f"s{i}"] = scope
-            params[f"t{i}"] = token
-        rows = (await self.conn.execute(query, params)).all()
-        return {(r.scope, r.token): dict(r.result) for r in rows}
+        rows = await self.conn.fetch(_FIND_IDEMPOTENT_MANY + " OR ".join([_IDEMPOTENT_PAIR] * len(pairs)),
+                                     [value for pair in pairs for value in pair])
+        return {(r[0], r[1]): dict(json_value(r[2])) for r in rows}
 
     async def save_idempotent_many(self, rows: list[tuple[str, str, dict[str, Any]]]) -> None:
         if not rows:
             return
         created = utcnow().isoformat()
-        await self.conn.execute(_INSERT_IDEMPOTENT, [
-            {"scope": scope, "token": token, "created": created, "result": result} for scope, token, result in rows
+        await self.conn.run_many(_INSERT_IDEMPOTENT, [
+            (scope, token, created, orjson.dumps(result).decode()) for scope, token, result in rows
         ])
 
     async def save_idempotent(self, scope: str, token: str, result: dict[str, Any]) -> None:
