@@ -13,6 +13,7 @@ import orjson
 from botocore.model import OperationModel
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Send
 
 from parley.aws import shapes
 from parley.aws.errors import AwsError, error_status, from_domain
@@ -37,6 +38,25 @@ Handler = Callable[[Call], Awaitable[Mapping[str, Any] | None]]
 Authenticator = Callable[[Request, bytes, OperationModel], Awaitable[Any]]
 # Raises an AwsError (ThrottlingException) when the call is over its rate; None means no limits.
 Limiter = Callable[[Call], Awaitable[None]]
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An operation's JSON answer, before it is sent."""
+
+    status: int
+    headers: dict[str, str]
+    body: bytes
+
+    def response(self) -> Response:
+        return Response(self.body, self.status, self.headers, media_type="application/json")
+
+    async def send(self, send: Send) -> None:
+        """Write the answer to the ASGI server directly: the same messages :meth:`response` would send."""
+        raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in self.headers.items()]
+        raw += [(b"content-length", str(len(self.body)).encode()), (b"content-type", b"application/json")]
+        await send({"type": "http.response.start", "status": self.status, "headers": raw})
+        await send({"type": "http.response.body", "body": self.body})
 
 
 @dataclass(frozen=True)
@@ -86,6 +106,10 @@ class RestJsonApi:
         return self.service.match(method, raw_path, query_keys) is not None
 
     async def __call__(self, request: Request) -> Response:
+        return (await self.answer(request)).response()
+
+    async def answer(self, request: Request) -> Answer:
+        """Route, authenticate, bind, validate and run the operation ``request`` asks for; its answer."""
         request_id = str(uuid.uuid4())
         raw_path = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1").split("?", 1)[0]
         query: dict[str, list[str]] = {}
@@ -128,20 +152,20 @@ class RestJsonApi:
             ), request_id)
         return self._success(op, result or {}, request_id)
 
-    def _success(self, op: OperationModel, result: Mapping[str, Any], request_id: str) -> Response:
+    def _success(self, op: OperationModel, result: Mapping[str, Any], request_id: str) -> Answer:
         headers = {"x-amzn-RequestId": request_id, **self.headers, **shapes.output_headers(op, result)}
         status = int(op.http.get("responseCode", 200))
         shape = op.output_shape
         if shape is None:
-            return Response(b"{}", status, headers, media_type="application/json")
+            return Answer(status, headers, b"{}")
         body = shapes.to_json(shape, result, epoch_timestamps=self.dialect.epoch_timestamps)
-        return Response(orjson.dumps(body), status, headers, media_type="application/json")
+        return Answer(status, headers, orjson.dumps(body))
 
-    def _error(self, op: OperationModel | None, error: AwsError, request_id: str) -> Response:
+    def _error(self, op: OperationModel | None, error: AwsError, request_id: str) -> Answer:
         status = error.status or error_status(op, error.code)
         body = {"Message": error.message, **error.fields}
         headers = {"x-amzn-RequestId": request_id, **self.headers, "x-amzn-ErrorType": error.code}
-        return Response(orjson.dumps(body), status, headers, media_type="application/json")
+        return Answer(status, headers, orjson.dumps(body))
 
 
 def _json_body(body: bytes) -> Any:

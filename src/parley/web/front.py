@@ -14,7 +14,7 @@ import logging
 
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from parley.aws.participant.api import ParticipantApi
@@ -49,9 +49,16 @@ class FrontDoor:
         await self.app(scope, receive, send)
 
     async def _operation(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
         try:
-            response = await self.participant_api(Request(scope, receive))
+            await self.participant_api.serve(Request(scope, receive), sending)
         except Exception:  # the API answers every error itself; this is the last line, like Starlette's
             log.exception("Participant Service request failed")
-            response = PlainTextResponse("Internal Server Error", status_code=500)
-        await response(scope, receive, send)
+            if not started:
+                await PlainTextResponse("Internal Server Error", status_code=500)(scope, receive, send)

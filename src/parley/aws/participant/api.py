@@ -5,6 +5,7 @@ from __future__ import annotations
 from botocore.model import OperationModel
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.types import Send
 
 from parley.aws.errors import AwsError
 from parley.aws.model import Service
@@ -39,6 +40,13 @@ class ParticipantApi:
         if request.method == "OPTIONS":
             return Response(status_code=204, headers=CORS_HEADERS)
         return await self.api(request)
+
+    async def serve(self, request: Request, send: Send) -> None:
+        """Answer ``request`` through the ASGI ``send`` directly (no Response object for the operations)."""
+        if request.method == "OPTIONS":
+            await Response(status_code=204, headers=CORS_HEADERS)(request.scope, request.receive, send)
+            return
+        await (await self.api.answer(request)).send(send)
 
 
 def build_participant_api(service: Service, *handlers: object, limiter: Limiter | None = None) -> ParticipantApi:
