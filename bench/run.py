@@ -22,6 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -120,7 +121,7 @@ def short(server: Server, storage: str | None = None) -> str:
 
 # --- scenarios -----------------------------------------------------------------------------------------------
 
-async def floor_fanout(tmp: Path, sizes: list[int], rates: list[float], out: dict[str, Any]) -> None:
+async def floor_fanout(tmp: Path, sizes: list[int], rates: Sequence[float], out: dict[str, Any]) -> None:
     srv = floor_server(tmp, "floor-fanout")
     await srv.start()
     out["floor_command"] = short(srv)
@@ -150,7 +151,7 @@ async def warm(fan: Fanout, chats: int, pid: int, rate: float) -> None:
     await fan.step(rate, 1.0, chats, pid)
 
 
-async def ladder(fan: Fanout, rates: list[float], chats: int, pid: int) -> dict[str, Any]:
+async def ladder(fan: Fanout, rates: Sequence[float], chats: int, pid: int) -> dict[str, Any]:
     """Step up the offered rate; a step that misses the goal by less than 10x (p99 ≤ 500 ms: a stall of the shared
     machine, not a backlog) or mostly through the generator's own lag is tried up to twice more (one noisy second
     should not end the ladder); the ladder ends at a clear miss or at the third miss of one step."""
@@ -189,7 +190,7 @@ async def ladder(fan: Fanout, rates: list[float], chats: int, pid: int) -> dict[
     }
 
 
-async def parley_fanout(tmp: Path, name: str, sizes: list[int], rates: list[float], out: dict[str, Any],
+async def parley_fanout(tmp: Path, name: str, sizes: list[int], rates: Sequence[float], out: dict[str, Any],
                         storage: str | None = None, profile_at: int | None = None) -> None:
     srv = parley_server(tmp, name, storage)
     await srv.start()
@@ -263,7 +264,7 @@ async def profile_under_load(fan: Fanout, chats: int, srv: Server, result: dict[
     while spy.poll() is None:
         await asyncio.sleep(0.2)
     err = spy.stderr.read().decode() if spy.stderr else ""
-    summary = prof.summarize(raw) if raw.exists() else {"error": err[-500:]}
+    summary: dict[str, Any] = prof.summarize(raw) if raw.exists() else {"error": err[-500:]}
     keep(raw, "profile-fanout-sqlite.txt")
     summary["rate_msgs_per_s"] = rate
     summary["chats"] = chats
