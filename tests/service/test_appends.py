@@ -13,7 +13,7 @@ import pytest
 from parley.domain.errors import AccessDenied, InvalidParameter
 from parley.domain.ids import hash_token
 from parley.domain.transcript import Item
-from parley.service.appends import Append, Appender, Writer
+from parley.service.appends import GATHER_TURNS, Append, Appender, Writer
 from parley.service.ports import Tx
 from tests.service.chat_world import Node, database_url, new_instance, open_node, start_chat
 
@@ -113,7 +113,8 @@ async def test_a_failed_batch_is_retried_one_request_at_a_time(node: Node) -> No
         return Append(hash_token(token), "SendMessage", None, make)
 
     blocker = asyncio.ensure_future(appender.append(request("first")))
-    await asyncio.sleep(0)  # the first batch is taken; the next three queue behind it and share one batch
+    for _ in range(GATHER_TURNS + 1):  # the first batch is taken; the next three queue behind it and share one
+        await asyncio.sleep(0)
     outcomes = await asyncio.gather(*(appender.append(request(t)) for t in ("a", "boom", "b")),
                                     return_exceptions=True)
     await blocker
