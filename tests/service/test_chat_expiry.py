@@ -122,7 +122,7 @@ async def test_expiry_is_poked_and_pushed_to_sockets(node: Node) -> None:
         async with node.bus.subscribe(CHAT_CHANNEL) as pokes:
             await expire(node, chat_id)
             assert await node.chat.end_expired_chats() == 1
-            poke = orjson.loads(await asyncio.wait_for(anext(pokes), 5))
+            [poke] = orjson.loads(await asyncio.wait_for(anext(pokes), 5))
         assert poke["chat"] == chat_id and poke["seq"] == len(await items_of(node, chat_id))
         await asyncio.wait_for(sink.finished.wait(), 5)
     finally:

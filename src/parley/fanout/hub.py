@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from parley.domain.transcript import CHAT_ENDED, LEFT, Item
-from parley.service.notify import CHAT_CHANNEL, Delivery, decode_poke, delivery
+from parley.service.notify import CHAT_CHANNEL, Delivery, Poke, decode_pokes, delivery
 from parley.service.ports import Bus, Sink, Storage
 
 log = logging.getLogger(__name__)
@@ -132,25 +132,28 @@ class Hub:
             ready.set()
             async for payload in messages:
                 try:
-                    poke = decode_poke(payload)
+                    pokes = decode_pokes(payload)
                 except Exception:
                     log.warning("ignoring a malformed bus payload")
                     continue
-                feed = self.feeds.get(poke.chat_id)
-                if feed is None:
-                    continue
-                if poke.ephemeral is not None:
-                    self._deliver(feed, poke.ephemeral)
-                elif poke.seq <= feed.last_seq:
-                    continue
-                elif (poke.items and poke.items[0].seq == feed.last_seq + 1 and not feed.draining
-                      and not feed.lock.locked()):
-                    # Up to date and the poke carries the new items: push them without a storage round trip.
-                    for item in poke.items:
-                        self._deliver(feed, item)
-                        feed.last_seq = item.seq
-                else:
-                    self._schedule(poke.chat_id, feed)
+                for poke in pokes:
+                    self._on_poke(poke)
+
+    def _on_poke(self, poke: Poke) -> None:
+        feed = self.feeds.get(poke.chat_id)
+        if feed is None:
+            return
+        if poke.ephemeral is not None:
+            self._deliver(feed, poke.ephemeral)
+        elif poke.seq <= feed.last_seq:
+            return
+        elif poke.items and poke.items[0].seq == feed.last_seq + 1 and not feed.draining and not feed.lock.locked():
+            # Up to date and the poke carries the new items: push them without a storage round trip.
+            for item in poke.items:
+                self._deliver(feed, item)
+                feed.last_seq = item.seq
+        else:
+            self._schedule(poke.chat_id, feed)
 
     def _schedule(self, chat_id: str, feed: Feed) -> None:
         """Catch a chat up in its own task, so one slow chat never holds back the pokes of the others."""

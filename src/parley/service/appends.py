@@ -164,8 +164,10 @@ class Appender:
             await tx.store_items(last_seqs, fresh)
             await tx.save_idempotent_many([(scope, token, {"Id": item.id}) for (scope, token), item in made.items()
                                            if (scope, token) not in earlier])
-            for chat_id in last_seqs:
-                self.notifier.poke_after_commit(tx, chat_id, [item for item in fresh if item.chat_id == chat_id])
+            by_chat: dict[str, list[Item]] = {}
+            for item in fresh:
+                by_chat.setdefault(item.chat_id, []).append(item)
+            self.notifier.pokes_after_commit(tx, by_chat)
         for i, request in enumerate(batch):
             outcome = outcomes.get(i)
             if request.future.done():

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from typing import Any
 
 import orjson
 
@@ -49,15 +50,27 @@ class ChatNotifier:
         self.render = render
 
     def poke_after_commit(self, tx: Tx, chat_id: str, items: list[Item]) -> None:
-        """Tell every node that ``chat_id`` has items up to the last of ``items``, once ``tx`` commits.
+        """Tell every node that ``chat_id`` has items up to the last of ``items``, once ``tx`` commits."""
+        self.pokes_after_commit(tx, {chat_id: items})
 
-        Small items travel in the poke itself, as rendered frames, so hubs that are up to date push them without
-        reading them back from storage; hubs that missed something still catch up from storage.
+    def pokes_after_commit(self, tx: Tx, new_items: dict[str, list[Item]]) -> None:
+        """Tell every node which chats got which items, in one bus message, once ``tx`` commits.
+
+        A poke names a chat and its newest seq. Small items travel in the poke itself, as rendered frames, so
+        hubs that are up to date push them without reading them back from storage; hubs that missed something
+        still catch up from storage. A group commit that added items to many chats sends them all at once.
         """
-        data: dict[str, object] = {"chat": chat_id, "seq": items[-1].seq}
-        if sum(len(i.content or "") for i in items) <= INLINE_BYTES:
-            data["items"] = [delivery(i, self.render).dump() for i in items]
-        payload = orjson.dumps(data)
+        pokes: list[dict[str, object]] = []
+        for chat_id, items in new_items.items():
+            if not items:
+                continue
+            data: dict[str, object] = {"chat": chat_id, "seq": items[-1].seq}
+            if sum(len(i.content or "") for i in items) <= INLINE_BYTES:
+                data["items"] = [delivery(i, self.render).dump() for i in items]
+            pokes.append(data)
+        if not pokes:
+            return
+        payload = orjson.dumps(pokes)
 
         async def publish() -> None:
             await self.bus.publish(CHAT_CHANNEL, payload)
@@ -89,7 +102,7 @@ class ChatNotifier:
 
     async def push_ephemeral(self, item: Item) -> None:
         """Typing: delivered to the chat's sockets, never stored."""
-        payload = {"chat": item.chat_id, "item": delivery(item, self.render).dump()}
+        payload = [{"chat": item.chat_id, "item": delivery(item, self.render).dump()}]
         await self.bus.publish(CHAT_CHANNEL, orjson.dumps(payload))
 
 
@@ -108,9 +121,16 @@ def _load(raw: list[object]) -> Delivery:
     return Delivery(seq, frame, content_type, participant_id if isinstance(participant_id, str) else None)
 
 
-def decode_poke(payload: bytes) -> Poke:
-    """A bus payload: the chat, its newest seq, and the deliveries it carries (a typing event, or new items)."""
+def decode_pokes(payload: bytes) -> list[Poke]:
+    """A bus payload: a list of pokes, each a chat, its newest seq, and the deliveries it carries (a typing
+    event, or new items)."""
     data = orjson.loads(payload)
+    if not isinstance(data, list):
+        raise ValueError("a chat payload is a list of pokes")
+    return [_poke(one) for one in data]
+
+
+def _poke(data: dict[str, Any]) -> Poke:
     ephemeral = _load(data["item"]) if "item" in data else None
     items = tuple(_load(raw) for raw in data.get("items", ()))
     return Poke(str(data["chat"]), int(data.get("seq", 0)), ephemeral, items)
