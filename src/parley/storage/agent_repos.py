@@ -8,6 +8,7 @@ from parley.domain.agents import Presence
 from parley.domain.codec import from_json, to_json
 from parley.domain.contact import HOLDS_SLOT, Contact
 from parley.storage import schema as t
+from parley.storage.decoded import Decoded
 from parley.storage.statements import Statements
 
 _agents = t.agents.c
@@ -16,15 +17,17 @@ _GET_PRESENCE_LOCKED = _GET_PRESENCE.with_for_update()
 _ROUTABLE_IDS = (sa.select(_agents.user_id)
                  .where(_agents.instance_id == sa.bindparam("instance"), _agents.routable.is_(True))
                  .order_by(_agents.idle_since, _agents.user_id))
-_contacts = t.contacts.c
-_SEGMENTS_OF_AGENT = sa.select(_contacts.data).where(_contacts.agent_user_id == sa.bindparam("user"),
-                                                     _contacts.state.in_(sorted(HOLDS_SLOT)))
+_SLOT_STATES = sorted(HOLDS_SLOT)
+# Read as text and decoded through the storage's cache (see parley.storage.decoded).
+_SEGMENTS_OF_AGENT = (f"SELECT CAST(data AS TEXT) FROM contacts WHERE agent_user_id = ? "
+                      f"AND state IN ({', '.join('?' * len(_SLOT_STATES))})")
 
 
 class AgentSql:
     """Mixed into :class:`parley.storage.repos.SqlTx`."""
 
     conn: Statements
+    decoded: Decoded
     row_locks: bool
 
     async def get_presence(self, user_id: str, *, for_update: bool = False) -> Presence | None:
@@ -47,8 +50,8 @@ class AgentSql:
 
     async def segments_of_agent(self, user_id: str) -> list[Contact]:
         """The agent's segments that are offered, connected or in after-contact work."""
-        rows = (await self.conn.execute(_SEGMENTS_OF_AGENT, {"user": user_id})).all()
-        return sorted((from_json(Contact, dict(r[0])) for r in rows), key=lambda c: (c.initiation_time, c.id))
+        rows = await self.conn.fetch(_SEGMENTS_OF_AGENT, [user_id, *_SLOT_STATES])
+        return sorted((self.decoded.get(Contact, r[0]) for r in rows), key=lambda c: (c.initiation_time, c.id))
 
     async def slots_in_use(self, instance_id: str) -> dict[str, int]:
         """How many chat slots each agent of the instance holds (offered, connected, after-contact work)."""

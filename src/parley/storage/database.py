@@ -32,6 +32,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from parley.storage.decoded import Decoded
 from parley.storage.repos import SqlTx
 from parley.storage.statements import AsyncStatements, LoopStatements
 
@@ -143,6 +144,8 @@ class SqlStorage:
         # run on one connection, kept open.
         self._sqlite_lock = asyncio.Lock()
         self._sqlite_conn: Connection | None = None
+        # Documents decoded from their stored text, shared by this storage's transactions.
+        self.decoded = Decoded()
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlTx]:
@@ -153,7 +156,7 @@ class SqlStorage:
                 conn = self._sqlite_conn
                 await _begin_sqlite(conn)
                 try:
-                    tx = SqlTx(LoopStatements(conn), row_locks=False)
+                    tx = SqlTx(LoopStatements(conn), row_locks=False, decoded=self.decoded)
                     yield tx
                     conn.commit()
                 except BaseException:
@@ -162,7 +165,7 @@ class SqlStorage:
         else:
             assert self.postgres is not None
             async with self.postgres.connect() as aconn, aconn.begin():
-                tx = SqlTx(AsyncStatements(aconn), row_locks=True)
+                tx = SqlTx(AsyncStatements(aconn), row_locks=True, decoded=self.decoded)
                 yield tx
         for callback in tx.callbacks:
             try:

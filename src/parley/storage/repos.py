@@ -17,9 +17,11 @@ from parley.storage import schema as t
 from parley.storage.agent_repos import AgentSql
 from parley.storage.auth_repos import AuthSql
 from parley.storage.chat_repos import ChatSql
+from parley.storage.decoded import Decoded
 from parley.storage.statements import Statements, json_value, placeholders
 
 R = TypeVar("R", bound=Resource)
+D = TypeVar("D")
 
 # Statements of the hot paths, built once (see chat_repos).
 _idem = t.idempotency.c
@@ -34,29 +36,31 @@ _INSERT_IDEMPOTENT = "INSERT INTO idempotency (scope, token, created, result) VA
 _GET_PARTICIPANTS_SQL = "SELECT data FROM participants WHERE id IN ({})"
 _participants = t.participants.c
 _GET_PARTICIPANT = sa.select(_participants.data).where(_participants.id == sa.bindparam("id"))
-_PARTICIPANTS_OF_CHAT = sa.select(_participants.data).where(_participants.chat_id == sa.bindparam("chat"))
 _PARTICIPANT_BY_TOKEN = sa.select(_participants.data).where(_participants.token_hash == sa.bindparam("hash"))
 _instances = t.instances.c
-_GET_INSTANCE = sa.select(_instances.data).where(_instances.id == sa.bindparam("id"))
-_GET_INSTANCE_LOCKED = _GET_INSTANCE.with_for_update()
+_GET_INSTANCE_LOCKED = sa.select(_instances.data).where(_instances.id == sa.bindparam("id")).with_for_update()
 _res = t.resources.c
 _RESOURCES = sa.select(_res.data).where(_res.instance_id == sa.bindparam("instance"), _res.kind == sa.bindparam("kind"))
-_GET_RESOURCE = _RESOURCES.where(_res.id == sa.bindparam("id"))
 _RESOURCE_BY_NAME = _RESOURCES.where(_res.name == sa.bindparam("name"))
 _ALL_RESOURCES = _RESOURCES.order_by(_res.sort_key, _res.id)
 _contacts = t.contacts.c
 _GET_CONTACT = sa.select(_contacts.data).where(_contacts.id == sa.bindparam("id"),
                                                _contacts.instance_id == sa.bindparam("instance"))
 _GET_CONTACT_LOCKED = _GET_CONTACT.with_for_update()
-_CONTACTS_OF_CHAT = sa.select(_contacts.data).where(_contacts.initial_contact_id == sa.bindparam("chat"))
+# Documents snapshots and routing read again and again come back as text, decoded through Decoded.
+_CONTACTS_OF_CHAT = "SELECT CAST(data AS TEXT) FROM contacts WHERE initial_contact_id = ?"
+_PARTICIPANTS_OF_CHAT = "SELECT CAST(data AS TEXT) FROM participants WHERE chat_id = ?"
+_GET_RESOURCE = "SELECT CAST(data AS TEXT) FROM resources WHERE instance_id = ? AND kind = ? AND id = ?"
+_GET_INSTANCE = "SELECT CAST(data AS TEXT) FROM instances WHERE id = ?"
 
 
 class SqlTx(ChatSql, AuthSql, AgentSql):
     """One open transaction: the repositories' statements on one connection."""
 
-    def __init__(self, conn: Statements, *, row_locks: bool) -> None:
+    def __init__(self, conn: Statements, *, row_locks: bool, decoded: Decoded | None = None) -> None:
         self.conn = conn
         self.row_locks = row_locks
+        self.decoded = decoded or Decoded(0)
         self.callbacks: list[Callable[[], Awaitable[None]]] = []
 
     def after_commit(self, callback: Callable[[], Awaitable[None]]) -> None:
@@ -68,12 +72,17 @@ class SqlTx(ChatSql, AuthSql, AgentSql):
 
     # instances -------------------------------------------------------------------------------------
     async def get_instance(self, instance_id: str) -> Instance | None:
-        data = await self._one_data(_GET_INSTANCE, {"id": instance_id})
-        return None if data is None else from_json(Instance, data)
+        rows = await self.conn.fetch(_GET_INSTANCE, [instance_id])
+        return self.decoded.get(Instance, rows[0][0]) if rows else None
+
+    async def _decoded(self, kind: type[D], sql: str, parameters: list[Any]) -> list[D]:
+        """The documents a plain-SQL query returns as text (one column), decoded through the cache."""
+        return [self.decoded.get(kind, row[0]) for row in await self.conn.fetch(sql, parameters)]
 
     async def get_instance_for_update(self, instance_id: str) -> Instance | None:
-        query = _GET_INSTANCE_LOCKED if self.row_locks else _GET_INSTANCE
-        data = await self._one_data(query, {"id": instance_id})
+        if not self.row_locks:
+            return await self.get_instance(instance_id)
+        data = await self._one_data(_GET_INSTANCE_LOCKED, {"id": instance_id})
         return None if data is None else from_json(Instance, data)
 
     async def find_instance_by_alias(self, alias: str) -> Instance | None:
@@ -102,8 +111,8 @@ class SqlTx(ChatSql, AuthSql, AgentSql):
 
     # configuration resources -----------------------------------------------------------------------
     async def get_resource(self, kind: type[R], instance_id: str, resource_id: str) -> R | None:
-        data = await self._one_data(_GET_RESOURCE, {"instance": instance_id, "kind": kind.KIND, "id": resource_id})
-        return None if data is None else from_json(kind, data)
+        found = await self._decoded(kind, _GET_RESOURCE, [instance_id, kind.KIND, resource_id])
+        return found[0] if found else None
 
     async def find_resource_by_name(self, kind: type[R], instance_id: str, name: str) -> R | None:
         data = await self._one_data(_RESOURCE_BY_NAME, {"instance": instance_id, "kind": kind.KIND, "name": name})
@@ -170,8 +179,7 @@ class SqlTx(ChatSql, AuthSql, AgentSql):
         )
 
     async def contacts_of_chat(self, initial_contact_id: str) -> list[Contact]:
-        rows = (await self.conn.execute(_CONTACTS_OF_CHAT, {"chat": initial_contact_id})).all()
-        contacts = [from_json(Contact, dict(r[0])) for r in rows]
+        contacts = await self._decoded(Contact, _CONTACTS_OF_CHAT, [initial_contact_id])
         return sorted(contacts, key=lambda c: (c.initiation_time, c.id))  # ties: a stable, backend-free order
 
     async def insert_participant(self, participant: Participant) -> None:
@@ -190,8 +198,8 @@ class SqlTx(ChatSql, AuthSql, AgentSql):
         )
 
     async def participants_of_chat(self, chat_id: str) -> list[Participant]:
-        rows = (await self.conn.execute(_PARTICIPANTS_OF_CHAT, {"chat": chat_id})).all()
-        return sorted((from_json(Participant, dict(r[0])) for r in rows), key=lambda p: (p.created, p.id))
+        participants = await self._decoded(Participant, _PARTICIPANTS_OF_CHAT, [chat_id])
+        return sorted(participants, key=lambda p: (p.created, p.id))
 
     async def get_participant(self, participant_id: str) -> Participant | None:
         data = await self._one_data(_GET_PARTICIPANT, {"id": participant_id})
