@@ -25,6 +25,8 @@ from bench.proto import Agent, Instance, create_agents, create_connection, my_co
 from parley.client import ConnectClient
 
 INVITES = 4
+# How long setting up chats may go without progress once a chat's setup has failed (it would never complete).
+STALL_SECONDS = 30.0
 
 
 class SixParty:
@@ -151,11 +153,18 @@ class SixParty:
 
         starters = asyncio.gather(*(customer(k) for k in range(count)))
         deadline = t0 + timeout
+        progress = (self.complete, time.monotonic())
         while self.complete < target and time.monotonic() < deadline:
             self._changed.clear()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._changed.wait(), 5)
+            if self.complete > progress[0]:
+                progress = (self.complete, time.monotonic())
             if len(self.failures) > 20:
+                break
+            # A chat whose setup failed never completes (snapshot failures are retried): stop once nothing moves.
+            fatal = any(not f.startswith("snapshot ") for f in self.failures)
+            if fatal and time.monotonic() - progress[1] > STALL_SECONDS:
                 break
         await starters
         took = time.monotonic() - t0

@@ -16,6 +16,10 @@ from parley.service.demo import DEMO_PASSWORD, DEMO_USERS
 TICKET = re.compile(r"ticket=[^&\s\"']+")
 # Allocations between young-generation collections (CPython: 700); fewer, still short, collections.
 GC_YOUNG_THRESHOLD = 10_000
+# How long an idle keep-alive connection stays open: longer than HTTP clients keep theirs by default (httpx:
+# 5 s), so a client does not send a request on a connection the server is closing at that very moment
+# (uvicorn's default, 5 s, equals httpx's: such requests failed now and then with a reset connection).
+KEEP_ALIVE_SECONDS = 75
 
 
 def banner(parley: Parley) -> str:
@@ -65,6 +69,7 @@ async def serve(config: Config) -> None:
             ssl_keyfile=str(config.tls_key) if config.tls_key else None,
             # Agents' snapshot long polls may be held 25 s; Ctrl-C should not wait for them.
             timeout_graceful_shutdown=2,
+            timeout_keep_alive=KEEP_ALIVE_SECONDS,
         ))
         for name in ("uvicorn.error", "uvicorn.access", "uvicorn"):
             logging.getLogger(name).addFilter(RedactSecrets())
