@@ -415,10 +415,10 @@ def evidence(sql: dict[int, Any], floor: dict[int, Any]) -> list[str]:
         out += [
             f"The saturated fan-out profile ({prof['samples']:,} samples at {f(prof.get('rate_msgs_per_s'))} msg/s "
             f"offered into {prof.get('chats')} chats; inclusive shares of all samples) splits the server's work "
-            f"like this: the HTTP side of SendMessage (`RestJsonApi.__call__`: binding, validation, the handler, the "
-            f"answer) {pct('parley/aws/restjson.py:RestJsonApi.__call__')}; the group commits "
-            f"(`Appender._commit`) {pct('parley/service/appends.py:Appender._commit')}, of which SQLAlchemy and "
-            f"the SQLite driver are most (SQLAlchemy {areas.get('SQLAlchemy', 0)} % of all samples); the socket "
+            f"like this: the HTTP side of SendMessage (`RestJsonApi.answer`: binding, validation, the handler, the "
+            f"answer) {pct('parley/aws/restjson.py:RestJsonApi.answer')}; the group commits "
+            f"(`Appender._commit`) {pct('parley/service/appends.py:Appender._commit')} (SQLAlchemy "
+            f"{areas.get('SQLAlchemy', 0)} % of all samples; the rest is SQLite's own work and Parley's); the socket "
             "writers (`Subscriber._writer`, six frames per message) "
             f"{pct('parley/web/websocket.py:Subscriber._writer')}; "
             f"the hub's bus listener {pct('parley/fanout/hub.py:Hub._listen')}; uvicorn's own Python "
@@ -565,6 +565,13 @@ NEXT = [
     "pipelining them; per-agent slot counts kept with the agent instead of one aggregate over the instance's "
     "contacts for every offer (it grows with the number of chats, which slows setting up 1,000 chats); frames "
     "written to idle sockets without a writer task each.",
+    "",
+    "Routing's start-to-offer tail: in this session's full runs the p99 was 141-197 ms, each time right after "
+    "the 1,000-chat scenario; the same scenario run alone (`scripts/bench --only routing`) or right after the "
+    "floor gave 33-36 ms on the same machine. Deleting the stopped servers' data and syncing before each "
+    "scenario did not remove it, so the next suspect is the load generator itself (the same process has just "
+    "driven 6,000 sockets and 468 agents; its collector or leftover tasks would delay the arrival of snapshot "
+    "answers, which is where this latency is measured).",
 ]
 
 
