@@ -12,7 +12,8 @@ from parley.domain.codec import from_json, to_json
 from parley.domain.contact import Participant
 from parley.domain.transcript import Chat, Connection, Item, StoredAttachment
 from parley.storage import schema as t
-from parley.storage.statements import Statements, json_value, placeholders
+from parley.storage.decoded import Decoded
+from parley.storage.statements import Statements, placeholders
 
 # The hot statements are built once: executing a prebuilt statement skips SQLAlchemy's construction and
 # cache-key work (about 90 µs down to 25 µs a statement on SQLite).
@@ -24,7 +25,8 @@ _GET_CHAT_LOCKED = _GET_CHAT.with_for_update()
 _GET_CHATS = "SELECT id, instance_id, last_seq, ended, expires_at FROM chats WHERE id IN ({}) ORDER BY id"
 _SET_LAST_SEQ = "UPDATE chats SET last_seq = ? WHERE id = ?"
 _INSERT_ITEM = "INSERT INTO chat_items (chat_id, seq, id, absolute_time, data) VALUES (?, ?, ?, ?, ?)"
-_CONNECTIONS_IN = ("SELECT c.token_hash, c.kind, c.participant_id, c.expires, p.data FROM connections c "
+_CONNECTIONS_IN = ("SELECT c.token_hash, c.kind, c.participant_id, c.expires, CAST(p.data AS TEXT) "
+                   "FROM connections c "
                    "JOIN participants p ON p.id = c.participant_id WHERE c.token_hash IN ({})")
 _ITEMS_AFTER = (sa.select(_items_c.data)
                 .where(_items_c.chat_id == sa.bindparam("chat"), _items_c.seq > sa.bindparam("seq"))
@@ -49,6 +51,7 @@ class ChatSql:
 
     conn: Statements
     row_locks: bool
+    decoded: Decoded
 
     async def create_chat(self, chat: Chat) -> None:
         await self.conn.execute(t.chats.insert().values(
@@ -164,7 +167,7 @@ class ChatSql:
         rows = await self.conn.fetch(_CONNECTIONS_IN.format(placeholders(len(hashes))), hashes)
         return {
             row[0]: (Connection(row[1], row[2], datetime.fromisoformat(row[3])),
-                     from_json(Participant, json_value(row[4])))
+                     self.decoded.get(Participant, row[4]))
             for row in rows
         }
 

@@ -33,7 +33,7 @@ _FIND_IDEMPOTENT = sa.select(_idem.result).where(_idem.scope == sa.bindparam("sc
 _FIND_IDEMPOTENT_MANY = "SELECT scope, token, result FROM idempotency WHERE "
 _IDEMPOTENT_PAIR = "(scope = ? AND token = ?)"
 _INSERT_IDEMPOTENT = "INSERT INTO idempotency (scope, token, created, result) VALUES (?, ?, ?, ?)"
-_GET_PARTICIPANTS_SQL = "SELECT data FROM participants WHERE id IN ({})"
+_GET_PARTICIPANTS_SQL = "SELECT CAST(data AS TEXT) FROM participants WHERE id IN ({})"
 _participants = t.participants.c
 _GET_PARTICIPANT = sa.select(_participants.data).where(_participants.id == sa.bindparam("id"))
 _PARTICIPANT_BY_TOKEN = sa.select(_participants.data).where(_participants.token_hash == sa.bindparam("hash"))
@@ -209,8 +209,7 @@ class SqlTx(ChatSql, AuthSql, AgentSql):
         if not participant_ids:
             return {}
         ids = sorted(set(participant_ids))
-        rows = await self.conn.fetch(_GET_PARTICIPANTS_SQL.format(placeholders(len(ids))), ids)
-        found = (from_json(Participant, json_value(r[0])) for r in rows)
+        found = await self._decoded(Participant, _GET_PARTICIPANTS_SQL.format(placeholders(len(ids))), ids)
         return {p.id: p for p in found}
 
     async def find_participant_by_token(self, token_hash: str) -> Participant | None:
