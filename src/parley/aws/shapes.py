@@ -67,9 +67,6 @@ def validate(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
     """Append a sentence to ``problems`` for every constraint ``value`` breaks."""
     meta = shape.metadata
     kind = shape.type_name
-    # Like Coral, never echo a sensitive member (a password, a name) back: "Value at 'password' failed …".
-    shown = "Value" if meta.get("sensitive") else f"Value '{_show(value)}'"
-    fail = f"{shown} at '{path}' failed to satisfy constraint: Member must"
     if kind == "structure":
         assert isinstance(shape, StructureShape)
         for req in meta.get("required", []):
@@ -80,6 +77,8 @@ def validate(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
             if value.get(name) is not None:
                 validate(member, value[name], _join(path, name), problems)
         return
+    # Like Coral, never echo a sensitive member (a password, a name) back: "Value at 'password' failed …".
+    fail = _Fail(value, path, bool(meta.get("sensitive")))
     if kind in ("string", "list", "map", "blob"):
         size = len(value.encode()) if kind == "blob" and isinstance(value, str) else len(value)
         if "min" in meta and size < meta["min"]:
@@ -106,6 +105,22 @@ def validate(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
         for key, item in value.items():
             validate(shape.key, key, f"{path}.{key}.key", problems)
             _validate_item(shape.value, item, f"{path}.{key}.value", problems)
+
+
+class _Fail:
+    """The start of a constraint sentence ("Value 'x' at 'path' failed to satisfy constraint: Member must"),
+    written out only when a constraint fails (most values break none)."""
+
+    __slots__ = ("path", "sensitive", "value")
+
+    def __init__(self, value: Any, path: str, sensitive: bool) -> None:
+        self.value = value
+        self.path = path
+        self.sensitive = sensitive
+
+    def __format__(self, spec: str) -> str:
+        shown = "Value" if self.sensitive else f"Value '{_show(self.value)}'"
+        return f"{shown} at '{self.path}' failed to satisfy constraint: Member must"
 
 
 def _validate_item(shape: Shape, value: Any, path: str, problems: list[str]) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from parley.domain.transcript import CHAT_ENDED, LEFT, Item
+from parley.service.frames import text_frame
 from parley.service.notify import CHAT_CHANNEL, Delivery, Poke, decode_pokes, delivery
 from parley.service.ports import Bus, Sink, Storage
 
@@ -116,10 +117,11 @@ class Hub:
 
     def _deliver(self, feed: Feed, item: Delivery) -> None:
         frame = item.frame
+        wire = text_frame(frame)
         for sub in list(feed.subscribers):
             if item.ephemeral and sub.participant_id == item.participant_id:
                 continue
-            sub.push(frame)
+            sub.push(frame, wire)
             if item.content_type == CHAT_ENDED:
                 sub.finish()
             elif item.content_type == LEFT and item.participant_id == sub.participant_id:

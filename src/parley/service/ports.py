@@ -130,7 +130,10 @@ class Sink(Protocol):
     participant_id: str
     chat_id: str
 
-    def push(self, frame: str) -> None: ...
+    def push(self, frame: str, wire: bytes | None = None) -> None:
+        """Queue ``frame``; ``wire`` is the same frame encoded for the socket (``parley.service.frames``), once for
+        all the sockets it goes to."""
+        ...
 
     def finish(self) -> None: ...
 

@@ -13,7 +13,7 @@ from parley.domain.contact import Participant
 from parley.domain.transcript import Chat, Connection, Item, StoredAttachment
 from parley.storage import schema as t
 from parley.storage.decoded import Decoded
-from parley.storage.statements import Statements, placeholders
+from parley.storage.statements import Statements, padded, placeholders
 
 # The hot statements are built once: executing a prebuilt statement skips SQLAlchemy's construction and
 # cache-key work (about 90 µs down to 25 µs a statement on SQLite).
@@ -99,7 +99,7 @@ class ChatSql:
         """Several chats in one query; with ``for_update`` their rows are locked in id order (no deadlocks)."""
         if not chat_ids:
             return {}
-        ids = sorted(set(chat_ids))
+        ids = padded(sorted(set(chat_ids)))
         query = _GET_CHATS.format(placeholders(len(ids))) + (" FOR UPDATE" if for_update and self.row_locks else "")
         return {row[0]: _chat(row) for row in await self.conn.fetch(query, ids)}
 
@@ -163,7 +163,7 @@ class ChatSql:
         """:meth:`participant_for_connection` for several credentials in one query, keyed by token hash."""
         if not token_hashes:
             return {}
-        hashes = sorted(set(token_hashes))
+        hashes = padded(sorted(set(token_hashes)))
         rows = await self.conn.fetch(_CONNECTIONS_IN.format(placeholders(len(hashes))), hashes)
         return {
             row[0]: (Connection(row[1], row[2], datetime.fromisoformat(row[3])),

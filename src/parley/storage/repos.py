@@ -18,7 +18,7 @@ from parley.storage.agent_repos import AgentSql
 from parley.storage.auth_repos import AuthSql
 from parley.storage.chat_repos import ChatSql
 from parley.storage.decoded import Decoded
-from parley.storage.statements import Statements, json_value, placeholders
+from parley.storage.statements import Statements, json_value, padded, placeholders
 
 R = TypeVar("R", bound=Resource)
 D = TypeVar("D")
@@ -208,7 +208,7 @@ class SqlTx(ChatSql, AuthSql, AgentSql):
     async def get_participants(self, participant_ids: list[str]) -> dict[str, Participant]:
         if not participant_ids:
             return {}
-        ids = sorted(set(participant_ids))
+        ids = padded(sorted(set(participant_ids)))
         found = await self._decoded(Participant, _GET_PARTICIPANTS_SQL.format(placeholders(len(ids))), ids)
         return {p.id: p for p in found}
 
@@ -224,7 +224,7 @@ class SqlTx(ChatSql, AuthSql, AgentSql):
         """Several (scope, token) lookups in one query, each pair a primary-key probe."""
         if not keys:
             return {}
-        pairs = sorted(set(keys))
+        pairs = padded(sorted(set(keys)))
         rows = await self.conn.fetch(_FIND_IDEMPOTENT_MANY + " OR ".join([_IDEMPOTENT_PAIR] * len(pairs)),
                                      [value for pair in pairs for value in pair])
         return {(r[0], r[1]): dict(json_value(r[2])) for r in rows}

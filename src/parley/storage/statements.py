@@ -108,3 +108,14 @@ def placeholders(n: int) -> str:
     return ", ".join("?" * n)
 
 
+def padded(values: Sequence[T]) -> list[T]:
+    """``values`` (at least one) lengthened to the next power of two by repeating the last one.
+
+    An IN list (or an OR of key probes) of any length is a statement of its own to the database. Padded, a
+    query comes in a handful of lengths, so sqlite3's and asyncpg's bounded caches of prepared statements keep
+    reusing them instead of preparing a new one for each batch size; a repeated value finds nothing new.
+    """
+    size = 1 << (len(values) - 1).bit_length()
+    return [*values, *([values[-1]] * (size - len(values)))]
+
+

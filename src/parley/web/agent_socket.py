@@ -17,6 +17,7 @@ from parley.domain.ids import hash_token, new_token
 from parley.service.agents import AgentService
 from parley.service.ports import AgentSignals, Feeds, Storage
 from parley.web.websocket import Subscriber
+from parley.web.wsprotocol import direct_frames
 
 log = logging.getLogger(__name__)
 
@@ -38,8 +39,8 @@ class ChatSink:
         self.participant_id = participant_id
         self.feeds = feeds
 
-    def push(self, frame: str) -> None:
-        self.socket.push(frame)
+    def push(self, frame: str, wire: bytes | None = None) -> None:
+        self.socket.push(frame, wire)
 
     def finish(self, code: int = 1000) -> None:
         self.feeds.remove(self)
@@ -92,7 +93,7 @@ class AgentSockets:
             with contextlib.suppress(Exception):
                 await websocket.close(code=code)
 
-        socket = Subscriber(who.user_id, "", send, close)
+        socket = Subscriber(who.user_id, "", send, close, direct_frames(websocket.scope))
         sinks: dict[str, ChatSink] = {}
         follower: asyncio.Task[None] | None = None
         expiry = asyncio.get_running_loop().call_later(LIFETIME_SECONDS + 60, socket.finish, 1001)

@@ -14,7 +14,9 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from parley.domain.errors import AccessDenied
 from parley.service.chat import ChatService
+from parley.service.frames import text_frame
 from parley.service.ports import Feeds
+from parley.web.wsprotocol import DirectFrames, direct_frames
 
 log = logging.getLogger(__name__)
 
@@ -26,82 +28,106 @@ CHAT_TOPIC = "aws/chat"
 
 
 class Subscriber:
-    """One socket's outbound side: frames are queued and written by one task, in order.
+    """One socket's outbound side: frames go out in the order they were pushed.
 
-    The queue is a plain deque and the writer sleeps on one future while it is empty: a pushed frame costs an
-    append and, when the writer sleeps, one wake-up (an :class:`asyncio.Queue` did several times the work, for
-    six frames per message in a six-party chat).
+    Where the server offers :class:`~parley.web.wsprotocol.DirectFrames` and nothing is waiting, a pushed
+    frame is written to the connection there and then: no task, no coroutine, the message's frame encoded once
+    for all its sockets. Otherwise frames wait in a deque and one writer task, started when the first one
+    waits, writes them in order through the direct writer (once the transport takes bytes again) or the ASGI
+    ``send``. An idle socket has no task at all.
     """
 
     def __init__(self, participant_id: str, chat_id: str, send: Callable[[str], Awaitable[None]],
-                 close: Callable[[int], Awaitable[None]]) -> None:
+                 close: Callable[[int], Awaitable[None]], direct: DirectFrames | None = None) -> None:
         self.participant_id = participant_id
         self.chat_id = chat_id
         self._send = send
         self._close = close
-        self._frames: deque[str | None] = deque()
-        self._wake: asyncio.Future[None] | None = None
-        self._empty = asyncio.Event()
-        self._empty.set()
-        self._task = asyncio.get_running_loop().create_task(self._writer())
+        self._direct = direct
+        # Frames not written yet (text, and the encoded frame when the pusher had it); None asks for the close.
+        self._frames: deque[tuple[str, bytes | None] | None] = deque()
+        self._task: asyncio.Task[None] | None = None
+        self._empty: asyncio.Event | None = None
         self.closed = False
         self.close_code = 1000
 
-    def push(self, frame: str) -> None:
+    def push(self, frame: str, wire: bytes | None = None) -> None:
+        """Send ``frame``; ``wire`` is the same frame already encoded by :func:`text_frame`, if the caller has it."""
         if self.closed:
             return
-        if len(self._frames) >= SOCKET_QUEUE:
+        if not self._frames:
+            direct = self._direct
+            if direct is not None and direct.ready():
+                direct.write(wire if wire is not None else text_frame(frame))
+                return
+        elif len(self._frames) >= SOCKET_QUEUE:
             log.warning("socket of participant %s is too slow; closing it", self.participant_id)
             self.finish()
             return
-        self._append(frame)
+        self._queue((frame, wire))
 
     def finish(self, code: int = 1000) -> None:
-        """Close after everything queued so far has been written."""
+        """Close after everything pushed so far has been written."""
         self.close_code = code
         if not self.closed:
             self.closed = True
-            self._append(None)
+            self._queue(None)
 
-    def _append(self, frame: str | None) -> None:
+    def _queue(self, frame: tuple[str, bytes | None] | None) -> None:
         self._frames.append(frame)
-        self._empty.clear()
-        wake = self._wake
-        if wake is not None and not wake.done():
-            wake.set_result(None)
+        if self._empty is not None:
+            self._empty.clear()
+        if self._task is None:
+            self._task = asyncio.get_running_loop().create_task(self._writer())
 
     async def _writer(self) -> None:
-        loop = asyncio.get_running_loop()
         frames = self._frames
         try:
-            while True:
-                if not frames:
-                    self._empty.set()
-                    self._wake = loop.create_future()
-                    await self._wake
-                    self._wake = None
-                    continue
-                frame = frames.popleft()
+            while frames:
+                frame = frames[0]  # stays queued while it is written, so a push meanwhile queues behind it
                 if frame is None:
-                    break
-                await self._send(frame)
-            self._empty.set()
-            await self._close(self.close_code)
+                    frames.clear()
+                    self._drained()
+                    await self._close(self.close_code)
+                    return
+                await self._write(*frame)
+                frames.popleft()
+            self._drained()
         except Exception:  # the peer went away; the reader side cleans up
             self.closed = True
+            frames.clear()
+            self._drained()
+        finally:
+            self._task = None
+
+    async def _write(self, text: str, wire: bytes | None) -> None:
+        direct = self._direct
+        if direct is not None:
+            await direct.writable()
+            if direct.ready():
+                direct.write(wire if wire is not None else text_frame(text))
+                return
+        await self._send(text)  # not open any more: the ASGI send says how (an error, or nothing to do)
+
+    def _drained(self) -> None:
+        if self._empty is not None:
             self._empty.set()
 
     async def drained(self, timeout: float) -> None:
-        """Wait (up to ``timeout``) until every frame queued so far has been written."""
-        if not self._task.done():
+        """Wait (up to ``timeout``) until every frame pushed so far has been written."""
+        if self._task is not None and self._frames:
+            if self._empty is None:
+                self._empty = asyncio.Event()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._empty.wait(), timeout)
 
     async def stop(self) -> None:
         self.closed = True
-        self._task.cancel()
-        with contextlib.suppress(asyncio.CancelledError, Exception):
-            await self._task
+        task = self._task
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await task
 
 
 class ParticipantSocket:
@@ -135,7 +161,7 @@ class ParticipantSocket:
             with contextlib.suppress(Exception):
                 await websocket.close(code=code)
 
-        subscriber = Subscriber(participant.id, caller.chat.id, write, close)
+        subscriber = Subscriber(participant.id, caller.chat.id, write, close, direct_frames(websocket.scope))
         # Like Connect's websockets, a connection lives for a bounded time; clients reconnect and catch up.
         expiry = asyncio.get_running_loop().call_later(self.lifetime_seconds, subscriber.finish, 1001)
         subscribed = False

@@ -1,0 +1,97 @@
+"""Compares the fan-out cost of two versions of Parley on the same machine, alternately (not part of the report).
+
+``python -m bench.ab --chats 100 --rates 800,1400,1800 --rounds 2 --src A=/path/to/old/src --src B=src``
+
+Each ``--src NAME=DIR`` is a directory holding the ``parley`` package (a git worktree's ``src``); its server
+runs with that directory first on ``PYTHONPATH``. For every round and every version, a fresh server gets the
+six-party chats set up through the public protocols, then takes each fixed rate for ``--seconds``. Printed per
+step: p50 / p99 send-to-delivery, errors, lost, and the server's CPU per SendMessage (all threads, from
+``/proc``). Alternating the versions and repeating rounds keeps a shared machine's drift out of the comparison.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench.fanout import Fanout, parley_sender
+from bench.lib import HttpPool, Server, free_port
+from bench.proto import discover
+from bench.run import PARLEY, agents_for, settle, start_spy
+from bench.sixparty import SixParty
+from parley.client import ConnectClient
+
+
+def log(msg: str) -> None:
+    print(msg, flush=True)
+
+
+async def one(name: str, src: Path, chats: int, rates: list[float], seconds: float, tmp: Path,
+              profile: float | None) -> None:
+    port = free_port()
+    env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    srv = Server(name, [PARLEY, "serve", "--demo", "--data-dir", str(tmp / f"{name}-{port}"), "--port", str(port)],
+                 port, tmp / f"{name}-{port}.log", env=env)
+    await srv.start()
+    pool = HttpPool("127.0.0.1", port, 64)
+    fan = Fanout(pool, parley_sender(pool))
+    six = SixParty(await discover(srv.url), fan, lambda _msg: None)
+    try:
+        t = time.monotonic()
+        await six.add_agents(agents_for(chats))
+        six.start_agents()
+        async with ConnectClient(srv.url) as cc:
+            await six.add_chats(chats, cc)
+        await six.stop_agents()
+        log(f"{name}: {chats} chats set up in {time.monotonic() - t:.1f} s")
+        await settle(srv.pid)
+        await fan.step(rates[0], 1.0, chats, srv.pid)
+        for rate in rates:
+            spy = None
+            if rate == profile:
+                raw = Path(f"bench/results/ab-{name}-{chats}-{rate:.0f}-{port}.txt")
+                raw.parent.mkdir(parents=True, exist_ok=True)
+                spy = start_spy(srv.pid, raw, seconds)
+                log(f"{name}: profiling into {raw}")
+            r = await fan.step(rate, seconds, chats, srv.pid)
+            if spy is not None:
+                spy.wait()
+            lat = r["latency"]
+            per = 1000 * r["server_cpu_s"] / max(1, r["accepted"])
+            log(f"{name}: {chats:>5} chats {rate:>6.0f} msg/s  p50 {lat['p50_ms']:>7} p99 {lat['p99_ms']:>7} ms  "
+                f"errors {r['errors']} lost {r['lost']}  server cpu {r['server_cpu_pct']:>5}%  "
+                f"{per:.3f} ms/msg  client cpu {r['client_cpu_pct']}%")
+            await asyncio.sleep(0.5)
+    finally:
+        await fan.close()
+        await six.close()
+        srv.stop()
+
+
+async def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--src", action="append", required=True, help="NAME=DIR holding the parley package")
+    parser.add_argument("--chats", type=int, default=10)
+    parser.add_argument("--rates", default="800,1400,1800")
+    parser.add_argument("--seconds", type=float, default=4.0)
+    parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--profile", type=float, help="py-spy the server during this rate's step")
+    args = parser.parse_args()
+    versions = [(s.split("=", 1)[0], Path(s.split("=", 1)[1]).resolve()) for s in args.src]
+    rates = [float(r) for r in args.rates.split(",")]
+    with tempfile.TemporaryDirectory(prefix="parley-ab-") as tmp:
+        for _ in range(args.rounds):
+            for name, src in versions:
+                await one(name, src, args.chats, rates, args.seconds, Path(tmp), args.profile)
+    return 0
+
+
+if __name__ == "__main__":
+    import uvloop
+
+    sys.exit(uvloop.run(main()))
