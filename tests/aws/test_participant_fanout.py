@@ -4,19 +4,24 @@ acknowledged is lost across a server restart."""
 
 from __future__ import annotations
 
+import json
 import shutil
+import socket
 import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from botocore.exceptions import ClientError
 from websockets.exceptions import ConnectionClosed
+from websockets.sync.client import connect as ws_connect
 
 from tests.aws.chat_helpers import (
     JOINED,
+    WAIT,
     Chat,
     Party,
     Socket,
@@ -226,6 +231,30 @@ def test_fifty_concurrent_senders(chat: Chat) -> None:
     finally:
         for sock in sockets:
             sock.close()
+
+
+def test_a_reader_that_stalls_gets_every_frame_in_order_once_it_reads(chat: Chat) -> None:
+    """A client that stops reading fills the TCP buffers, then the server's transport pauses: frames wait in
+    the socket's queue and go out in order, behind the ones already in the transport, once it reads again."""
+    bot = bot_of(chat)
+    raw = socket.create_connection(("127.0.0.1", urlsplit(bot.websocket_url).port or 80))
+    raw.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 65536)
+    # max_queue=1: the client stops reading from its socket while a received message waits for recv().
+    with ws_connect(bot.new_websocket_url(), sock=raw, open_timeout=WAIT, max_size=None, max_queue=1,
+                    proxy=None, ping_interval=None) as stalled:
+        stalled.send(json.dumps({"topic": "aws/subscribe", "content": {"topics": ["aws/chat"]}}))
+        assert json.loads(stalled.recv(WAIT))["topic"] == "aws/subscribe"
+        filler = "x" * 8000
+        # 5.6 MB of frames: more than the kernel buffers of the stalled connection take (its receive buffer is
+        # 64 KiB, the server's send buffer grows up to net.ipv4.tcp_wmem's 4 MiB), so the server's transport
+        # pauses with frames still to write (checked by counting the writes that waited: 200 or so).
+        sent = [chat.customer.send(f"{n} {filler}")["Id"] for n in range(700)]
+        got: list[str] = []
+        while len(got) < len(sent):
+            item = json.loads(json.loads(stalled.recv(WAIT))["content"])
+            if item["Type"] == "MESSAGE":
+                got.append(item["Id"])
+        assert got == sent
 
 
 def test_concurrent_senders_across_chats_do_not_mix(connect: Any, pc: Any, demo: Any) -> None:

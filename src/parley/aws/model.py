@@ -51,6 +51,13 @@ class Service:
         # More literal segments first, so "/users/{I}/search" beats "/users/{I}/{UserId}".
         routes.sort(key=lambda r: (-r.literal_segments, -len(r.static_query)))
         self.routes = routes
+        # Paths without labels or query keys (SendMessage's "/participant/message") found by one dict lookup; a
+        # route like that is also the first the scan below would find for its path, as no route has more
+        # literal segments for it. Paths another route also claims with query keys are left to the scan.
+        claimed = {(r.method, r.pattern.pattern) for r in routes if r.static_query}
+        self._fixed = {(r.method, "/" + r.operation.http["requestUri"].strip("/")): r.operation for r in routes
+                       if not r.static_query and "{" not in r.operation.http["requestUri"]
+                       and (r.method, r.pattern.pattern) not in claimed}
 
     @classmethod
     def load(cls, name: str, api_version: str) -> Service:
@@ -63,6 +70,9 @@ class Service:
 
     def match(self, method: str, path: str, query_keys: set[str]) -> tuple[OperationModel, dict[str, str]] | None:
         """The operation for a request, with the raw (still percent-encoded) URI labels."""
+        fixed = self._fixed.get((method, path))
+        if fixed is not None:
+            return fixed, {}
         for route in self.routes:
             if route.method != method:
                 continue

@@ -15,7 +15,7 @@ from parley.domain.attachments import (
 from parley.domain.clock import utcnow
 from parley.domain.contact import CUSTOM_BOT
 from parley.domain.errors import AccessDenied, Conflict, InvalidParameter, NotFound, QuotaExceeded
-from parley.domain.ids import hash_token, new_id, new_token
+from parley.domain.ids import hash_token, new_id, new_item_id, new_token
 from parley.domain.transcript import Attachment, Connection, Item, StoredAttachment
 from parley.service.chat import ChatService
 from parley.service.chat_txn import append_txn
@@ -129,7 +129,7 @@ class AttachmentService:
             done = replace(attachment, status=APPROVED)
             await tx.update_attachment(done)
             item = Item(
-                chat_id=caller.chat.id, id=new_id(), type="ATTACHMENT", content_type=done.content_type,
+                chat_id=caller.chat.id, id=new_item_id(), type="ATTACHMENT", content_type=done.content_type,
                 absolute_time=utcnow(), contact_id=me.contact_id, participant_id=me.id,
                 display_name=me.display_name, role=me.role,
                 attachments=(Attachment(done.id, done.name, done.content_type, APPROVED),),

@@ -11,7 +11,7 @@ from datetime import datetime, timedelta
 from parley.domain.clock import utcnow
 from parley.domain.contact import CUSTOM_BOT, CUSTOMER, SENDABLE_MESSAGE_TYPES, Participant
 from parley.domain.errors import AccessDenied, Conflict, InvalidParameter, InvalidRequest, QuotaExceeded
-from parley.domain.ids import hash_token, new_id, new_token
+from parley.domain.ids import hash_token, new_id, new_item_id, new_token
 from parley.domain.transcript import (
     JOINED,
     MAX_CONTENT_BYTES,
@@ -154,7 +154,7 @@ class ChatService:
                         f"(SupportedMessagingContentTypes: {', '.join(contact.supported_content_types)})."
                     )
             return Item(
-                chat_id=writer.chat.id, id=new_id(), type="MESSAGE", content_type=content_type, content=content,
+                chat_id=writer.chat.id, id=new_item_id(), type="MESSAGE", content_type=content_type, content=content,
                 absolute_time=utcnow(), contact_id=me.contact_id, participant_id=me.id,
                 display_name=me.display_name, role=me.role,
             )
@@ -192,7 +192,7 @@ class ChatService:
                 raise InvalidParameter(f"Message {message_id} is not in this chat.")
             read = content_type.endswith(".read")
             return Item(
-                chat_id=chat.id, id=new_id(), type="MESSAGEMETADATA", content_type=content_type,
+                chat_id=chat.id, id=new_item_id(), type="MESSAGEMETADATA", content_type=content_type,
                 absolute_time=now, contact_id=me.contact_id, participant_id=me.id,
                 display_name=me.display_name, role=me.role, message_id=message_id,
                 receipts=(Receipt(me.id, delivered=now, read=now if read else None),),

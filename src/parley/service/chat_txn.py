@@ -7,7 +7,7 @@ from datetime import datetime
 
 from parley.domain.clock import utcnow
 from parley.domain.contact import CLOSED, CONNECTED, ENDED, Contact, Participant
-from parley.domain.ids import new_id
+from parley.domain.ids import new_item_id
 from parley.domain.transcript import CHAT_ENDED, JOINED, LEFT, Chat, Item
 from parley.service.notify import ChatNotifier
 from parley.service.ports import Tx
@@ -15,7 +15,7 @@ from parley.service.ports import Tx
 
 def event(chat_id: str, contact_id: str, content_type: str, who: Participant | None, now: datetime) -> Item:
     return Item(
-        chat_id=chat_id, id=new_id(), type="EVENT", content_type=content_type, absolute_time=now,
+        chat_id=chat_id, id=new_item_id(), type="EVENT", content_type=content_type, absolute_time=now,
         contact_id=contact_id, participant_id=who.id if who else None,
         display_name=who.display_name if who else None, role=who.role if who else None,
     )

@@ -17,7 +17,7 @@ from parley.domain.contact import (
     check_supported_content_types,
 )
 from parley.domain.errors import ContactNotActive, InvalidParameter, InvalidRequest, NotFound
-from parley.domain.ids import hash_token, new_id, new_token
+from parley.domain.ids import hash_token, new_id, new_item_id, new_token
 from parley.domain.resources import ContactFlow
 from parley.domain.transcript import Chat, Item
 from parley.service.chat_txn import end_chat_txn, open_chat_txn
@@ -113,7 +113,7 @@ class ContactService:
             initial = None
             if request.initial_message is not None and request.initial_message_type is not None:
                 initial = Item(
-                    chat_id=contact_id, id=new_id(), type="MESSAGE", content_type=request.initial_message_type,
+                    chat_id=contact_id, id=new_item_id(), type="MESSAGE", content_type=request.initial_message_type,
                     content=request.initial_message, absolute_time=now, contact_id=contact_id,
                     participant_id=customer.id, display_name=customer.display_name, role=CUSTOMER,
                 )
