@@ -1,6 +1,7 @@
 """Compares the fan-out cost of two versions of Parley on the same machine, alternately (not part of the report).
 
 ``python -m bench.ab --chats 100 --rates 800,1400,1800 --rounds 2 --src A=/path/to/old/src --src B=src``
+(``--profile RATE`` records a py-spy profile of that step under ``bench/results/``)
 
 Each ``--src NAME=DIR`` is a directory holding the ``parley`` package (a git worktree's ``src``); its server
 runs with that directory first on ``PYTHONPATH``. For every round and every version, a fresh server gets the
@@ -32,9 +33,11 @@ def log(msg: str) -> None:
 
 
 async def one(name: str, src: Path, chats: int, rates: list[float], seconds: float, tmp: Path,
-              profile: float | None) -> None:
+              profile: float | None, extra_path: str | None, grep: str | None) -> None:
     port = free_port()
     env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    if extra_path:  # e.g. a sitecustomize.py that instruments the server
+        env["PYTHONPATH"] = f"{extra_path}{os.pathsep}{env['PYTHONPATH']}"
     srv = Server(name, [PARLEY, "serve", "--demo", "--data-dir", str(tmp / f"{name}-{port}"), "--port", str(port)],
                  port, tmp / f"{name}-{port}.log", env=env)
     await srv.start()
@@ -71,6 +74,8 @@ async def one(name: str, src: Path, chats: int, rates: list[float], seconds: flo
         await fan.close()
         await six.close()
         srv.stop()
+        if grep:
+            log("".join(line for line in srv.log_path.read_text().splitlines(True) if grep in line))
 
 
 async def main() -> int:
@@ -81,13 +86,17 @@ async def main() -> int:
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--profile", type=float, help="py-spy the server during this rate's step")
+    parser.add_argument("--server-path", help="a directory put first on the servers' PYTHONPATH "
+                                              "(a sitecustomize.py there can instrument them)")
+    parser.add_argument("--grep", help="print the server log's lines holding this text when it stops")
     args = parser.parse_args()
     versions = [(s.split("=", 1)[0], Path(s.split("=", 1)[1]).resolve()) for s in args.src]
     rates = [float(r) for r in args.rates.split(",")]
     with tempfile.TemporaryDirectory(prefix="parley-ab-") as tmp:
         for _ in range(args.rounds):
             for name, src in versions:
-                await one(name, src, args.chats, rates, args.seconds, Path(tmp), args.profile)
+                await one(name, src, args.chats, rates, args.seconds, Path(tmp), args.profile,
+                          args.server_path, args.grep)
     return 0
 
 

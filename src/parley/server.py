@@ -3,20 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import gc
 import logging
 import re
 
 import uvicorn
 
 from parley.app import Parley, build
+from parley.collector import Collector
 from parley.config import Config
 from parley.service.demo import DEMO_PASSWORD, DEMO_USERS
 from parley.web.wsprotocol import ParleyWebSocketProtocol
 
 TICKET = re.compile(r"ticket=[^&\s\"']+")
-# Allocations between young-generation collections (CPython: 700); fewer, still short, collections.
-GC_YOUNG_THRESHOLD = 10_000
 # How long an idle keep-alive connection stays open: longer than HTTP clients keep theirs by default (httpx:
 # 5 s), so a client does not send a request on a connection the server is closing at that very moment
 # (uvicorn's default, 5 s, equals httpx's: such requests failed now and then with a reset connection).
@@ -57,11 +55,10 @@ def _safe(url: str) -> str:
 
 async def serve(config: Config) -> None:
     parley = await build(config)
-    # What start-up built (the AWS models, routes, caches) lives as long as the process: keep it out of the
-    # collector's full passes, and collect young objects less often, so collections stay short under load.
-    gc.collect()
-    gc.freeze()
-    gc.set_threshold(GC_YOUNG_THRESHOLD, 20, 20)
+    # What start-up built (the AWS models, routes, caches) and what survives later full collections lives long:
+    # kept out of the collector's passes, so collections stay short under load (see parley.collector).
+    collector = Collector()
+    collector.start()
     try:
         server = uvicorn.Server(uvicorn.Config(
             parley.app, host=config.host, port=config.port, log_level=config.log_level,
@@ -77,6 +74,7 @@ async def serve(config: Config) -> None:
         print(banner(parley), flush=True)
         await server.serve()
     finally:
+        await collector.stop()
         await parley.close()
 
 
