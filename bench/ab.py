@@ -61,6 +61,7 @@ async def one(name: str, src: Path, chats: int, rates: list[float], seconds: flo
                 raw.parent.mkdir(parents=True, exist_ok=True)
                 spy = start_spy(srv.pid, raw, seconds)
                 log(f"{name}: profiling into {raw}")
+            t0 = time.monotonic()
             r = await fan.step(rate, seconds, chats, srv.pid)
             if spy is not None:
                 spy.wait()
@@ -68,7 +69,7 @@ async def one(name: str, src: Path, chats: int, rates: list[float], seconds: flo
             per = 1000 * r["server_cpu_s"] / max(1, r["accepted"])
             log(f"{name}: {chats:>5} chats {rate:>6.0f} msg/s  p50 {lat['p50_ms']:>7} p99 {lat['p99_ms']:>7} ms  "
                 f"errors {r['errors']} lost {r['lost']}  server cpu {r['server_cpu_pct']:>5}%  "
-                f"{per:.3f} ms/msg  client cpu {r['client_cpu_pct']}%")
+                f"{per:.3f} ms/msg  client cpu {r['client_cpu_pct']}%  (monotonic {t0:.1f}-{time.monotonic():.1f} s)")
             await asyncio.sleep(0.5)
     finally:
         await fan.close()

@@ -579,10 +579,12 @@ ROUNDS = [
     "constraint fails.",
     "5. **The collector** (`collector.py`): whatever lives through a collection of the middle generation is "
     "frozen (`gc.freeze`) within a second, so full passes walk only what arrived since instead of the 700,000 "
-    "objects of 1,000 open chats; the middle generation is collected every 5 young collections instead of 20 "
-    "(40-60 ms passes while 1,000 chats were set up instead of 150-200 ms); reference cycles among frozen "
-    "objects are freed by a full collection of everything when the frozen objects have grown by a quarter since "
-    "the last one, at most every 10 minutes (that pass is the one long pause left: about 0.6 s at 1,000 chats).",
+    "objects of 1,000 open chats (one such pass took 617-720 ms, and one came in the middle of a ladder); "
+    "reference cycles among frozen objects are freed by one full collection of everything when the frozen "
+    "objects have grown by a quarter, looked at every 10 minutes. Counting the frozen objects walks them all "
+    "(about 10 ms at 1,000 chats), so it is done only then: a first version that counted every second held "
+    "the event loop often enough to take p99 at 1,000 chats to 120-240 ms, as near saturation even a short "
+    "stall leaves a backlog that drains slowly.",
     "",
     "Before and after on the same machine, alternately (`python -m bench.ab`, 100 six-party chats, 4 s per rate, "
     "two rounds each): items 1-4 took server CPU per SendMessage at 800 msg/s from 0.90-1.17 ms to 0.78-0.89 ms, "
@@ -597,28 +599,27 @@ ROUNDS = [
 NEXT = [
     "### What limits fan-out now, and what would come next",
     "",
-    "What remains is Python work on the one event loop thread, split as the profile above shows: uvicorn's HTTP "
-    "and websocket protocol code (the floor pays it too), six websocket frames per message, the group commits "
-    "(SQLite's own work now larger than the Python around it) and Parley's model-driven binding and validation "
-    "of each SendMessage. The floor does the same HTTP and websocket work with none of Parley's storage, "
-    "authentication or validation: a stored, authenticated, validated message costs several times the CPU of "
-    "an unstored broadcast in the same Python process (see the CPU per message above), and the ratio to the "
-    "floor is what remains of that difference once both share the machine with the load generator.",
+    "Parley's process is at one core when its p99 breaks; what it spends that core on (the profile above) is "
+    "the group commit (SQLite's own work: the commit's WAL writes and the statements' B-tree searches and "
+    "inserts, then the Python around them), the kernel's work for six socket writes per message (the floor pays "
+    "it too), uvicorn's HTTP protocol code (the floor pays it too) and Parley's binding, validation and answer of "
+    "each SendMessage. Near saturation a few steps flip between runs on this shared machine, and pauses of the "
+    "event loop (the collector's passes over a middle generation while many objects are new) show in a 3-second "
+    "step's p99.",
     "",
-    "Next, by expected gain: more than one process per machine (PostgreSQL and Redis already let several nodes "
-    "share chats, see `tests/test_scale_out.py`; one process uses one of the two cores); on PostgreSQL, the "
-    "group commit's statements on asyncpg itself (SQLAlchemy's asyncio layer costs more CPU per statement than "
-    "the round trip, about 3-4 ms of server CPU per message at low rates where batches hold one request) and "
-    "pipelining them; per-agent slot counts kept with the agent instead of one aggregate over the instance's "
-    "contacts for every offer (it grows with the number of chats, which slows setting up 1,000 chats); frames "
-    "written to idle sockets without a writer task each.",
+    "Next, by expected gain: the ClientToken of a message kept with its item (one index on the item instead of "
+    "a table row and its key: in a SQLite-only test of the group commit's statements the ClientToken's insert "
+    "was 40-60 % of their cost); more than one process per machine (PostgreSQL and Redis already let several "
+    "nodes share chats, see `tests/test_scale_out.py`; one process uses one of the two cores); on PostgreSQL, the "
+    "group commit's statements on asyncpg itself and pipelined; per-agent slot counts kept with the agent instead "
+    "of one aggregate over the instance's contacts for every offer (it grows with the number of chats, which "
+    "slows setting up 1,000 chats).",
     "",
-    "Routing's start-to-offer tail: in earlier full runs of this session the p99 was 141-197 ms, each time "
-    "right after the 1,000-chat scenario, while the scenario alone or after the floor gave 33-36 ms. It was the "
-    "load generator, not Parley: after driving 6,000 sockets and 468 agents its heap is large, and a full "
-    "collection delayed the snapshot answers in flight, where this latency is measured. The routing scenario "
-    "now keeps the generator's collector out of its measured window, as the fan-out steps already did (after "
-    "the full SQLite scenario: p99 39 ms).",
+    "Routing's start-to-offer tail: in earlier full runs the p99 was 141-197 ms, each time right after the "
+    "1,000-chat scenario, while the scenario alone or after the floor gave 33-36 ms. It was the load generator, "
+    "not Parley: after driving 6,000 sockets and 468 agents its heap is large, and a full collection delayed the "
+    "snapshot answers in flight, where this latency is measured. The routing scenario keeps the generator's "
+    "collector out of its measured window, as the fan-out steps do.",
 ]
 
 
