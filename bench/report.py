@@ -330,8 +330,9 @@ def reading(r: dict[str, Any], sql: dict[int, Any], pgl: dict[int, Any], floor: 
         L.append(f"- **Idle sockets:** {f(ip['kib_per_socket'])} KiB per participant socket at {f(ip['sockets'])} "
                  f"sockets against {f(iflo.get('kib_per_socket'))} KiB for the floor (same uvicorn + websockets "
                  f"stack): the goal of ≤ {GOAL_KIB} KiB is {'met' if ip['kib_per_socket'] <= GOAL_KIB else 'missed'}; "
-                 "most of it is the stack's own per-connection cost (buffers, protocol objects), Parley adds its "
-                 "per-socket writer task and queue.")
+                 "most of it is the stack's own per-connection cost (buffers, protocol objects); Parley adds a "
+                 "subscriber per socket (no task: frames are written straight to the socket, and only a socket "
+                 "whose transport is paused gets a queue and a writer task).")
     if rt.get("start_to_offer"):
         s2o = rt["start_to_offer"]
         ok = s2o["p99_ms"] is not None and s2o["p99_ms"] <= GOAL_OFFER_P99
@@ -422,10 +423,10 @@ def evidence(sql: dict[int, Any], floor: dict[int, Any]) -> list[str]:
             f"like this: the HTTP side of SendMessage (`RestJsonApi.answer`: binding, validation, the handler, the "
             f"answer) {pct('parley/aws/restjson.py:RestJsonApi.answer')}; the group commits "
             f"(`Appender._commit`) {pct('parley/service/appends.py:Appender._commit')} (SQLAlchemy "
-            f"{areas.get('SQLAlchemy', 0)} % of all samples; the rest is SQLite's own work and Parley's); the socket "
-            "writers (`Subscriber._writer`, six frames per message) "
-            f"{pct('parley/web/websocket.py:Subscriber._writer')}; "
-            f"the hub's bus listener {pct('parley/fanout/hub.py:Hub._listen')}; uvicorn's own Python "
+            f"{areas.get('SQLAlchemy', 0)} % of all samples; the rest is SQLite's own work and Parley's); the hub's "
+            f"bus listener {pct('parley/fanout/hub.py:Hub._listen')}, of which the six frames written per message "
+            f"(`Subscriber.push`, mostly the kernel's socket writes) {pct('parley/web/websocket.py:Subscriber.push')}; "
+            f"uvicorn's own Python "
             f"{areas.get('uvicorn', 0)} % and Starlette's {areas.get('starlette', 0)} %. {native} % of the samples "
             "were inside uvloop's native code (socket reads and writes, epoll), which py-spy does not break down.",
             "",
