@@ -55,8 +55,8 @@ def _safe(url: str) -> str:
 
 async def serve(config: Config) -> None:
     parley = await build(config)
-    # What start-up built (the AWS models, routes, caches) and what survives later full collections lives long:
-    # kept out of the collector's passes, so collections stay short under load (see parley.collector).
+    # What start-up built (the AWS models, routes, caches) and what later lives through a middle-generation
+    # collection lives long: kept out of the collector's passes, so they stay short under load (parley.collector).
     collector = Collector()
     collector.start()
     try:
