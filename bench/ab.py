@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 
 from bench.fanout import Fanout, parley_sender
-from bench.lib import HttpPool, Server, free_port
+from bench.lib import HttpPool
 from bench.proto import discover
-from bench.run import PARLEY, agents_for, settle, start_spy
+from bench.run import agents_for, parley_server, settle, start_spy, warm
 from bench.sixparty import SixParty
 from parley.client import ConnectClient
 
@@ -32,16 +32,14 @@ def log(msg: str) -> None:
     print(msg, flush=True)
 
 
-async def one(name: str, src: Path, chats: int, rates: list[float], seconds: float, tmp: Path,
+async def one(name: str, run: int, src: Path, chats: int, rates: list[float], seconds: float, tmp: Path,
               profile: float | None, extra_path: str | None, grep: str | None) -> None:
-    port = free_port()
     env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     if extra_path:  # e.g. a sitecustomize.py that instruments the server
         env["PYTHONPATH"] = f"{extra_path}{os.pathsep}{env['PYTHONPATH']}"
-    srv = Server(name, [PARLEY, "serve", "--demo", "--data-dir", str(tmp / f"{name}-{port}"), "--port", str(port)],
-                 port, tmp / f"{name}-{port}.log", env=env)
+    srv = parley_server(tmp, f"{name}-{run}", env=env)
     await srv.start()
-    pool = HttpPool("127.0.0.1", port, 64)
+    pool = HttpPool("127.0.0.1", srv.port, 64)
     fan = Fanout(pool, parley_sender(pool))
     six = SixParty(await discover(srv.url), fan, lambda _msg: None)
     try:
@@ -53,11 +51,11 @@ async def one(name: str, src: Path, chats: int, rates: list[float], seconds: flo
         await six.stop_agents()
         log(f"{name}: {chats} chats set up in {time.monotonic() - t:.1f} s")
         await settle(srv.pid)
-        await fan.step(rates[0], 1.0, chats, srv.pid)
+        await warm(fan, chats, srv.pid, rates[0])
         for rate in rates:
             spy = None
             if rate == profile:
-                raw = Path(f"bench/results/ab-{name}-{chats}-{rate:.0f}-{port}.txt")
+                raw = Path(f"bench/results/ab-{name}-{run}-{chats}-{rate:.0f}.txt")
                 raw.parent.mkdir(parents=True, exist_ok=True)
                 spy = start_spy(srv.pid, raw, seconds)
                 log(f"{name}: profiling into {raw}")
@@ -94,9 +92,9 @@ async def main() -> int:
     versions = [(s.split("=", 1)[0], Path(s.split("=", 1)[1]).resolve()) for s in args.src]
     rates = [float(r) for r in args.rates.split(",")]
     with tempfile.TemporaryDirectory(prefix="parley-ab-") as tmp:
-        for _ in range(args.rounds):
+        for run in range(args.rounds):
             for name, src in versions:
-                await one(name, src, args.chats, rates, args.seconds, Path(tmp), args.profile,
+                await one(name, run, src, args.chats, rates, args.seconds, Path(tmp), args.profile,
                           args.server_path, args.grep)
     return 0
 

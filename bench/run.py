@@ -94,13 +94,13 @@ def versions() -> dict[str, Any]:
             "sqlite": sqlite3.sqlite_version, "postgresql_server": pg}
 
 
-def parley_server(tmp: Path, name: str, storage: str | None = None) -> Server:
+def parley_server(tmp: Path, name: str, storage: str | None = None, env: dict[str, str] | None = None) -> Server:
     port = free_port()
     data = tmp / name
     argv = [PARLEY, "serve", "--demo", "--data-dir", str(data), "--port", str(port)]
     if storage:
         argv += ["--storage", storage]
-    return Server(name, argv, port, tmp / f"{name}.log")
+    return Server(name, argv, port, tmp / f"{name}.log", env=env)
 
 
 def floor_server(tmp: Path, name: str) -> Server:
