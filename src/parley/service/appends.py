@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
@@ -30,6 +31,12 @@ MAX_BATCH = 256
 # Event-loop turns a batch waits before it takes the queued requests: requests whose bytes the same poll of
 # the sockets brought in join it, instead of each paying a transaction of its own.
 GATHER_TURNS = 2
+# While requests arrive at least this often, a batch also waits this long for more. A commit's cost is mostly
+# per transaction and per page it writes (a chat's index page, the table's last page), not per request: at
+# 1,600 SendMessage/s into 10 chats, commits of 2 requests took 76 % of a core where commits of 9 took 63 %.
+GATHER_SECONDS = 0.001
+# Weight of the newest gap between two requests in the running mean of those gaps.
+GAP_WEIGHT = 0.05
 
 # The one answer for any bad, expired or spent token (chat.py and the wire edge use it too), and for a sender
 # whose chat or seat is gone.
@@ -74,9 +81,14 @@ class Appender:
         self._pending: list[Append] = []
         self._running: set[asyncio.Task[None]] = set()
         self._gathering = False
+        self._last_arrival = 0.0
+        self._mean_gap = 1.0  # seconds between requests, a running mean
 
     async def append(self, request: Append) -> Item:
         """Commit ``request``'s item (or find the one its ClientToken already made) and return it."""
+        now = time.monotonic()
+        self._mean_gap += GAP_WEIGHT * (min(now - self._last_arrival, 1.0) - self._mean_gap)
+        self._last_arrival = now
         self._pending.append(request)
         self._start()
         try:
@@ -99,10 +111,13 @@ class Appender:
             task.add_done_callback(self._done)
 
     async def _next(self) -> None:
-        """Gather for a few loop turns, take up to MAX_BATCH queued requests and commit them."""
+        """Gather for a few loop turns (and GATHER_SECONDS under load), take up to MAX_BATCH queued requests
+        and commit them."""
         try:
             for _ in range(GATHER_TURNS):
                 await asyncio.sleep(0)
+            if self._mean_gap < GATHER_SECONDS and len(self._pending) < MAX_BATCH:
+                await asyncio.sleep(GATHER_SECONDS)
         finally:
             self._gathering = False
         batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
