@@ -12,6 +12,7 @@ from parley.app import Parley, build
 from parley.collector import Collector
 from parley.config import Config
 from parley.service.demo import DEMO_PASSWORD, DEMO_USERS
+from parley.web.httpprotocol import ParleyHttpToolsProtocol
 from parley.web.wsprotocol import ParleyWebSocketProtocol
 
 TICKET = re.compile(r"ticket=[^&\s\"']+")
@@ -62,7 +63,8 @@ async def serve(config: Config) -> None:
     try:
         server = uvicorn.Server(uvicorn.Config(
             parley.app, host=config.host, port=config.port, log_level=config.log_level,
-            http="httptools", ws=ParleyWebSocketProtocol, lifespan="off", access_log=config.log_level == "debug",
+            http=ParleyHttpToolsProtocol, ws=ParleyWebSocketProtocol, lifespan="off",
+            access_log=config.log_level == "debug",
             ssl_certfile=str(config.tls_cert) if config.tls_cert else None,
             ssl_keyfile=str(config.tls_key) if config.tls_key else None,
             # Agents' snapshot long polls may be held 25 s; Ctrl-C should not wait for them.

@@ -7,7 +7,7 @@ import logging
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import orjson
 from botocore.model import OperationModel
@@ -51,12 +51,29 @@ class Answer:
     def response(self) -> Response:
         return Response(self.body, self.status, self.headers, media_type="application/json")
 
-    async def send(self, send: Send) -> None:
-        """Write the answer to the ASGI server directly: the same messages :meth:`response` would send."""
+    async def send(self, send: Send, whole: WholeResponse | None = None) -> None:
+        """Write the answer to the ASGI server directly: the same bytes :meth:`response` would send, in one write
+        through ``whole`` when the server offers it (:class:`parley.web.httpprotocol.DirectResponse`)."""
+        if whole is not None and whole.ready():
+            lines = [f"{name.lower()}: {value}\r\n" for name, value in self.headers.items()]
+            head = "".join(lines)
+            if head.count("\r") == head.count("\n") == len(lines):  # no name or value breaks its line
+                whole.write(self.status, head.encode("latin-1") + b"content-type: application/json\r\n", self.body)
+                return
         raw = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in self.headers.items()]
         raw += [(b"content-length", str(len(self.body)).encode()), (b"content-type", b"application/json")]
         await send({"type": "http.response.start", "status": self.status, "headers": raw})
         await send({"type": "http.response.body", "body": self.body})
+
+
+class WholeResponse(Protocol):
+    """Sends a whole HTTP response in one write, where the web edge's server can (else the ASGI ``send``)."""
+
+    def ready(self) -> bool:
+        """Nothing of the response was sent yet and the client takes bytes now."""
+
+    def write(self, status: int, head: bytes, body: bytes) -> None:
+        """``head``: header lines (``name: value\r\n`` each) without ``content-length``."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from parley.aws.participant.api import ParticipantApi
+from parley.web.httpprotocol import direct_response
 from parley.web.websocket import ParticipantSocket
 
 log = logging.getLogger(__name__)
@@ -56,9 +57,10 @@ class FrontDoor:
             started = True
             await send(message)
 
+        whole = direct_response(scope)
         try:
-            await self.participant_api.serve(Request(scope, receive), sending)
+            await self.participant_api.serve(Request(scope, receive), sending, whole)
         except Exception:  # the API answers every error itself; this is the last line, like Starlette's
             log.exception("Participant Service request failed")
-            if not started:
+            if not started and (whole is None or whole.ready()):
                 await PlainTextResponse("Internal Server Error", status_code=500)(scope, receive, send)

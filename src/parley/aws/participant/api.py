@@ -9,7 +9,7 @@ from starlette.types import Send
 
 from parley.aws.errors import AwsError
 from parley.aws.model import Service
-from parley.aws.restjson import PARTICIPANT, Limiter, RestJsonApi, collect_handlers
+from parley.aws.restjson import PARTICIPANT, Limiter, RestJsonApi, WholeResponse, collect_handlers
 from parley.service.appends import DENIED
 
 # What browsers may send and read cross-origin (ChatJS's preflight asks for exactly these headers).
@@ -41,12 +41,13 @@ class ParticipantApi:
             return Response(status_code=204, headers=CORS_HEADERS)
         return await self.api(request)
 
-    async def serve(self, request: Request, send: Send) -> None:
-        """Answer ``request`` through the ASGI ``send`` directly (no Response object for the operations)."""
+    async def serve(self, request: Request, send: Send, whole: WholeResponse | None = None) -> None:
+        """Answer ``request`` through the ASGI ``send`` (or ``whole``) directly, no Response object for the
+        operations."""
         if request.method == "OPTIONS":
             await Response(status_code=204, headers=CORS_HEADERS)(request.scope, request.receive, send)
             return
-        await (await self.api.answer(request)).send(send)
+        await (await self.api.answer(request)).send(send, whole)
 
 
 def build_participant_api(service: Service, *handlers: object, limiter: Limiter | None = None) -> ParticipantApi:
