@@ -23,7 +23,7 @@ from pathlib import Path
 from bench.fanout import Fanout, parley_sender
 from bench.lib import HttpPool
 from bench.proto import discover
-from bench.run import agents_for, parley_server, settle, start_spy, warm
+from bench.run import SEND_CONNECTIONS, agents_for, parley_server, settle, start_spy, warm
 from bench.sixparty import SixParty
 from parley.client import ConnectClient
 
@@ -33,13 +33,13 @@ def log(msg: str) -> None:
 
 
 async def one(name: str, run: int, src: Path, chats: int, rates: list[float], seconds: float, tmp: Path,
-              profile: float | None, extra_path: str | None, grep: str | None) -> None:
+              profile: float | None, extra_path: str | None, grep: str | None, pool_size: int) -> None:
     env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     if extra_path:  # e.g. a sitecustomize.py that instruments the server
         env["PYTHONPATH"] = f"{extra_path}{os.pathsep}{env['PYTHONPATH']}"
     srv = parley_server(tmp, f"{name}-{run}", env=env)
     await srv.start()
-    pool = HttpPool("127.0.0.1", srv.port, 64)
+    pool = HttpPool("127.0.0.1", srv.port, pool_size)
     fan = Fanout(pool, parley_sender(pool))
     six = SixParty(await discover(srv.url), fan, lambda _msg: None)
     try:
@@ -67,7 +67,8 @@ async def one(name: str, run: int, src: Path, chats: int, rates: list[float], se
             per = 1000 * r["server_cpu_s"] / max(1, r["accepted"])
             log(f"{name}: {chats:>5} chats {rate:>6.0f} msg/s  p50 {lat['p50_ms']:>7} p99 {lat['p99_ms']:>7} ms  "
                 f"errors {r['errors']} lost {r['lost']}  server cpu {r['server_cpu_pct']:>5}%  "
-                f"{per:.3f} ms/msg  client cpu {r['client_cpu_pct']}%  (monotonic {t0:.1f}-{time.monotonic():.1f} s)")
+                f"{per:.3f} ms/msg  client cpu {r['client_cpu_pct']}% lag p99 {r['client_lag_p99_ms']} ms  "
+                f"(monotonic {t0:.1f}-{time.monotonic():.1f} s)")
             await asyncio.sleep(0.5)
     finally:
         await fan.close()
@@ -84,6 +85,8 @@ async def main() -> int:
     parser.add_argument("--rates", default="800,1400,1800")
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--rounds", type=int, default=2)
+    parser.add_argument("--pool", type=int, default=SEND_CONNECTIONS,
+                        help="keep-alive HTTP connections of the sender")
     parser.add_argument("--profile", type=float, help="py-spy the server during this rate's step")
     parser.add_argument("--server-path", help="a directory put first on the servers' PYTHONPATH "
                                               "(a sitecustomize.py there can instrument them)")
@@ -95,7 +98,7 @@ async def main() -> int:
         for run in range(args.rounds):
             for name, src in versions:
                 await one(name, run, src, args.chats, rates, args.seconds, Path(tmp), args.profile,
-                          args.server_path, args.grep)
+                          args.server_path, args.grep, args.pool)
     return 0
 
 

@@ -199,7 +199,7 @@ def render(r: dict[str, Any], total_seconds: int | None) -> str:
           "ends at a clear miss (errors, loss, a backlog) or at the third miss of one step",
           f"- scenario wall times (s): {r.get('scenario_seconds')}", ""]
 
-    L += method()
+    L += method(int(r["config"].get("send_connections", 64)))
 
     # --- details ---------------------------------------------------------------------------------------------
     L += ["## Details", ""]
@@ -256,7 +256,7 @@ def render(r: dict[str, Any], total_seconds: int | None) -> str:
     return "\n".join(L) + "\n"
 
 
-def method() -> list[str]:
+def method(send_connections: int) -> list[str]:
     return ["## How each figure is measured", "",
             "- **Fan-out.** Agents: boto3 `CreateRoutingProfile` (CHAT concurrency 10) + "
             "`AssociateRoutingProfileQueues` (BasicQueue) + `CreateUser` with `AutoAcceptConfigs` CHAT on (Connect's "
@@ -268,8 +268,9 @@ def method() -> list[str]:
             "participant WebSocket (`aws/subscribe`), so a chat has six sockets. The agents' long polls stop before "
             "measuring. Messages go round-robin over chats and, within a chat, over its six participants "
             "(`SendMessage`, `text/plain`, a fresh ClientToken each, ~55 bytes). The sender schedules message *i* at "
-            "t0 + i/rate and fires it without waiting for earlier answers (open loop, keep-alive HTTP/1.1, up to 64 "
-            "connections); latency runs from that *intended* time to the frame's arrival at each of the five other "
+            "t0 + i/rate and fires it without waiting for earlier answers (open loop, keep-alive HTTP/1.1, up to "
+            f"{send_connections} connections; 64 before round 5); latency runs from that *intended* time to the "
+            "frame's arrival at each of the five other "
             "sockets, so a generator that falls behind counts against the result (its lag is reported). A step holds "
             "when p99 ≤ 50 ms with no errors and every expected delivery arrived (loss is counted after up to 10 s of "
             "drain). Deliveries/s count the five other participants; Parley (and the floor) also echo each message "
