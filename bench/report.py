@@ -269,7 +269,7 @@ def method(send_connections: int) -> list[str]:
             "measuring. Messages go round-robin over chats and, within a chat, over its six participants "
             "(`SendMessage`, `text/plain`, a fresh ClientToken each, ~55 bytes). The sender schedules message *i* at "
             "t0 + i/rate and fires it without waiting for earlier answers (open loop, keep-alive HTTP/1.1, up to "
-            f"{send_connections} connections; 64 before round 5); latency runs from that *intended* time to the "
+            f"{send_connections} connections); latency runs from that *intended* time to the "
             "frame's arrival at each of the five other "
             "sockets, so a generator that falls behind counts against the result (its lag is reported). A step holds "
             "when p99 ≤ 50 ms with no errors and every expected delivery arrived (loss is counted after up to 10 s of "

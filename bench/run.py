@@ -43,11 +43,12 @@ PARLEY = str(VENV_BIN / "parley")
 PARLEY_RATES = [200, 400, 800, 1200, 1600, 2000, 2400, 2800, 3200, 3600, 4000, 5000, 6000]
 FLOOR_RATES = [2000, 3000, 4000, 5000, 5750, 6500, 8000, 10000, 12000]
 STEP_SECONDS = 3.0
-# Keep-alive HTTP connections the sender spreads SendMessage over (the floor gets the same). A request waits for a
-# free one and the wait counts, so this many in flight must not be what ends a ladder: with 64, any server whose
-# mean answer time passed 64 / rate (18 ms at 3,600 msg/s, well inside the 50 ms p99 goal) fell into an unbounded
-# queue in the generator at a few % below its capacity. 256 allow 50 ms at 5,000 msg/s, 21 ms at the floor's top.
-SEND_CONNECTIONS = 256
+# Keep-alive HTTP connections the sender spreads SendMessage over (the floor gets the same); a request waits for a
+# free one and the wait counts. At 10 chats that is about one per participant (60). With 64, a server whose mean
+# answer time passes 64 / rate (18 ms at 3,600 msg/s) builds a queue in the generator; 256 would lift that, but
+# they cost the floor itself a fifth of its rate on this machine (6,500 / 5,750 -> 5,000 / 4,000 msg/s at 10 chats,
+# alternating runs), so the ratio would gain from the floor losing, and the sender keeps 64.
+SEND_CONNECTIONS = 64
 PG_DSN = "postgresql://postgres@127.0.0.1:5432/"
 
 T0 = time.monotonic()

@@ -1,11 +1,13 @@
 """Group commit (``service/appends.py``) on SQLite and PostgreSQL: requests sharing one transaction are each
 checked on their own terms, a refused request writes nothing, a ClientToken repeated within a batch yields one
-item, and a batch whose transaction fails is retried one request at a time."""
+item, a batch whose transaction fails is retried one request at a time, and a batch waits for more requests only
+while they come fast."""
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -13,6 +15,7 @@ import pytest
 from parley.domain.errors import AccessDenied, InvalidParameter
 from parley.domain.ids import hash_token
 from parley.domain.transcript import Item
+from parley.service import appends
 from parley.service.appends import GATHER_TURNS, Append, Appender, Writer
 from parley.service.ports import Tx
 from tests.service.chat_world import Node, database_url, new_instance, open_node, start_chat
@@ -21,8 +24,8 @@ from tests.service.chat_world import Node, database_url, new_instance, open_node
 class CountingAppender(Appender):
     """Records the size of every batch it commits."""
 
-    def __init__(self, node: Node, parallel: int) -> None:
-        super().__init__(node.storage, node.chat.notifier, parallel=parallel)
+    def __init__(self, node: Node, parallel: int, clock: Callable[[], float] = time.monotonic) -> None:
+        super().__init__(node.storage, node.chat.notifier, parallel=parallel, clock=clock)
         self.sizes: list[int] = []
 
     async def _commit(self, batch: list[Append]) -> None:
@@ -125,3 +128,57 @@ async def test_a_failed_batch_is_retried_one_request_at_a_time(node: Node) -> No
     items = (await transcript(node, started.contact_id))[len(before):]
     assert [i.content for i in items] == ["first", "a", "b"]
     assert [i.seq for i in items] == [len(before) + 1, len(before) + 2, len(before) + 3]
+
+
+class Ticks:
+    """A clock that moves ``step`` seconds every time it is read."""
+
+    def __init__(self, step: float) -> None:
+        self.now = 0.0
+        self.step = step
+
+    def __call__(self) -> float:
+        self.now += self.step
+        return self.now
+
+
+@pytest.mark.parametrize("gap, shared", [(0.0001, True), (1.0, False)])
+async def test_a_batch_waits_for_more_requests_only_while_they_come_fast(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, gap: float, shared: bool) -> None:
+    """On SQLite, whose commits run without giving the event loop a turn, so that only the wait can make a batch
+    of requests that arrive some turns apart (on PostgreSQL they also queue while a commit is in flight)."""
+    monkeypatch.setattr(appends, "GATHER_SECONDS", 0.05)
+    async with database_url("sqlite", tmp_path) as url:
+        node = await open_node(url)
+        try:
+            await paced_sends(node, gap, shared)
+        finally:
+            await node.close()
+
+
+async def paced_sends(node: Node, gap: float, shared: bool) -> None:
+    appender = CountingAppender(node, parallel=1, clock=Ticks(gap))
+    node.chat.appender = appender
+    instance_id, flow_id = await new_instance(node)
+    started = await start_chat(node, instance_id, flow_id)
+    token = await connect(node, started.participant_token)
+
+    async def paced(count: int) -> list[Item]:
+        """``count`` sends, each some loop turns after the last: more than a batch gathers without waiting."""
+        sends = []
+        for k in range(count):
+            sends.append(asyncio.ensure_future(node.chat.send_message(token, "text/plain", f"m{k}", None)))
+            for _ in range(GATHER_TURNS + 2):
+                await asyncio.sleep(0)
+        return list(await asyncio.gather(*sends))
+
+    await paced(150)  # the running mean of the gaps between requests settles
+    appender.sizes.clear()
+    items = await paced(40)
+    assert [i.content for i in items] == [f"m{k}" for k in range(40)]
+    assert sum(appender.sizes) == 40
+    if shared:  # 0.1 ms apart: a batch waited GATHER_SECONDS and took the requests that came meanwhile (at most
+        # GATHER_ENOUGH of them were waiting when it decided to wait; more joined while it waited)
+        assert max(appender.sizes) >= 10, appender.sizes
+    else:  # a second apart: no batch waited, each request was committed alone
+        assert appender.sizes == [1] * 40

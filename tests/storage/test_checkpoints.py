@@ -1,0 +1,43 @@
+"""SQLite's WAL under writes that never pause: the checkpointer (``storage/database.py``) copies it back off the
+event loop, and a RESTART checkpoint lets the next commit start it over, so it does not grow without end (the
+first commit after a pause used to truncate hundreds of MB with the event loop stopped)."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from pathlib import Path
+
+import pytest
+
+from parley.storage import database
+from parley.storage.database import open_storage
+
+
+async def test_the_wal_starts_over_while_writes_never_pause(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(database, "CHECKPOINT_SECONDS", 0.05)
+    monkeypatch.setattr(database, "RESTART_FRAMES", 20)
+    storage = await open_storage(f"sqlite:///{tmp_path / 'parley.db'}")
+    wal = tmp_path / "parley.db-wal"
+    salts: set[bytes] = set()  # salt-1 and salt-2 of the WAL header change each time the WAL starts over
+    keys: list[tuple[str, str]] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    try:
+        while len(salts) < 4 and loop.time() < deadline:
+            batch = [("test", str(uuid.uuid4())) for _ in range(20)]
+            async with storage.transaction() as tx:
+                await tx.save_idempotent_many([(scope, token, {"n": len(keys)}) for scope, token in batch])
+            keys += batch
+            salts.add(wal.read_bytes()[16:24])
+            await asyncio.sleep(0)  # one loop turn: the checkpointer's task runs, the writes do not pause
+    finally:
+        await storage.close()
+    assert len(salts) >= 4, f"the WAL never started over in {len(keys) // 20} commits"
+    reopened = await open_storage(f"sqlite:///{tmp_path / 'parley.db'}")
+    try:  # every commit survived the checkpoints and restarts
+        async with reopened.transaction() as tx:
+            found = await tx.find_idempotent_many(keys[:50] + keys[-50:])
+    finally:
+        await reopened.close()
+    assert len(found) == 100
