@@ -472,6 +472,10 @@ HISTORY = [
      {"floor10": "2,999", "sqlite10": "1,599", "ratio10": "0.533", "sqlite100": "1,200", "ratio100": "0.400",
       "sqlite1000": "800", "ratio1000": "0.267", "pg10": "400", "pg100": "400", "setup": "7.32",
       "offer_p99": "36.2 ms", "cpu": "0.62 ms"}),
+    ("20261129T221718Z", "after round 4",
+     {"floor10": "5,748", "sqlite10": "2,799", "ratio10": "0.487", "sqlite100": "2,398", "ratio100": "0.481",
+      "sqlite1000": "2,399", "ratio1000": "0.800", "pg10": "1,999", "pg100": "1,199", "setup": "6.76",
+      "offer_p99": "35.9 ms", "cpu": "0.36 ms"}),
 ]
 
 ROUNDS = [
@@ -556,7 +560,8 @@ ROUNDS = [
     "msg/s; p99 at 1,400 msg/s 62-67 → 30-40 ms; at 1,800 msg/s 302-373 → 69-73 ms. Item 5 alone: p99 at "
     "1,800 msg/s 112-333 → 62-72 ms.",
     "",
-    "Round 4 (this run), from round 3's profiles: at 800 msg/s into 100 chats a group commit held 1.1 requests on "
+    "Round 4 (measured in run 20261129T221718Z), from round 3's profiles: at 800 msg/s into 100 chats a group "
+    "commit held 1.1 requests on "
     "average, so each SendMessage paid a whole transaction (about 1 ms of server CPU per message); the six "
     "frames of a message were six coroutine calls into uvicorn and six wake-ups of writer tasks; the commit's "
     "SQLite work (its own C code, not Python) grew with the number of chats; and while 1,000 chats were set up "
@@ -601,6 +606,47 @@ ROUNDS = [
     "3,997 / 3,998 (0.557 / 0.500 / 0.200; its setup of 1,000 chats ran at 7.2 chats/s against 12.7 in the "
     "other runs).",
     "",
+    "Round 5 (this run). A watchdog thread in the server (printing the event loop's stack when it had not "
+    "ticked for 30 ms) and `gc.callbacks` showed what ended round 4's ladders while the server's CPU was below a "
+    "full core: the first commit of each step stopped the event loop for 30-140 ms inside SQLite's `COMMIT`; "
+    "batches of 2-6 requests at 1,600-2,800 msg/s into 10 chats (counted in the server), each paying a whole "
+    "transaction; and in uvicorn's `send` (11.5 % of the samples in its own frame at 2,800 msg/s) the two "
+    "writes and the per-header checks of every answer:",
+    "",
+    "1. **The WAL starts over under steady writes** (`storage/database.py`, `Checkpointer`): SQLite reuses the "
+    "WAL from its start only at a write that finds every frame copied back, which a `PASSIVE` checkpoint never "
+    "achieves while commits keep coming (frames arrive while it copies and syncs). So the WAL grew by hundreds "
+    "of MB during a step (12,000-14,000 frames a second at 2,400-2,800 msg/s), and the first commit after a "
+    "pause found it fully copied, started it over and cut the file back to its 64 MiB limit, freeing blocks "
+    "with the event loop stopped (a standalone test: the commit that starts the WAL over took 17-97 ms, then "
+    "about 1 ms). Now a checkpoint that finds more than 4,096 frames is followed by a `RESTART` checkpoint, "
+    "which holds writers off for the few ms it takes to copy what came meanwhile (the event loop's "
+    "`BEGIN IMMEDIATE` waits asynchronously, retrying at most 2 ms apart); the WAL stays at about a second of "
+    "writes. Besides the stalls, a WAL that only grows under load would have filled the disk of a busy "
+    "server.",
+    "2. **A group commit waits 1 ms for more requests** (`service/appends.py`) while requests arrive less than "
+    "1 ms apart (a running mean of the gaps) and fewer than 16 are queued. Requests per commit (counted in the "
+    "server, 10 chats): 1.9 → 4.4 at 1,600 msg/s, 2.8 → 8.8 at 2,400, 5.8 → 17.2 at 2,800. A batch that is "
+    "already large does not wait: the clients of its requests wait for their answers before they send again, "
+    "so there the wait would only lengthen every round trip.",
+    "3. **An answer in one write** (`web/httpprotocol.py`): Parley's subclass of uvicorn's httptools protocol "
+    "offers a `parley.response` ASGI extension that writes the status line, uvicorn's own headers, the answer's "
+    "headers, `content-length` and the body in one transport write and completes the request as uvicorn's "
+    "`send` does (keep-alive, pipelining, `Connection: close`); the answer falls back to `send` for `HEAD`, a "
+    "client that is not reading, or a header value that would break its line.",
+    "",
+    "Before and after on the same machine, alternately (`python -m bench.ab`, 4-5 s per rate): server CPU per "
+    "SendMessage at 100 chats, 1,600 / 2,000 / 2,400 msg/s, 0.60-0.61 / 0.47-0.48 / 0.39-0.40 ms before and "
+    "0.47-0.48 / 0.40-0.45 / 0.36 ms after; at 10 chats and 2,400 msg/s, items 1-2 alone 0.33 ms and with item "
+    "3 0.31 ms (nine alternating steps each). Whether a step near saturation holds still differs between "
+    "rounds of the same code on this machine; the full run is what the table reports.",
+    "",
+    "Tried and not kept: 256 keep-alive connections for the sender instead of 64. With 64, a server whose mean "
+    "answer time passes 64 / rate (18 ms at 3,600 msg/s) builds a queue in the generator, which is why a step "
+    "can collapse at a server CPU below 90 %; but 256 connections cost the floor itself a fifth of its rate "
+    "(alternating runs at 10 / 100 chats: 6,500 / 5,000 and 5,750 / 4,000 msg/s with 64 against 5,000 / 4,000 "
+    "and 4,000 / 3,000 with 256), so the ratio would have gained from the floor losing.",
+    "",
     "The machine differs between runs: the floor's best rate at 10 chats ranged from 3,000 to 10,000 msg/s across "
     "these runs (first row of the table below), so the ratio to the floor is the figure to compare.",
     "",
@@ -619,13 +665,14 @@ NEXT = [
     "cores (the client and server CPU columns below), so the floor's figure is partly the machine's limit; at "
     "Parley's best steps Parley's server is at a full core and the generator at about half of one.",
     "",
-    "Next, by expected gain: the ClientToken of a message kept with its item (one index on the item instead of "
-    "a table row and its key: in a SQLite-only test of the group commit's statements the ClientToken's insert "
-    "was 40-60 % of their cost); more than one process per machine (PostgreSQL and Redis already let several "
-    "nodes share chats, see `tests/test_scale_out.py`; one process uses one of the two cores); on PostgreSQL, the "
-    "group commit's statements on asyncpg itself and pipelined; per-agent slot counts kept with the agent instead "
-    "of one aggregate over the instance's contacts for every offer (it grows with the number of chats, which "
-    "slows setting up 1,000 chats).",
+    "Next, by expected gain: the ClientToken of a message kept with its item, or at least in a smaller index "
+    "(in a SQLite-only test of the group commit's statements, storing and looking up ClientTokens doubled their "
+    "cost: 38-50 → 62-82 µs per message in commits of 20, because each token's index entry lands on a random "
+    "page that the commit writes to the WAL); more than one process per machine (PostgreSQL and Redis already "
+    "let several nodes share chats, see `tests/test_scale_out.py`; one process uses one of the two cores); on "
+    "PostgreSQL, the group commit's statements on asyncpg itself and pipelined; per-agent slot counts kept with "
+    "the agent instead of one aggregate over the instance's contacts for every offer (it grows with the number "
+    "of chats, which slows setting up 1,000 chats).",
     "",
     "Routing's start-to-offer tail: in earlier full runs the p99 was 141-197 ms, each time right after the "
     "1,000-chat scenario, while the scenario alone or after the floor gave 33-36 ms. It was the load generator, "
