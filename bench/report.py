@@ -641,6 +641,12 @@ ROUNDS = [
     "3 0.31 ms (nine alternating steps each). Whether a step near saturation holds still differs between "
     "rounds of the same code on this machine; the full run is what the table reports.",
     "",
+    "Another full run of round 5's code the same morning, 20261206T051647Z (before the lock retries' longest "
+    "pause went from 10 to 2 ms, which alternating steps at 100 chats showed no difference for), held 3,998 / "
+    "2,799 / 2,399 msg/s at 10 / 100 / 1,000 chats against the floor's 5,746 / 4,996 / 4,998 (ratios 0.696 / "
+    "0.560 / 0.480). The machine was slower during this run: the floor's best steps were 13-20 % lower, and "
+    "Parley's server took 0.49 ms of CPU per SendMessage at 1,600 msg/s into 10 chats against 0.40 ms there.",
+    "",
     "Tried and not kept: 256 keep-alive connections for the sender instead of 64. With 64, a server whose mean "
     "answer time passes 64 / rate (18 ms at 3,600 msg/s) builds a queue in the generator, which is why a step "
     "can collapse at a server CPU below 90 %; but 256 connections cost the floor itself a fifth of its rate "
