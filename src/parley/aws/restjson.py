@@ -73,7 +73,7 @@ class WholeResponse(Protocol):
         """Nothing of the response was sent yet and the client takes bytes now."""
 
     def write(self, status: int, head: bytes, body: bytes) -> None:
-        """``head``: header lines (``name: value\r\n`` each) without ``content-length``."""
+        """``head``: header lines (``name: value`` and CR LF each) without ``content-length``."""
 
 
 @dataclass(frozen=True)
