@@ -40,10 +40,10 @@ log = logging.getLogger(__name__)
 
 # How long a SQLite transaction (or start-up migration) waits for a write lock held by another process.
 SQLITE_LOCK_WAIT_SECONDS = 30.0
-# The longest pause between two tries of a SQLite write lock held elsewhere: a RESTART checkpoint holds it for
-# 5-15 ms about once a second under load, and every ms the writer sleeps past its end delays a whole batch;
-# another process may hold it for seconds (a try costs microseconds).
-LOCK_RETRY_MAX_PAUSE = 0.002
+# The longest pause between two tries of a SQLite write lock held elsewhere (a RESTART checkpoint holds it for
+# 5-15 ms about once a second under load; another process may hold it for seconds). 2 ms instead was no better in
+# alternating steps, and both full runs with it came out lower (docs/benchmarks.md, round 5).
+LOCK_RETRY_MAX_PAUSE = 0.01
 # How often the WAL is copied back into the database file, off the event loop (see Checkpointer).
 CHECKPOINT_SECONDS = 1.0
 # A checkpoint that finds more WAL frames (pages) than this makes the next commit start the WAL over.

@@ -65,7 +65,7 @@ class ParleyHttpToolsProtocol(HttpToolsProtocol):
         super().on_headers_complete()
         cycle = self.cycle
         if cycle is not None and cycle.scope is self.scope and not cycle.response_started:
-            scope: dict[str, Any] = self.scope  # type: ignore[assignment]
+            scope: Any = self.scope  # a TypedDict to uvicorn; one more key here
             scope.setdefault("extensions", {})[EXTENSION] = DirectResponse(cycle)
 
 
