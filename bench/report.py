@@ -61,6 +61,17 @@ def ladder_table(ladder: dict[str, Any]) -> list[str]:
     return rows
 
 
+def refined(config: dict[str, Any]) -> str:
+    """How the SQLite and floor ladders were refined after their first miss (runs before refinement: nothing)."""
+    n = int(config.get("refine_steps", 0))
+    if not n:
+        return ""
+    return (f"; then the SQLite and floor ladders try, {n} times, the rate halfway between their best step and "
+            f"their first miss (rounded to {f(config.get('refine_grain'))} msg/s; it becomes the new best or the new "
+            "miss, tried the same way), so that neither figure is off by the gap between two rungs; PostgreSQL's "
+            "ladder is not refined, for time")
+
+
 def best_cell(ladder: dict[str, Any] | None) -> str:
     if not ladder:
         return "not run"
@@ -196,7 +207,7 @@ def render(r: dict[str, Any], total_seconds: int | None) -> str:
           f"- ladders: Parley {r['config']['parley_rates']} msg/s, floor {r['config']['floor_rates']} msg/s, "
           f"{r['config']['step_seconds']} s per step; a step that misses with p99 ≤ 500 ms (or mostly through the "
           "generator's own lag) is tried up to three times, as the shared machine stalls now and then; the ladder "
-          "ends at a clear miss (errors, loss, a backlog) or at the third miss of one step",
+          "ends at a clear miss (errors, loss, a backlog) or at the third miss of one step" + refined(r["config"]),
           f"- scenario wall times (s): {r.get('scenario_seconds')}", ""]
 
     L += method(int(r["config"].get("send_connections", 64)))

@@ -43,6 +43,10 @@ PARLEY = str(VENV_BIN / "parley")
 PARLEY_RATES = [200, 400, 800, 1200, 1600, 2000, 2400, 2800, 3200, 3600, 4000, 5000, 6000]
 FLOOR_RATES = [2000, 3000, 4000, 5000, 5750, 6500, 8000, 10000, 12000]
 STEP_SECONDS = 3.0
+# Bisections between the best step and the first miss (SQLite and the floor; PostgreSQL keeps its plain ladder, for
+# time), each rate rounded to this many msg/s.
+REFINE_STEPS = 2
+REFINE_GRAIN = 50.0
 # Keep-alive HTTP connections the sender spreads SendMessage over (the floor gets the same); a request waits for a
 # free one and the wait counts. At 10 chats that is about one per participant (60). With 64, a server whose mean
 # answer time passes 64 / rate (18 ms at 3,600 msg/s) builds a queue in the generator; 256 would lift that, but
@@ -147,7 +151,7 @@ async def floor_fanout(tmp: Path, sizes: list[int], rates: Sequence[float], out:
             have = n
             log(f"  floor: {n} rooms ({6 * n} sockets) open in {time.monotonic() - t:.1f} s")
             await warm(fan, n, srv.pid, rates[0])
-            results.append(await ladder(fan, rates, n, srv.pid))
+            results.append(await ladder(fan, rates, n, srv.pid, REFINE_STEPS))
     finally:
         await fan.close()
         srv.stop()
@@ -158,13 +162,18 @@ async def warm(fan: Fanout, chats: int, pid: int, rate: float) -> None:
     await fan.step(rate, 1.0, chats, pid)
 
 
-async def ladder(fan: Fanout, rates: Sequence[float], chats: int, pid: int) -> dict[str, Any]:
+async def ladder(fan: Fanout, rates: Sequence[float], chats: int, pid: int, refine: int = 0) -> dict[str, Any]:
     """Step up the offered rate; a step that misses the goal by less than 10x (p99 ≤ 500 ms: a stall of the shared
     machine, not a backlog) or mostly through the generator's own lag is tried up to twice more (one noisy second
-    should not end the ladder); the ladder ends at a clear miss or at the third miss of one step."""
+    should not end the ladder); the ladder ends at a clear miss or at the third miss of one step.
+
+    Then, ``refine`` times, the rate halfway between the best step and the first that missed is tried the same way
+    (it becomes the new best or the new miss): the ladder's steps are a third or more apart at the floor's first
+    rungs, which alone could move a ratio by as much; each refinement halves that."""
     steps: list[dict[str, Any]] = []
     best: dict[str, Any] | None = None
-    for rate in rates:
+
+    async def step(rate: float) -> dict[str, Any]:
         for attempt in (1, 2, 3):
             r = await fan.step(rate, STEP_SECONDS, chats, pid)
             r["attempt"] = attempt
@@ -176,23 +185,40 @@ async def ladder(fan: Fanout, rates: Sequence[float], chats: int, pid: int) -> d
                 f"client cpu {r['client_cpu_pct']}% "
                 f"(client lag p99 {r['client_lag_p99_ms']} ms)")
             if r["holds_slo"]:
-                best = r
                 break
             p99 = lat["p99_ms"] or 0.0
             noisy = p99 <= 10 * SLO_MS or (r["client_lag_p99_ms"] or 0.0) > 0.5 * p99
             if r["errors"] or r["lost"] or not noisy:
                 break  # saturated, not a noisy second: no point in trying again
             await asyncio.sleep(1.0)
-        if not steps[-1]["holds_slo"]:
-            break
         await asyncio.sleep(0.2)
-    top = bool(best is not None and steps[-1]["holds_slo"] and best["offered_msgs_per_s"] == rates[-1])
+        return r
+
+    missed: float | None = None
+    for rate in rates:
+        r = await step(rate)
+        if not r["holds_slo"]:
+            missed = rate
+            break
+        best = r
+    top = missed is None and best is not None
+    for _ in range(refine if missed is not None else 0):
+        low = best["offered_msgs_per_s"] if best else 0.0
+        assert missed is not None
+        rate = round((low + missed) / 2 / REFINE_GRAIN) * REFINE_GRAIN
+        if not low < rate < missed:
+            break
+        r = await step(rate)
+        if r["holds_slo"]:
+            best = r
+        else:
+            missed = rate
     return {
         "chats": chats, "sockets": chats * 6, "step_seconds": STEP_SECONDS,
         "best_offered_msgs_per_s": best["offered_msgs_per_s"] if best else 0,
         "best_msgs_per_s": best["achieved_msgs_per_s"] if best else 0.0,
         "best_deliveries_per_s": best["achieved_deliveries_per_s"] if best else 0.0,
-        "best_step": best, "first_failing_rate": None if top or not steps else steps[-1]["offered_msgs_per_s"],
+        "best_step": best, "first_failing_rate": missed, "refinements": refine,
         "reached_ladder_top": top, "steps": steps,
     }
 
@@ -244,7 +270,7 @@ async def parley_fanout(tmp: Path, name: str, sizes: list[int], rates: Sequence[
             await asyncio.sleep(2.0)
             setup["settle_s"] = await settle(srv.pid)
             await warm(fan, n, srv.pid, rates[0])
-            result = await ladder(fan, rates, n, srv.pid)
+            result = await ladder(fan, rates, n, srv.pid, 0 if storage else REFINE_STEPS)
             result["setup"] = setup
             if profile_at == n:
                 result["profile"] = await profile_under_load(fan, n, srv, result, tmp)
@@ -384,7 +410,8 @@ async def main() -> int:
         "started_utc": stamp, "machine": machine(), "versions": versions(), "nofile": raise_nofile(),
         "bench_command": " ".join(["python", "-m", "bench.run", *sys.argv[1:]]),
         "config": {"parley_rates": PARLEY_RATES, "floor_rates": FLOOR_RATES, "step_seconds": STEP_SECONDS,
-                   "slo_p99_ms": 50, "quick": quick, "send_connections": SEND_CONNECTIONS},
+                   "slo_p99_ms": 50, "quick": quick, "send_connections": SEND_CONNECTIONS,
+                   "refine_steps": REFINE_STEPS, "refine_grain": REFINE_GRAIN},
         "skipped": {},
     }
     sizes_floor = [10, 100] if quick else [10, 100, 1000]

@@ -97,6 +97,27 @@ async def test_requests_in_one_batch_are_checked_alone(node: Node) -> None:
     assert await node.chat.send_message(ann, "text/plain", "later", "token-1") == one
 
 
+async def test_a_caller_that_goes_away_leaves_its_request_to_commit(node: Node) -> None:
+    appender = CountingAppender(node, parallel=1)
+    node.chat.appender = appender
+    instance_id, flow_id = await new_instance(node)
+    started = await start_chat(node, instance_id, flow_id)
+    token = await connect(node, started.participant_token)
+    gone = asyncio.ensure_future(node.chat.send_message(token, "text/plain", "left early", None))
+    stays = asyncio.ensure_future(node.chat.send_message(token, "text/plain", "stayed", None))
+    await asyncio.sleep(0)  # both requests are queued, neither batch has started
+    assert appender.sizes == []
+    gone.cancel()
+    kept = await stays
+    with pytest.raises(asyncio.CancelledError):
+        await gone
+    await appender.close()
+    assert appender.sizes == [2]
+    messages = [i for i in await transcript(node, started.contact_id) if i.type == "MESSAGE"]
+    assert [i.content for i in messages][-2:] == ["left early", "stayed"]
+    assert messages[-1] == kept and messages[-2].seq == kept.seq - 1
+
+
 async def test_a_failed_batch_is_retried_one_request_at_a_time(node: Node) -> None:
     appender = CountingAppender(node, parallel=1)
     instance_id, flow_id = await new_instance(node)
@@ -105,13 +126,13 @@ async def test_a_failed_batch_is_retried_one_request_at_a_time(node: Node) -> No
     before = await transcript(node, started.contact_id)
 
     def request(text: str) -> Append:
-        async def make(tx: Tx, writer: Writer) -> Item:
+        async def make(tx: Tx, writer: Writer, seq: int) -> Item:
             if text == "boom":
                 raise RuntimeError("a bug in one request")
             me = writer.participant
             return Item(chat_id=writer.chat.id, id=f"id-{text}", type="MESSAGE", content_type="text/plain",
                         content=text, absolute_time=before[-1].absolute_time, contact_id=me.contact_id,
-                        participant_id=me.id, display_name=me.display_name, role=me.role)
+                        participant_id=me.id, display_name=me.display_name, role=me.role, seq=seq)
 
         return Append(hash_token(token), "SendMessage", None, make)
 

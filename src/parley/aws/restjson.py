@@ -4,7 +4,6 @@ named like boto3 names the operation, serialize the output or the error."""
 from __future__ import annotations
 
 import logging
-import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
@@ -19,6 +18,7 @@ from parley.aws import shapes
 from parley.aws.errors import AwsError, error_status, from_domain
 from parley.aws.model import Service
 from parley.domain.errors import DomainError
+from parley.domain.ids import new_request_id
 
 log = logging.getLogger(__name__)
 
@@ -127,7 +127,7 @@ class RestJsonApi:
 
     async def answer(self, request: Request) -> Answer:
         """Route, authenticate, bind, validate and run the operation ``request`` asks for; its answer."""
-        request_id = str(uuid.uuid4())
+        request_id = new_request_id()
         raw_path = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1").split("?", 1)[0]
         query: dict[str, list[str]] = {}
         if request.scope.get("query_string"):

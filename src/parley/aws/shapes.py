@@ -309,7 +309,7 @@ def iso(value: datetime) -> str:
     """``2019-11-08T02:41:28.172Z``: the ISO-8601 form Connect uses in strings."""
     if value.tzinfo is not UTC:
         value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
+    return value.isoformat(timespec="milliseconds")[:-6] + "Z"  # without its "+00:00"
 
 
 def output_headers(op: OperationModel, result: Mapping[str, Any]) -> dict[str, str]:

