@@ -52,8 +52,13 @@ RESTART_FRAMES = 4096
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
 # SQLite's page cache for the connection (KiB; SQLite's default is 2 MiB). Each SendMessage touches the
 # indexes of its connection, participant, chat, item and ClientToken at places spread over tables that grow
-# with every chat; with 2 MiB those pages were read back from the OS again and again at 1,000 chats.
-CACHE_KIB = 64 * 1024
+# with every chat; with 2 MiB those pages were read back from the OS again and again at 1,000 chats. Bigger is
+# not better either: when an insert splits a B-tree page, SQLite (3.40) moves a page to a temporary number
+# far past the end of the file (the lock page's, seen with gdb), and the next COMMIT then walks the whole
+# cache to drop pages past the end of the file, so a commit costs time in proportion to the pages cached
+# (with 64 MiB full, 470-620 µs per commit of ten SendMessages instead of about 270 µs with 16 MiB;
+# docs/benchmarks.md, round 7).
+CACHE_KIB = 16 * 1024
 # Prepared statements the driver keeps per connection (sqlite3's default: 128).
 CACHED_STATEMENTS = 512
 
