@@ -453,14 +453,17 @@ def cpu_per_message(sql: dict[int, Any], floor: dict[int, Any]) -> list[str]:
         b, fb = lad.get("best_step"), (floor.get(n) or {}).get("best_step")
         if not b or not fb or not b.get("accepted") or not fb.get("accepted"):
             continue
+        # The step that broke: with bisected ladders the last step run may be one that held.
+        miss = lad.get("first_failing_rate")
+        broke = next((st for st in reversed(lad["steps"]) if st["offered_msgs_per_s"] == miss), lad["steps"][-1])
         pc = 1000 * b["server_cpu_s"] / b["accepted"]
         fc = 1000 * fb["server_cpu_s"] / fb["accepted"]
         out.append(f"CPU per message at the best holding step, {n:,} chats: Parley {pc:.2f} ms of server CPU per "
                    f"SendMessage (all threads, including the six frames written), the floor {fc:.3f} ms: "
                    f"{pc / fc:.0f}x as much. On this shared 2-core machine (the generator and other work take "
                    "the rest) "
-                   f"Parley's p99 broke at {f(lad['steps'][-1]['offered_msgs_per_s'])} msg/s with its process at "
-                   f"{f(lad['steps'][-1]['server_cpu_pct'])} % of one core.")
+                   f"Parley's p99 broke at {f(broke['offered_msgs_per_s'])} msg/s with its process at "
+                   f"{f(broke['server_cpu_pct'])} % of one core.")
         out.append("")
     return out
 
@@ -491,6 +494,10 @@ HISTORY = [
      {"floor10": "5,746", "sqlite10": "3,998", "ratio10": "0.696", "sqlite100": "2,799", "ratio100": "0.560",
       "sqlite1000": "2,399", "ratio1000": "0.480", "pg10": "1,200", "pg100": "1,600", "setup": "11.03",
       "offer_p99": "27.6 ms", "cpu": "0.25 ms"}),
+    ("20261206T222229Z", "after round 6",
+     {"floor10": "6,296", "sqlite10": "3,596", "ratio10": "0.571", "sqlite100": "2,700", "ratio100": "0.483",
+      "sqlite1000": "1,699", "ratio1000": "0.327", "pg10": "800", "pg100": "—", "setup": "10.04",
+      "offer_p99": "30.6 ms", "cpu": "0.24 ms"}),
 ]
 
 ROUNDS = [
@@ -671,8 +678,8 @@ ROUNDS = [
     "(alternating runs at 10 / 100 chats: 6,500 / 5,000 and 5,750 / 4,000 msg/s with 64 against 5,000 / 4,000 "
     "and 4,000 / 3,000 with 256), so the ratio would have gained from the floor losing.",
     "",
-    "Round 6 (this run), from in-process timings of single calls (`timeit`, one function at a time) on the "
-    "SendMessage path:",
+    "Round 6 (measured in run 20261206T222229Z), from in-process timings of single calls (`timeit`, one "
+    "function at a time) on the SendMessage path:",
     "",
     "1. **Items stored as the item's own JSON** (`storage/chat_repos.py`, `item_text`): the stored text was "
     "built by converting the item to a dict first and encoding that (12-22 µs per item); orjson encodes the "
@@ -699,7 +706,7 @@ ROUNDS = [
     "0.436 / 0.383 ms before, 0.459 / 0.393 / 0.358 ms after; p99 20.3 / 60.4 / 73.9 ms before, 29.1 / 20.2 / "
     "43.2 ms after, so round 6's code held 2,400 msg/s into 1,000 chats where round 5's broke at 2,000.",
     "",
-    "Why this run's 1,000-chat ladder held only 1,700 msg/s when a fresh server holds 2,400: its server had "
+    "Why round 6's run held only 1,700 msg/s at 1,000 chats when a fresh server holds 2,400: its server had "
     "already taken the 10- and 100-chat ladders and the setup of 1,000 chats, and the cost per message rises "
     "under sustained load. Measured after this run: a fresh server with 1,000 chats at 2,000 msg/s for two "
     "minutes went from 0.375 ms of CPU per message and p99 13 ms in its first 5 s to 0.43-0.47 ms and p99 "
@@ -710,11 +717,32 @@ ROUNDS = [
     "minute to the fifth, while the time inside SQLite's `COMMIT` went from about 250 to 470-620 µs per commit, "
     "10-13 µs per frame; writing 4,120-byte frames to a file costs 2.6-5 µs each here when the file's pages "
     "are cached and 64 µs when they are not (each frame straddles two pages, so the kernel reads before it "
-    "writes). Where the rest of the growth comes from is not established yet; the in-process figures also "
-    "moved by a third between identical runs on this machine.",
+    "writes). Round 7 found the rest (below); the in-process figures also moved by a third between identical "
+    "runs on this machine.",
     "",
     "Requests per commit (counted in the server, 100 chats): 1.1 at 800 msg/s (each request pays a whole "
     "transaction: 0.76 ms of CPU per message), 6.6 at 1,600, 9.5-12.3 at 2,400.",
+    "",
+    "Round 7 (this run), following that rise. `perf record --call-graph dwarf` on the in-process test after a "
+    "few minutes put 14 % of all samples on one loop in SQLite's page cache (`pcache1TruncateUnsafe`, called "
+    "from `sqlite3PagerCommitPhaseTwo`): at the end of every write transaction SQLite drops the cached pages "
+    "past the end of the database file, and when the highest page number it has cached lies far past the end "
+    "it walks its whole hash table to find them. A gdb watchpoint on that number showed it set to 262,145 (the "
+    "lock page's number with 4 KiB pages) by `sqlite3PcacheMove` under `sqlite3BtreeInsert`: a page split "
+    "parks a page there for a moment, and page splits are constant under this load (each ClientToken and "
+    "each chat's items land on their own index pages), so nearly every commit walked all 16,384 buckets and "
+    "up to 16,384 cached pages of the 64 MiB cache, and a commit cost more the fuller the cache got.",
+    "",
+    "1. **SQLite's page cache is 16 MiB** (`storage/database.py`). Run side by side (both at once, so the "
+    "machine's drift hits both alike), in-process at 1,000 chats once the caches had filled: 790-840 µs per "
+    "`COMMIT` of ten SendMessages with 64 MiB against 416-488 µs with 16 MiB, and 261-272 against 213-225 µs "
+    "of CPU per message for the service and storage path.",
+    "",
+    "An A/B of whole servers one after the other (`bench.ab`, 1,000 chats, two minutes at 2,000 msg/s each) "
+    "was not conclusive: the generator's own CPU at the same rate rose from 42 % to 57 % of a core between the "
+    "two servers' turns, i.e. the machine slowed by about a third, and the server's CPU per message rose with "
+    "it. The generator's CPU rose with the server's in round 6's two-minute test too, so part of the rise "
+    "described there was the machine's, not Parley's.",
     "",
     "The machine differs between runs: the floor's best rate at 10 chats ranged from 3,000 to 10,000 msg/s across "
     "these runs (first row of the table below), so the ratio to the floor is the figure to compare.",
@@ -736,9 +764,9 @@ NEXT = [
     "cores (the client and server CPU columns below), so the floor's figure is partly the machine's limit; at "
     "Parley's best steps Parley's server is at a full core and the generator at about half of one.",
     "",
-    "Next, by expected gain: find why the cost per message rises under sustained load (round 6, above: the "
-    "1,000-chat ladder of a full run pays about a fifth more per message than a fresh server), with a fixed "
-    "CPU-speed probe running beside the measurement so the machine's own drift can be told apart; fewer WAL "
+    "Next, by expected gain: a fixed CPU-speed probe beside every step, so that a step's figures can be "
+    "corrected for the machine's drift (the generator's CPU per message moved by a third within minutes in "
+    "rounds 6 and 7); fewer WAL "
     "pages per message: the chats' `last_seq` derived from the items' index instead of updated (at 1,000 chats "
     "about 9 of the 46 pages of a commit of ten are chats' rows), the ClientToken of a message kept with its "
     "item, or at least in a smaller index "
