@@ -744,6 +744,11 @@ ROUNDS = [
     "it. The generator's CPU rose with the server's in round 6's two-minute test too, so part of the rise "
     "described there was the machine's, not Parley's.",
     "",
+    "Another full run of round 7's code, `scripts/bench` on a fresh clone (20261207T000443Z, 849 s in all with "
+    "the install) held 3,598 / 2,398 / 1,796 msg/s at 10 / 100 / 1,000 chats against the floor's 6,498 / 3,747 / "
+    "3,999 (ratios 0.554 / 0.640 / 0.449): at 1,000 chats the ratio lands either side of 0.5 between runs, and "
+    "2,000 msg/s is missed by 100-200 msg/s in both.",
+    "",
     "The machine differs between runs: the floor's best rate at 10 chats ranged from 3,000 to 10,000 msg/s across "
     "these runs (first row of the table below), so the ratio to the floor is the figure to compare.",
     "",
