@@ -9,11 +9,16 @@ import secrets
 import time
 import uuid
 
-# UUID version 7 (RFC 9562): the version nibble and the variant bits, and the masks that clear them.
+# UUID versions 7 and 4 (RFC 9562): the version nibble and the variant bits, and the mask that clears them.
 _V7 = (0x7 << 76) | (0x2 << 62)
-_V7_CLEAR = ~((0xF << 76) | (0x3 << 62))
 _V4 = (0x4 << 76) | (0x2 << 62)
-_V4_CLEAR = _V7_CLEAR
+_VERSION_CLEAR = ~((0xF << 76) | (0x3 << 62))
+
+
+def _uuid_text(value: int) -> str:
+    """A 128-bit value in the canonical 8-4-4-4-12 form, formatted directly (cheaper than ``uuid.UUID``)."""
+    text = f"{value:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
 
 
 def new_id() -> str:
@@ -30,17 +35,13 @@ def new_item_id() -> str:
     the chat sees them), so the random bits come from Python's generator (seeded by the OS, and again in a
     forked child), which costs no system call, and the text is formatted directly (one is made per message).
     """
-    value = ((time.time_ns() // 1_000_000) << 80 | random.getrandbits(80)) & _V7_CLEAR | _V7
-    text = f"{value:032x}"
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    return _uuid_text(((time.time_ns() // 1_000_000) << 80 | random.getrandbits(80)) & _VERSION_CLEAR | _V7)
 
 
 def new_request_id() -> str:
     """A request id (``x-amzn-RequestId``): a version 4 UUID, from Python's generator for the reasons above (one
     is made per request, and it identifies the request in logs, nothing more)."""
-    value = random.getrandbits(128) & _V4_CLEAR | _V4
-    text = f"{value:032x}"
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    return _uuid_text(random.getrandbits(128) & _VERSION_CLEAR | _V4)
 
 
 def new_token() -> str:
