@@ -23,7 +23,7 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from bench.lib import HttpError, HttpPool, Sampler, cpu_seconds, summary_ms
+from bench.lib import HttpError, HttpPool, Sampler, cpu_seconds, speed_probe, summary_ms
 
 SUBSCRIBE = '{"topic":"aws/subscribe","content":{"topics":["aws/chat"]}}'
 SLO_MS = 50.0
@@ -130,6 +130,7 @@ class Fanout:
                    drain_timeout: float = 10.0) -> dict[str, Any]:
         """Send ``rate`` messages/s for ``seconds`` into the first ``active_chats`` chats; wait for delivery."""
         gc.collect()
+        probe = speed_probe()
         m = self.meter
         m.lat = []
         delivered0, echoes0 = m.delivered, m.echoes
@@ -213,6 +214,7 @@ class Fanout:
             "client_lag_p99_ms": summary_ms(lag)["p99_ms"],
             "client_cpu_pct": round(100 * client_cpu / wall, 1),
             "duplicates": m.duplicates,
+            "probe_ms": probe,
             **sampler.result(),
         }
         p99 = lat["p99_ms"]

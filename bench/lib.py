@@ -48,6 +48,23 @@ def _r(v: float | None, nd: int = 2) -> float | None:
     return None if v is None else round(v, nd)
 
 
+def speed_probe(rounds: int = 3) -> float:
+    """Milliseconds one core takes for a fixed piece of interpreter work (the best of ``rounds``).
+
+    Taken by the generator before each fan-out step, while no load runs: a shared VM's speed drifts by a third
+    within minutes, and the floor's and Parley's ladders run minutes apart, so the report sets each ladder's
+    probe beside its figures instead of assuming the machine stayed the same."""
+    best = float("inf")
+    for _ in range(rounds):
+        t = time.perf_counter()
+        table: dict[int, str] = {}
+        for i in range(60_000):
+            table[i & 1023] = f"{i:x}"
+        sum(len(v) for v in table.values())
+        best = min(best, time.perf_counter() - t)
+    return round(1000 * best, 3)
+
+
 # --- processes ------------------------------------------------------------------------------------------------
 
 def cpu_seconds(pid: int) -> float:

@@ -17,11 +17,13 @@ from typing import Any
 
 import pytest
 import sqlalchemy as sa
+from alembic import command as alembic_command
 from alembic.autogenerate import compare_metadata
 from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from parley.domain import agents as agents_module
 from parley.domain import contact as contact_module
@@ -360,6 +362,81 @@ async def test_nodes_starting_at_once_migrate_once(fresh_url: str) -> None:
     finally:
         for store in stores:
             await store.close()
+
+
+async def _on_connection(url: str, fn: Callable[[sa.Connection], None]) -> None:
+    """Run ``fn`` on a sync connection to the database at ``url``, in a transaction (as Parley's start-up runs
+    its migrations)."""
+    path = database.sqlite_path(url)
+    if path is not None:
+        engine = sa.create_engine(f"sqlite:///{path}")
+        with engine.begin() as conn:
+            fn(conn)
+        engine.dispose()
+        return
+    async_engine = create_async_engine(database.async_url(url))
+    async with async_engine.begin() as aconn:
+        await aconn.run_sync(fn)
+    await async_engine.dispose()
+
+
+def _migrate(conn: sa.Connection, step: Callable[[AlembicConfig, str], None], revision: str) -> None:
+    config = AlembicConfig()
+    config.set_main_option("script_location", str(Path(database.__file__).parent / "migrations"))
+    config.attributes["connection"] = conn
+    step(config, revision)
+
+
+async def test_migration_0005_derives_last_seq_and_downgrades(fresh_url: str) -> None:
+    """Upgrading drops ``chats.last_seq`` (read from the items since); downgrading fills it from the items."""
+    chat_ids = [uid(), uid()]
+
+    def fill(conn: sa.Connection) -> None:
+        _migrate(conn, alembic_command.upgrade, "0004")
+        for chat_id in chat_ids:
+            conn.execute(sa.text("INSERT INTO chats (id, instance_id, last_seq, ended, expires_at) "
+                                 "VALUES (:id, 'i', 0, false, '2030-01-01T00:00:00+00:00')"), {"id": chat_id})
+        for seq in (1, 2, 3):
+            conn.execute(sa.text("INSERT INTO chat_items (chat_id, seq, id, absolute_time, data) "
+                                 "VALUES (:c, :s, :i, '2030-01-01T00:00:00+00:00', '{}')"),
+                         {"c": chat_ids[0], "s": seq, "i": uid()})
+
+    await _on_connection(fresh_url, fill)
+    store = await open_storage(fresh_url)  # migrates to the head
+    try:
+        async with store.transaction() as tx:
+            chats = await tx.get_chats(chat_ids)
+            assert [chats[c].last_seq for c in chat_ids] == [3, 0]
+            locked = [await tx.get_chat(c, for_update=True) for c in chat_ids]
+            assert [c.last_seq if c else None for c in locked] == [3, 0]
+    finally:
+        await store.close()
+    seen: dict[str, int] = {}
+
+    def downgrade(conn: sa.Connection) -> None:
+        _migrate(conn, alembic_command.downgrade, "0004")
+        seen.update({r[0]: r[1] for r in conn.execute(sa.text("SELECT id, last_seq FROM chats"))})
+
+    await _on_connection(fresh_url, downgrade)
+    assert seen == {chat_ids[0]: 3, chat_ids[1]: 0}
+
+
+async def test_chat_last_seq_is_its_last_items_seq(storage: SqlStorage) -> None:
+    chat = Chat(uid(), uid(), 0, False, T0 + timedelta(days=1))
+    item = Item(chat.id, uid(), "MESSAGE", "text/plain", T0, chat.id, content="x")
+    async with storage.transaction() as tx:
+        await tx.create_chat(chat)
+        assert await tx.get_chat(chat.id) == chat
+        stored = await tx.append_items(chat.id, [item, dataclasses.replace(item, id=uid())])
+        assert [i.seq for i in stored] == [1, 2]
+        assert (await tx.get_chat(chat.id)).last_seq == 2  # type: ignore[union-attr]  # read your own write
+    async with storage.transaction() as tx:
+        again = await tx.append_items(chat.id, [dataclasses.replace(item, id=uid())])
+        assert [i.seq for i in again] == [3]
+        assert (await tx.get_chat(chat.id, for_update=True)).last_seq == 3  # type: ignore[union-attr]
+    with pytest.raises(ValueError, match="last_seq"):  # a new chat has no items, so no last seq of its own
+        async with storage.transaction() as tx:
+            await tx.create_chat(dataclasses.replace(chat, id=uid(), last_seq=4))
 
 
 # instances ----------------------------------------------------------------------------------------------
@@ -797,7 +874,7 @@ async def test_bulk_reads_and_writes_of_group_commit(storage: SqlStorage) -> Non
         items = [Item(chat_id=chats[n].id, id=uid(), type="MESSAGE", content_type="text/plain", content=text,
                       absolute_time=T0, contact_id=chats[n].id, participant_id=people[n].id, seq=seq)
                  for n, text, seq in ((0, "a", 1), (1, "b", 1), (0, "c", 2))]
-        await tx.store_items({chats[0].id: 2, chats[1].id: 1}, items)
+        await tx.store_items(items)
         scope_a, scope_b = f"SendMessage/{uid()}", f"SendMessage/{uid()}"
         await tx.save_idempotent_many([(scope_a, "t1", {"Id": "1"}), (scope_b, "t2", {"Id": "2"})])
     async with storage.transaction() as tx:
@@ -810,7 +887,7 @@ async def test_bulk_reads_and_writes_of_group_commit(storage: SqlStorage) -> Non
         assert await tx.find_idempotent_many([]) == {}
     with pytest.raises(IntegrityError):  # a (chat, seq) is stored once
         async with storage.transaction() as tx:
-            await tx.store_items({chats[1].id: 1}, [dataclasses.replace(items[1], id=uid())])
+            await tx.store_items([dataclasses.replace(items[1], id=uid())])
 
 
 # transactions and after-commit callbacks ----------------------------------------------------------------

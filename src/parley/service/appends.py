@@ -180,7 +180,7 @@ class Appender:
                 outcomes[i] = item
                 if key is not None:
                     made[key] = item
-            await tx.store_items(last_seqs, fresh)
+            await tx.store_items(fresh)
             await tx.save_idempotent_many([(scope, token, {"Id": item.id}) for (scope, token), item in made.items()
                                            if (scope, token) not in earlier])
             by_chat: dict[str, list[Item]] = {}

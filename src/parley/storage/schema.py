@@ -80,7 +80,6 @@ chats = sa.Table(
     metadata,
     sa.Column("id", key_string(64), primary_key=True),
     sa.Column("instance_id", key_string(64), nullable=False),
-    sa.Column("last_seq", sa.BigInteger, nullable=False),
     sa.Column("ended", sa.Boolean, nullable=False),
     sa.Column("expires_at", key_string(40), nullable=False),
     sa.Index("ix_chats_expiry", "ended", "expires_at"),
