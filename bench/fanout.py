@@ -178,7 +178,7 @@ class Fanout:
         try:
             cpu0 = cpu_seconds(os.getpid())
             wall0 = time.monotonic()
-            async with Sampler(server_pid) as sampler:
+            async with Sampler(server_pid, probe=True) as sampler:
                 k = 0
                 while k < n:
                     now = time.monotonic_ns()

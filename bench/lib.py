@@ -48,21 +48,25 @@ def _r(v: float | None, nd: int = 2) -> float | None:
     return None if v is None else round(v, nd)
 
 
-def speed_probe(rounds: int = 3) -> float:
-    """Milliseconds one core takes for a fixed piece of interpreter work (the best of ``rounds``).
+PROBE_WORK = 60_000
 
-    Taken by the generator before each fan-out step, while no load runs: a shared VM's speed drifts by a third
-    within minutes, and the floor's and Parley's ladders run minutes apart, so the report sets each ladder's
-    probe beside its figures instead of assuming the machine stayed the same."""
+
+def speed_probe(rounds: int = 3, work: int = PROBE_WORK) -> float:
+    """Milliseconds of CPU one thread takes for a fixed piece of interpreter work (the best of ``rounds``), scaled
+    to ``PROBE_WORK`` iterations.
+
+    This machine's speed is not steady: the same work takes 9 or 16-18 ms, switching within seconds (the host's
+    other load; seen with this probe back to back on an idle guest). The probe counts the thread's CPU time, not
+    wall time, so being preempted by the guest's own processes does not count, only how fast the CPU ran."""
     best = float("inf")
     for _ in range(rounds):
-        t = time.perf_counter()
+        t = time.thread_time()
         table: dict[int, str] = {}
-        for i in range(60_000):
+        for i in range(work):
             table[i & 1023] = f"{i:x}"
         sum(len(v) for v in table.values())
-        best = min(best, time.perf_counter() - t)
-    return round(1000 * best, 3)
+        best = min(best, time.thread_time() - t)
+    return round(1000 * best * PROBE_WORK / work, 3)
 
 
 # --- processes ------------------------------------------------------------------------------------------------
@@ -94,12 +98,19 @@ def open_fds(pid: int) -> int:
 
 
 class Sampler:
-    """Samples a process's CPU and RSS over a window: ``async with Sampler(pid) as s: ...; s.result()``."""
+    """Samples a process's CPU and RSS over a window: ``async with Sampler(pid) as s: ...; s.result()``; with
+    ``probe``, also the machine's speed (:func:`speed_probe`) every few samples."""
 
-    def __init__(self, pid: int, every: float = 0.1) -> None:
+    # A small speed probe every few samples (under 1 ms of the generator's loop every 250 ms at the slow speed).
+    PROBE_EVERY = 3
+    PROBE_WORK = 2_000
+
+    def __init__(self, pid: int, every: float = 0.1, *, probe: bool = False) -> None:
         self.pid = pid
         self.every = every
+        self.probe = probe
         self.peak_rss = 0
+        self.probes: list[float] = []
         self._task: asyncio.Task[None] | None = None
         self.t0 = self.t1 = 0.0
         self.c0 = self.c1 = 0.0
@@ -111,10 +122,14 @@ class Sampler:
         return self
 
     async def _run(self) -> None:
+        tick = 0
         while True:
             await asyncio.sleep(self.every)
             with contextlib.suppress(OSError):
                 self.peak_rss = max(self.peak_rss, rss_bytes(self.pid))
+            tick += 1
+            if self.probe and tick % self.PROBE_EVERY == 0:
+                self.probes.append(speed_probe(1, self.PROBE_WORK))
 
     async def __aexit__(self, *exc: object) -> None:
         assert self._task is not None
@@ -126,9 +141,11 @@ class Sampler:
 
     def result(self) -> dict[str, Any]:
         wall = max(1e-9, self.t1 - self.t0)
+        probes = sorted(self.probes)
         return {"server_cpu_pct": round(100 * (self.c1 - self.c0) / wall, 1),
                 "server_cpu_s": round(self.c1 - self.c0, 2),
-                "server_peak_rss_mib": round(self.peak_rss / 2**20, 1)}
+                "server_peak_rss_mib": round(self.peak_rss / 2**20, 1),
+                **({"probe_during_ms": probes[len(probes) // 2] if probes else None} if self.probe else {})}
 
 
 @dataclass

@@ -22,7 +22,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -132,30 +132,57 @@ def short(server: Server, storage: str | None = None) -> str:
 
 # --- scenarios -----------------------------------------------------------------------------------------------
 
+class FloorLadders:
+    """The floor's fan-out: one server whose rooms are opened size by size, each size laddered when asked, so that
+    a size's floor ladder can run right before Parley's ladder of the same size."""
+
+    def __init__(self, tmp: Path, rates: Sequence[float], out: dict[str, Any]) -> None:
+        self.tmp, self.rates, self.out = tmp, rates, out
+        self.srv = floor_server(tmp, "floor-fanout")
+        self.fan: Fanout | None = None
+        self.have = 0
+        self.results: list[dict[str, Any]] = []
+        out["floor"] = self.results
+
+    async def start(self) -> None:
+        await self.srv.start()
+        self.out["floor_command"] = short(self.srv)
+        pool = HttpPool("127.0.0.1", self.srv.port, SEND_CONNECTIONS)
+        self.fan = Fanout(pool, floor_sender(pool))
+
+    async def measure(self, n: int) -> None:
+        """Open rooms up to ``n`` (six sockets each), warm up and ladder at ``n`` rooms."""
+        assert self.fan is not None
+        port = self.srv.port
+        socks = [Sock(c, s, f"ws://127.0.0.1:{port}/ws?room={c}&pid={s}", "")
+                 for c in range(self.have, n) for s in range(6)]
+        t = time.monotonic()
+        await self.fan.open(socks)
+        for c in range(self.have, n):
+            self.fan.add_chat(socks[(c - self.have) * 6:(c - self.have) * 6 + 6])
+        self.have = n
+        log(f"  floor: {n} rooms ({6 * n} sockets) open in {time.monotonic() - t:.1f} s")
+        await warm(self.fan, n, self.srv.pid, self.rates[0])
+        self.results.append(await ladder(self.fan, self.rates, n, self.srv.pid, REFINE_STEPS))
+
+    def measured(self, n: int) -> bool:
+        return any(r["chats"] == n for r in self.results)
+
+    async def stop(self) -> None:
+        if self.fan is not None:
+            with contextlib.suppress(Exception):
+                await self.fan.close()
+        self.srv.stop()
+
+
 async def floor_fanout(tmp: Path, sizes: list[int], rates: Sequence[float], out: dict[str, Any]) -> None:
-    srv = floor_server(tmp, "floor-fanout")
-    await srv.start()
-    out["floor_command"] = short(srv)
-    pool = HttpPool("127.0.0.1", srv.port, SEND_CONNECTIONS)
-    fan = Fanout(pool, floor_sender(pool))
-    results = []
+    floor = FloorLadders(tmp, rates, out)
+    await floor.start()
     try:
-        have = 0
         for n in sizes:
-            socks = [Sock(c, s, f"ws://127.0.0.1:{srv.port}/ws?room={c}&pid={s}", "")
-                     for c in range(have, n) for s in range(6)]
-            t = time.monotonic()
-            await fan.open(socks)
-            for c in range(have, n):
-                fan.add_chat(socks[(c - have) * 6:(c - have) * 6 + 6])
-            have = n
-            log(f"  floor: {n} rooms ({6 * n} sockets) open in {time.monotonic() - t:.1f} s")
-            await warm(fan, n, srv.pid, rates[0])
-            results.append(await ladder(fan, rates, n, srv.pid, REFINE_STEPS))
+            await floor.measure(n)
     finally:
-        await fan.close()
-        srv.stop()
-    out["floor"] = results
+        await floor.stop()
 
 
 async def warm(fan: Fanout, chats: int, pid: int, rate: float) -> None:
@@ -224,7 +251,10 @@ async def ladder(fan: Fanout, rates: Sequence[float], chats: int, pid: int, refi
 
 
 async def parley_fanout(tmp: Path, name: str, sizes: list[int], rates: Sequence[float], out: dict[str, Any],
-                        storage: str | None = None, profile_at: int | None = None) -> None:
+                        storage: str | None = None, profile_at: int | None = None,
+                        before_ladder: Callable[[int], Awaitable[None]] | None = None) -> None:
+    """Set up six-party chats size by size on one server and ladder each size; ``before_ladder(n)`` runs once a
+    size's chats are ready, before its ladder (the floor's ladder of that size, when they run interleaved)."""
     srv = parley_server(tmp, name, storage)
     await srv.start()
     out["command"] = short(srv)
@@ -267,6 +297,8 @@ async def parley_fanout(tmp: Path, name: str, sizes: list[int], rates: Sequence[
                     setup["profile"] = prof.summarize(tmp / "profile-setup.txt")
                     keep(tmp / "profile-setup.txt", f"profile-setup-{name}.txt")
             log(f"  {name}: {n} six-party chats ready ({need} agents added): {setup}")
+            if before_ladder is not None:
+                await before_ladder(n)
             await asyncio.sleep(2.0)
             setup["settle_s"] = await settle(srv.pid)
             await warm(fan, n, srv.pid, rates[0])
@@ -438,13 +470,33 @@ async def main() -> int:
         out_path.write_bytes(orjson.dumps(result, option=orjson.OPT_INDENT_2))
 
     scenarios: list[tuple[str, Any]] = []
-    if "floor" in only:
+    profile_at = 10 if quick else 100
+    if "floor" in only and "sqlite" in only:
+        # Interleaved: each size's floor ladder runs right before Parley's ladder of that size (both servers up,
+        # the other one idle), so the two figures of a ratio are measured minutes apart on the shared machine,
+        # not a whole scenario apart.
+        result["floor_fanout"], result["fanout_sqlite"] = {"interleaved": True}, {"interleaved": True}
+
+        async def interleaved() -> None:
+            floor = FloorLadders(tmp, FLOOR_RATES, result["floor_fanout"])
+            await floor.start()
+            try:
+                await parley_fanout(tmp, "parley-fanout-sqlite", sizes_parley, PARLEY_RATES, result["fanout_sqlite"],
+                                    profile_at=profile_at, before_ladder=floor.measure)
+                for n in sizes_floor:
+                    if not floor.measured(n):
+                        await floor.measure(n)
+            finally:
+                await floor.stop()
+
+        scenarios.append(("floor+sqlite", interleaved))
+    elif "floor" in only:
         result["floor_fanout"] = {}
         scenarios.append(("floor", lambda: floor_fanout(tmp, sizes_floor, FLOOR_RATES, result["floor_fanout"])))
-    if "sqlite" in only:
+    elif "sqlite" in only:
         result["fanout_sqlite"] = {}
         scenarios.append(("sqlite", lambda: parley_fanout(tmp, "parley-fanout-sqlite", sizes_parley, PARLEY_RATES,
-                                                          result["fanout_sqlite"], profile_at=10 if quick else 100)))
+                                                          result["fanout_sqlite"], profile_at=profile_at)))
     if "idle" in only:
         result["idle"] = {"sockets": idle_sockets}
         scenarios.append(("idle", lambda: parley_idle(tmp, idle_sockets, result["idle"])))
@@ -470,7 +522,7 @@ async def main() -> int:
 
         scenarios.append(("postgres", postgres))
 
-    order = ["floor", "sqlite", "routing", "transcript", "idle", "postgres"]
+    order = ["floor+sqlite", "floor", "sqlite", "routing", "transcript", "idle", "postgres"]
     scenarios.sort(key=lambda pair: order.index(pair[0]))
     for name, run in scenarios:
         if over_budget(name):
