@@ -41,3 +41,49 @@ async def test_the_wal_starts_over_while_writes_never_pause(tmp_path: Path, monk
     finally:
         await reopened.close()
     assert len(found) == 100
+
+
+async def test_the_restart_comes_after_the_file_is_synced_and_copied_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """What a RESTART holds writers off for is left small: the checkpointer syncs the database file, copies the
+    WAL again and syncs again first, none of it holding the write lock; meanwhile every commit goes through."""
+    monkeypatch.setattr(database, "CHECKPOINT_SECONDS", 0.05)
+    monkeypatch.setattr(database, "RESTART_FRAMES", 20)
+    steps: list[str] = []
+    checkpoint, sync = database.Checkpointer._checkpoint, database.Checkpointer._sync
+
+    def record_checkpoint(self: database.Checkpointer, mode: str) -> int:
+        steps.append(mode)
+        return checkpoint(self, mode)
+
+    def record_sync(self: database.Checkpointer) -> None:
+        steps.append("sync")
+        sync(self)
+
+    monkeypatch.setattr(database.Checkpointer, "_checkpoint", record_checkpoint)
+    monkeypatch.setattr(database.Checkpointer, "_sync", record_sync)
+    storage = await open_storage(f"sqlite:///{tmp_path / 'parley.db'}")
+    keys: list[tuple[str, str]] = []
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + 30
+    try:
+        while steps.count("RESTART") < 3 and loop.time() < deadline:
+            batch = [("test", str(uuid.uuid4())) for _ in range(20)]
+            async with storage.transaction() as tx:
+                await tx.save_idempotent_many([(scope, token, {"n": len(keys)}) for scope, token in batch])
+            keys += batch
+            await asyncio.sleep(0)
+    finally:
+        await storage.close()
+    assert steps.count("RESTART") >= 3, steps
+    for i, step in enumerate(steps):
+        if step == "RESTART":
+            assert steps[i - 4:i] == ["PASSIVE", "sync", "PASSIVE", "sync"], steps
+    reopened = await open_storage(f"sqlite:///{tmp_path / 'parley.db'}")
+    try:
+        async with reopened.transaction() as tx:
+            found = [len(await tx.find_idempotent_many(keys[i:i + 100])) for i in range(0, len(keys), 100)]
+        assert sum(found) == len(keys)
+    finally:
+        await reopened.close()

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import sqlite3
 import time
 from collections.abc import AsyncIterator, Callable
@@ -41,7 +42,7 @@ log = logging.getLogger(__name__)
 # How long a SQLite transaction (or start-up migration) waits for a write lock held by another process.
 SQLITE_LOCK_WAIT_SECONDS = 30.0
 # The longest pause between two tries of a SQLite write lock held elsewhere (a RESTART checkpoint holds it for
-# 5-15 ms about once a second under load; another process may hold it for seconds). 2 ms instead was no better in
+# about a millisecond once a second under load; another process may hold it for seconds). 2 ms instead was no better in
 # alternating steps, and both full runs with it came out lower (docs/benchmarks.md, round 5).
 LOCK_RETRY_MAX_PAUSE = 0.01
 # How often the WAL is copied back into the database file, off the event loop (see Checkpointer).
@@ -76,14 +77,22 @@ class Checkpointer:
     WAL grew by hundreds of MB until the writes paused, and the first commit after the pause then cut the file
     back to WAL_SIZE_LIMIT: 20 to 140 ms with the event loop standing still (measured at 2,800 SendMessage/s). So
     when a pass finds more than RESTART_FRAMES in the WAL, a ``RESTART`` checkpoint follows: it holds writers
-    off while it copies what came during the pass (a few ms; the loop's ``BEGIN IMMEDIATE`` waits for it
-    asynchronously), and the next commit reuses the WAL from its start, which costs nothing.
+    off while it copies what came during the pass (the loop's ``BEGIN IMMEDIATE`` waits for it asynchronously),
+    and the next commit reuses the WAL from its start, which costs nothing.
+
+    What the ``RESTART`` holds writers off for is mostly syncing the database file: the pages the ``PASSIVE``
+    pass wrote are still only in the OS's cache. So before it this thread syncs the file itself and copies
+    again (another ``PASSIVE`` pass, then another sync), all without holding anyone, and the ``RESTART`` is left
+    with the frames of the last few milliseconds. In-process at 1,000 chats and 2,000 SendMessages/s, the hold went
+    from 7-18 ms once a second to 0-1 ms, and the slowest commit of ten from 21 to 6 ms (docs/benchmarks.md,
+    round 8). It only adds syncs: SQLite still syncs what it copies before it starts the WAL over.
     """
 
     def __init__(self, path: str) -> None:
         self.path = path
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="parley-checkpoint")
         self._conn: sqlite3.Connection | None = None
+        self._file: int | None = None  # a descriptor of the database file, for os.fsync
         self._task: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -96,9 +105,21 @@ class Checkpointer:
             try:
                 frames = await loop.run_in_executor(self._executor, self._checkpoint, "PASSIVE")
                 if frames > RESTART_FRAMES:
-                    await loop.run_in_executor(self._executor, self._checkpoint, "RESTART")
-            except sqlite3.Error as exc:
+                    await loop.run_in_executor(self._executor, self._restart)
+            except (sqlite3.Error, OSError) as exc:
                 log.warning("WAL checkpoint failed: %s", exc)
+
+    def _restart(self) -> None:
+        """Sync, copy what came meanwhile and sync again without holding writers; then ``RESTART``."""
+        self._sync()
+        self._checkpoint("PASSIVE")
+        self._sync()
+        self._checkpoint("RESTART")
+
+    def _sync(self) -> None:
+        if self._file is None:
+            self._file = os.open(self.path, os.O_RDONLY)
+        os.fsync(self._file)
 
     def _checkpoint(self, mode: str) -> int:
         """One checkpoint; returns the number of frames the WAL held (0 when not in WAL mode)."""
@@ -116,6 +137,9 @@ class Checkpointer:
         if self._conn is not None:
             self._conn.close()
             self._conn = None
+        if self._file is not None:
+            os.close(self._file)
+            self._file = None
 
     async def close(self) -> None:
         if self._task is not None:
