@@ -810,7 +810,22 @@ ROUNDS = [
     "before it starts the WAL over.",
     "4. **The floor's ladder of each size runs right before Parley's ladder of that size** (`bench/run.py`, "
     "`FloorLadders`), once Parley's chats of that size are set up; until this round the floor ran all three "
-    "sizes first, ten minutes before Parley's 1,000 chats.",
+    "sizes first, ten minutes before Parley's 1,000 chats. Parley's ladders start at 400 msg/s and skip 800, "
+    "two steps fewer per size, to keep a fresh clone's run under 15 minutes.",
+    "",
+    "Three full runs of round 8's code came before this one. Since this round the machine has an Intel Xeon; "
+    "rounds 1-7 ran on an AMD EPYC, and the floor is faster here (6,896-7,592 msg/s at 10 chats against 5,394-"
+    "6,498). Run 20261207T005719Z (changes 1 and 2, floor ladders first as before) held 4,497 / 2,799 / 2,599 "
+    "msg/s at 10 / 100 / 1,000 chats against the floor's 7,248 / 6,495 / 5,194 (ratios 0.620 / 0.431 / 0.500). "
+    "Run 20261207T011538Z (changes 1, 2 and 4) held 3,998 / 2,798 / 2,499 against 7,592 / 5,748 / 5,581 "
+    "(0.527 / 0.487 / 0.448). Run 20261207T013921Z (all four) held 4,499 / 2,691 / 1,999 against 6,896 / 6,497 "
+    "/ 4,997 (0.652 / 0.414 / 0.400). In that last run every 1,000-chat step from 2,100 msg/s up missed with a "
+    "p99 of 0.9-1.4 s while the server used only 57-80 % of a core: it was waiting, not working. This machine's "
+    "kernel runs DAMON page-out, which evicts pages unused for about a minute, and the database's random index "
+    "pages are the coldest it has; a read that has to go to the disk stops the event loop. That is a likely "
+    "cause, not a confirmed one: the run's server log went with its temporary directory. In-process, with a "
+    "database of 1.5 million ClientTokens and 60 s at about 2,000 messages/s, the slowest commit of ten took "
+    "125 ms with change 3 and 415 ms without it.",
     "",
     "Round 8's code on a fresh server, with 1,000 six-party chats and no earlier load (`bench.ab`, 8 s per "
     "rate), held 2,400 msg/s (p99 39.8 ms, 0.36 ms of CPU per message). At 2,000 msg/s the profile there "
