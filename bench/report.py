@@ -820,12 +820,13 @@ ROUNDS = [
     "Run 20261207T011538Z (changes 1, 2 and 4) held 3,998 / 2,798 / 2,499 against 7,592 / 5,748 / 5,581 "
     "(0.527 / 0.487 / 0.448). Run 20261207T013921Z (all four) held 4,499 / 2,691 / 1,999 against 6,896 / 6,497 "
     "/ 4,997 (0.652 / 0.414 / 0.400). In that last run every 1,000-chat step from 2,100 msg/s up missed with a "
-    "p99 of 0.9-1.4 s while the server used only 57-80 % of a core: it was waiting, not working. This machine's "
-    "kernel runs DAMON page-out, which evicts pages unused for about a minute, and the database's random index "
-    "pages are the coldest it has; a read that has to go to the disk stops the event loop. That is a likely "
-    "cause, not a confirmed one: the run's server log went with its temporary directory. In-process, with a "
-    "database of 1.5 million ClientTokens and 60 s at about 2,000 messages/s, the slowest commit of ten took "
-    "125 ms with change 3 and 415 ms without it.",
+    "p99 of 0.9-1.4 s while the server used only 57-80 % of a core. A step like that has passed the point where "
+    "the mean answer time exceeds 64 / rate: the sender's 64 connections are all waiting, requests queue in the "
+    "generator, and the server is fed in bursts. Reads from the disk are not the cause, at least on a fresh "
+    "server: with 100 chats, missing the same way at 2,800 msg/s (p50 118 ms, 81 % of a core), it read 0-72 "
+    "KiB/s from the disk and took no major page faults (`/proc/<pid>/io`, one sample a second). In-process, "
+    "with a database of 1.5 million ClientTokens and 60 s at about 2,000 messages/s, the slowest commit of "
+    "ten took 125 ms with change 3 and 415 ms without it.",
     "",
     "Round 8's code on a fresh server, with 1,000 six-party chats and no earlier load (`bench.ab`, 8 s per "
     "rate), held 2,400 msg/s (p99 39.8 ms, 0.36 ms of CPU per message). At 2,000 msg/s the profile there "
