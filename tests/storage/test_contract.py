@@ -434,6 +434,9 @@ async def test_chat_last_seq_is_its_last_items_seq(storage: SqlStorage) -> None:
         again = await tx.append_items(chat.id, [dataclasses.replace(item, id=uid())])
         assert [i.seq for i in again] == [3]
         assert (await tx.get_chat(chat.id, for_update=True)).last_seq == 3  # type: ignore[union-attr]
+    with pytest.raises(LookupError):  # no items without their chat
+        async with storage.transaction() as tx:
+            await tx.append_items(uid(), [dataclasses.replace(item, id=uid())])
     with pytest.raises(ValueError, match="last_seq"):  # a new chat has no items, so no last seq of its own
         async with storage.transaction() as tx:
             await tx.create_chat(dataclasses.replace(chat, id=uid(), last_seq=4))

@@ -93,7 +93,9 @@ class ChatSql:
         if not items:
             return []
         chat = await self.get_chat(chat_id, for_update=True)
-        first = (chat.last_seq if chat else 0) + 1
+        if chat is None:
+            raise LookupError(f"no chat {chat_id} to append items to")
+        first = chat.last_seq + 1
         stored = [_with_seq(item, first + i) for i, item in enumerate(items)]
         await self.store_items(stored)
         return stored
