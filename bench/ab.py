@@ -20,10 +20,19 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.fanout import Fanout, parley_sender
+from bench.fanout import Fanout, Sock, floor_sender, parley_sender
 from bench.lib import HttpPool
 from bench.proto import discover
-from bench.run import SEND_CONNECTIONS, agents_for, parley_server, settle, start_spy, warm
+from bench.run import (
+    OWN_CONNECTIONS,
+    SEND_CONNECTIONS,
+    agents_for,
+    floor_server,
+    parley_server,
+    settle,
+    start_spy,
+    warm,
+)
 from bench.sixparty import SixParty
 from parley.client import ConnectClient
 
@@ -32,23 +41,31 @@ def log(msg: str) -> None:
     print(msg, flush=True)
 
 
-async def one(name: str, run: int, src: Path, chats: int, rates: list[float], seconds: float, tmp: Path,
-              profile: float | None, extra_path: str | None, grep: str | None, pool_size: int) -> None:
+async def one(name: str, run: int, src: Path | None, chats: int, rates: list[float], seconds: float, tmp: Path,
+              profile: float | None, extra_path: str | None, grep: str | None, pool_size: int, own: int) -> None:
+    """One round of one version (``src``), or of the floor (``src`` None)."""
     env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     if extra_path:  # e.g. a sitecustomize.py that instruments the server
         env["PYTHONPATH"] = f"{extra_path}{os.pathsep}{env['PYTHONPATH']}"
-    srv = parley_server(tmp, f"{name}-{run}", env=env)
+    srv = parley_server(tmp, f"{name}-{run}", env=env) if src else floor_server(tmp, f"{name}-{run}")
     await srv.start()
     pool = HttpPool("127.0.0.1", srv.port, pool_size)
-    fan = Fanout(pool, parley_sender(pool))
-    six = SixParty(await discover(srv.url), fan, lambda _msg: None)
+    fan = Fanout(pool, parley_sender() if src else floor_sender(), own_connections=own)
+    six = SixParty(await discover(srv.url), fan, lambda _msg: None) if src else None
     try:
         t = time.monotonic()
-        await six.add_agents(agents_for(chats))
-        six.start_agents()
-        async with ConnectClient(srv.url) as cc:
-            await six.add_chats(chats, cc)
-        await six.stop_agents()
+        if six is not None:
+            await six.add_agents(agents_for(chats))
+            six.start_agents()
+            async with ConnectClient(srv.url) as cc:
+                await six.add_chats(chats, cc)
+            await six.stop_agents()
+        else:
+            socks = [Sock(c, s, f"ws://127.0.0.1:{srv.port}/ws?room={c}&pid={s}", "")
+                     for c in range(chats) for s in range(6)]
+            await fan.open(socks)
+            for c in range(chats):
+                fan.add_chat(socks[c * 6:c * 6 + 6])
         log(f"{name}: {chats} chats set up in {time.monotonic() - t:.1f} s")
         await settle(srv.pid)
         await warm(fan, chats, srv.pid, rates[0])
@@ -68,11 +85,13 @@ async def one(name: str, run: int, src: Path, chats: int, rates: list[float], se
             log(f"{name}: {chats:>5} chats {rate:>6.0f} msg/s  p50 {lat['p50_ms']:>7} p99 {lat['p99_ms']:>7} ms  "
                 f"errors {r['errors']} lost {r['lost']}  server cpu {r['server_cpu_pct']:>5}%  "
                 f"{per:.3f} ms/msg  client cpu {r['client_cpu_pct']}% lag p99 {r['client_lag_p99_ms']} ms  "
+                f"{r['sender_connections']} connections  "
                 f"(monotonic {t0:.1f}-{time.monotonic():.1f} s)")
             await asyncio.sleep(0.5)
     finally:
         await fan.close()
-        await six.close()
+        if six is not None:
+            await six.close()
         srv.stop()
         if grep:
             log("".join(line for line in srv.log_path.read_text().splitlines(True) if grep in line))
@@ -80,25 +99,29 @@ async def one(name: str, run: int, src: Path, chats: int, rates: list[float], se
 
 async def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--src", action="append", required=True, help="NAME=DIR holding the parley package")
+    parser.add_argument("--src", action="append", required=True,
+                        help="NAME=DIR holding the parley package, or NAME=floor for the floor (bench/floor.py)")
     parser.add_argument("--chats", type=int, default=10)
     parser.add_argument("--rates", default="800,1400,1800")
     parser.add_argument("--seconds", type=float, default=4.0)
     parser.add_argument("--rounds", type=int, default=2)
     parser.add_argument("--pool", type=int, default=SEND_CONNECTIONS,
-                        help="keep-alive HTTP connections of the sender")
+                        help="keep-alive HTTP connections shared by the sender's participants (with --own 0)")
+    parser.add_argument("--own", type=int, default=OWN_CONNECTIONS,
+                        help="each participant's own keep-alive HTTP connections, at most (0: the shared pool)")
     parser.add_argument("--profile", type=float, help="py-spy the server during this rate's step")
     parser.add_argument("--server-path", help="a directory put first on the servers' PYTHONPATH "
                                               "(a sitecustomize.py there can instrument them)")
     parser.add_argument("--grep", help="print the server log's lines holding this text when it stops")
     args = parser.parse_args()
-    versions = [(s.split("=", 1)[0], Path(s.split("=", 1)[1]).resolve()) for s in args.src]
+    versions = [(s.split("=", 1)[0], None if s.split("=", 1)[1] == "floor" else Path(s.split("=", 1)[1]).resolve())
+                for s in args.src]
     rates = [float(r) for r in args.rates.split(",")]
     with tempfile.TemporaryDirectory(prefix="parley-ab-") as tmp:
         for run in range(args.rounds):
             for name, src in versions:
                 await one(name, run, src, args.chats, rates, args.seconds, Path(tmp), args.profile,
-                          args.server_path, args.grep, args.pool)
+                          args.server_path, args.grep, args.pool, args.own)
     return 0
 
 

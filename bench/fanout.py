@@ -36,6 +36,7 @@ class Sock:
     url: str
     send_auth: str  # Parley: the connection token; floor: unused
     ws: ClientConnection | None = None
+    pool: HttpPool | None = None  # the participant's own HTTP connections, when the sender gives each its own
     task: asyncio.Task[None] | None = None
 
 
@@ -70,15 +71,21 @@ class Meter:
         self.lat.append(now - self.intended[mid])
 
 
-SendFn = Callable[[Sock, str], Awaitable[int]]
+SendFn = Callable[[HttpPool, Sock, str], Awaitable[int]]
 
 
 class Fanout:
-    """Chats of six sockets each, one meter, a sender for Parley or for the floor."""
+    """Chats of six sockets each, one meter, a sender for Parley or for the floor.
 
-    def __init__(self, pool: HttpPool, send: SendFn, parties: int = 6) -> None:
+    SendMessage requests go over ``pool`` (keep-alive connections shared by all participants) or, with
+    ``own_connections``, over each participant's own keep-alive connections, up to that many at once and each
+    opened when all of that participant's open ones are busy: what a participant's browser does (ChatJS's
+    requests from a page are `fetch` calls, which share at most six connections per host under HTTP/1.1)."""
+
+    def __init__(self, pool: HttpPool, send: SendFn, parties: int = 6, own_connections: int = 0) -> None:
         self.pool = pool
         self.send = send
+        self.own_connections = own_connections
         self.parties = parties
         self.chats: list[list[Sock]] = []
         self.meter = Meter()
@@ -124,7 +131,22 @@ class Fanout:
                 if s.ws:
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(s.ws.close(), 2)
+                if s.pool:
+                    s.pool.close()
         self.pool.close()
+
+    def pool_of(self, sock: Sock) -> HttpPool:
+        """The connections ``sock``'s participant sends over."""
+        if not self.own_connections:
+            return self.pool
+        if sock.pool is None:
+            sock.pool = HttpPool(self.pool.host, self.pool.port, self.own_connections, lifo=True)
+        return sock.pool
+
+    def open_connections(self) -> int:
+        """The sender's HTTP connections open now."""
+        pools = {id(p): p for p in [self.pool, *(s.pool for chat in self.chats for s in chat if s.pool)]}
+        return sum(p.open_count() for p in pools.values())
 
     async def step(self, rate: float, seconds: float, active_chats: int, server_pid: int,
                    drain_timeout: float = 10.0) -> dict[str, Any]:
@@ -162,7 +184,7 @@ class Fanout:
             start = time.monotonic_ns()
             lag.append(start - m.intended[mid])
             try:
-                status = await self.send(sock, f"BM|{mid}| hello from the benchmark, message {mid}")
+                status = await self.send(self.pool_of(sock), sock, f"BM|{mid}| hello from the benchmark, message {mid}")
             except (HttpError, OSError, asyncio.IncompleteReadError) as exc:
                 errors[type(exc).__name__] = errors.get(type(exc).__name__, 0) + 1
                 return
@@ -214,6 +236,7 @@ class Fanout:
             "client_lag_p99_ms": summary_ms(lag)["p99_ms"],
             "client_cpu_pct": round(100 * client_cpu / wall, 1),
             "duplicates": m.duplicates,
+            "sender_connections": self.open_connections(),
             "probe_ms": probe,
             **sampler.result(),
         }
@@ -250,8 +273,8 @@ class Fanout:
         }
 
 
-def parley_sender(pool: HttpPool) -> SendFn:
-    async def send(sock: Sock, text: str) -> int:
+def parley_sender() -> SendFn:
+    async def send(pool: HttpPool, sock: Sock, text: str) -> int:
         body = orjson.dumps({"ContentType": "text/plain", "Content": text, "ClientToken": str(uuid.uuid4())})
         status, _ = await pool.request("POST", "/participant/message",
                                        {"X-Amz-Bearer": sock.send_auth, "Content-Type": "application/json"}, body)
@@ -260,8 +283,8 @@ def parley_sender(pool: HttpPool) -> SendFn:
     return send
 
 
-def floor_sender(pool: HttpPool) -> SendFn:
-    async def send(sock: Sock, text: str) -> int:
+def floor_sender() -> SendFn:
+    async def send(pool: HttpPool, sock: Sock, text: str) -> int:
         body = orjson.dumps({"room": str(sock.chat), "pid": sock.slot, "content": text})
         status, _ = await pool.request("POST", "/send", {"Content-Type": "application/json"}, body)
         return status

@@ -258,13 +258,16 @@ class HttpConn:
 
 
 class HttpPool:
-    """Up to ``size`` keep-alive connections; a request waits for a free one (the wait counts in latency)."""
+    """Up to ``size`` keep-alive connections, each opened at its first request; a request waits for a free one (the
+    wait counts in latency). By default requests take the connections in turn; ``lifo`` takes the one used last,
+    so a further connection opens only while all the open ones are busy, as a browser's connections to a host do."""
 
-    def __init__(self, host: str, port: int, size: int = 64) -> None:
+    def __init__(self, host: str, port: int, size: int = 64, lifo: bool = False) -> None:
         self.host, self.port, self.size = host, port, size
-        self._idle: asyncio.Queue[HttpConn] = asyncio.Queue()
-        for _ in range(size):
-            self._idle.put_nowait(HttpConn(host, port))
+        self._idle: asyncio.Queue[HttpConn] = asyncio.LifoQueue() if lifo else asyncio.Queue()
+        self._conns = [HttpConn(host, port) for _ in range(size)]
+        for conn in reversed(self._conns):
+            self._idle.put_nowait(conn)
 
     async def request(self, method: str, path: str, headers: dict[str, str] | None = None,
                       body: bytes = b"") -> tuple[int, bytes]:
@@ -287,6 +290,10 @@ class HttpPool:
             raise AssertionError("unreachable")
         finally:
             self._idle.put_nowait(conn)
+
+    def open_count(self) -> int:
+        """Connections open now."""
+        return sum(1 for conn in self._conns if conn.writer is not None)
 
     def close(self) -> None:
         while not self._idle.empty():

@@ -48,11 +48,12 @@ STEP_SECONDS = 3.0
 # time), each rate rounded to this many msg/s.
 REFINE_STEPS = 2
 REFINE_GRAIN = 50.0
-# Keep-alive HTTP connections the sender spreads SendMessage over (the floor gets the same); a request waits for a
-# free one and the wait counts. At 10 chats that is about one per participant (60). With 64, a server whose mean
-# answer time passes 64 / rate (18 ms at 3,600 msg/s) builds a queue in the generator; 256 would lift that, but
-# they cost the floor itself a fifth of its rate on this machine (6,500 / 5,750 -> 5,000 / 4,000 msg/s at 10 chats,
-# alternating runs), so the ratio would gain from the floor losing, and the sender keeps 64.
+# The sender's HTTP connections: each participant sends over its own keep-alive connections, up to six at once
+# (a browser's limit per host), one more opened only while all of its open ones are busy; Parley and the floor
+# alike. Until round 9 every participant's SendMessage shared one pool of 64 connections: a server whose mean
+# answer time passed 64 / rate (18 ms at 3,600 msg/s) then built a queue in the generator, which no real client
+# population has. OWN_CONNECTIONS = 0 goes back to the shared pool of SEND_CONNECTIONS.
+OWN_CONNECTIONS = 6
 SEND_CONNECTIONS = 64
 PG_DSN = "postgresql://postgres@127.0.0.1:5432/"
 
@@ -149,7 +150,7 @@ class FloorLadders:
         await self.srv.start()
         self.out["floor_command"] = short(self.srv)
         pool = HttpPool("127.0.0.1", self.srv.port, SEND_CONNECTIONS)
-        self.fan = Fanout(pool, floor_sender(pool))
+        self.fan = Fanout(pool, floor_sender(), own_connections=OWN_CONNECTIONS)
 
     async def measure(self, n: int) -> None:
         """Open rooms up to ``n`` (six sockets each), warm up and ladder at ``n`` rooms."""
@@ -261,7 +262,7 @@ async def parley_fanout(tmp: Path, name: str, sizes: list[int], rates: Sequence[
     out["command"] = short(srv)
     inst = await discover(srv.url)
     pool = HttpPool("127.0.0.1", srv.port, SEND_CONNECTIONS)
-    fan = Fanout(pool, parley_sender(pool))
+    fan = Fanout(pool, parley_sender(), own_connections=OWN_CONNECTIONS)
     six = SixParty(inst, fan, log)
     results = []
     try:
@@ -444,6 +445,7 @@ async def main() -> int:
         "bench_command": " ".join(["python", "-m", "bench.run", *sys.argv[1:]]),
         "config": {"parley_rates": PARLEY_RATES, "floor_rates": FLOOR_RATES, "step_seconds": STEP_SECONDS,
                    "slo_p99_ms": 50, "quick": quick, "send_connections": SEND_CONNECTIONS,
+                   "own_connections": OWN_CONNECTIONS,
                    "refine_steps": REFINE_STEPS, "refine_grain": REFINE_GRAIN},
         "skipped": {},
     }
