@@ -23,7 +23,7 @@ import orjson
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed
 
-from bench.lib import HttpError, HttpPool, Sampler, cpu_seconds, speed_probe, summary_ms
+from bench.lib import ConnectionBudget, HttpError, HttpPool, Sampler, cpu_seconds, speed_probe, summary_ms
 
 SUBSCRIBE = '{"topic":"aws/subscribe","content":{"topics":["aws/chat"]}}'
 SLO_MS = 50.0
@@ -82,10 +82,14 @@ class Fanout:
     opened when all of that participant's open ones are busy: what a participant's browser does (ChatJS's
     requests from a page are `fetch` calls, which share at most six connections per host under HTTP/1.1)."""
 
-    def __init__(self, pool: HttpPool, send: SendFn, parties: int = 6, own_connections: int = 0) -> None:
+    def __init__(self, pool: HttpPool, send: SendFn, parties: int = 6, own_connections: int = 0,
+                 spare_connections: int = 3000) -> None:
         self.pool = pool
         self.send = send
         self.own_connections = own_connections
+        # Participants' connections beyond their first, all together: only an overloaded server's slow answers make
+        # participants open more, and the generator's descriptors are limited.
+        self.budget = ConnectionBudget(spare_connections)
         self.parties = parties
         self.chats: list[list[Sock]] = []
         self.meter = Meter()
@@ -140,8 +144,16 @@ class Fanout:
         if not self.own_connections:
             return self.pool
         if sock.pool is None:
-            sock.pool = HttpPool(self.pool.host, self.pool.port, self.own_connections, lifo=True)
+            sock.pool = HttpPool(self.pool.host, self.pool.port, self.own_connections, lifo=True, budget=self.budget)
         return sock.pool
+
+    def close_connections(self) -> None:
+        """Close the sender's HTTP connections (between steps; the next request opens them again)."""
+        self.pool.close()
+        for chat in self.chats:
+            for s in chat:
+                if s.pool:
+                    s.pool.close()
 
     def open_connections(self) -> int:
         """The sender's HTTP connections open now."""

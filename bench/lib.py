@@ -14,6 +14,7 @@ import signal
 import socket
 import subprocess
 import time
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -257,23 +258,62 @@ class HttpConn:
         return status, data
 
 
-class HttpPool:
-    """Up to ``size`` keep-alive connections, each opened at its first request; a request waits for a free one (the
-    wait counts in latency). By default requests take the connections in turn; ``lifo`` takes the one used last,
-    so a further connection opens only while all the open ones are busy, as a browser's connections to a host do."""
+class ConnectionBudget:
+    """How many connections a set of :class:`HttpPool` may open beyond each pool's first: the generator holds every
+    participant's sockets and connections in one process, whose descriptors are limited (20,000 here)."""
 
-    def __init__(self, host: str, port: int, size: int = 64, lifo: bool = False) -> None:
-        self.host, self.port, self.size = host, port, size
-        self._idle: asyncio.Queue[HttpConn] = asyncio.LifoQueue() if lifo else asyncio.Queue()
-        self._conns = [HttpConn(host, port) for _ in range(size)]
-        for conn in reversed(self._conns):
-            self._idle.put_nowait(conn)
+    def __init__(self, spare: int) -> None:
+        self.spare = spare
+
+    def take(self) -> bool:
+        if self.spare <= 0:
+            return False
+        self.spare -= 1
+        return True
+
+
+class HttpPool:
+    """Up to ``size`` keep-alive connections; a request waits for a free one (the wait counts in latency).
+
+    By default all ``size`` connections take requests in turn. With ``lifo`` a request takes the connection used
+    last, and a further connection opens only while all the open ones are busy (and ``budget``, if given, allows
+    one more beyond the first), as a browser's connections to a host do."""
+
+    def __init__(self, host: str, port: int, size: int = 64, lifo: bool = False,
+                 budget: ConnectionBudget | None = None) -> None:
+        self.host, self.port, self.size, self.lifo, self.budget = host, port, size, lifo, budget
+        self._conns: list[HttpConn] = [] if lifo else [HttpConn(host, port) for _ in range(size)]
+        self._idle: deque[HttpConn] = deque(self._conns)
+        self._waiters: deque[asyncio.Future[HttpConn]] = deque()
+
+    async def _take(self) -> HttpConn:
+        if self._idle:
+            return self._idle.pop() if self.lifo else self._idle.popleft()
+        if len(self._conns) < self.size and (not self._conns or self.budget is None or self.budget.take()):
+            self._conns.append(HttpConn(self.host, self.port))
+            return self._conns[-1]
+        waiter: asyncio.Future[HttpConn] = asyncio.get_running_loop().create_future()
+        self._waiters.append(waiter)
+        try:
+            return await waiter
+        except asyncio.CancelledError:
+            if waiter.done() and not waiter.cancelled():
+                self._give(waiter.result())
+            raise
+
+    def _give(self, conn: HttpConn) -> None:
+        while self._waiters:
+            waiter = self._waiters.popleft()
+            if not waiter.done():
+                waiter.set_result(conn)
+                return
+        self._idle.append(conn)
 
     async def request(self, method: str, path: str, headers: dict[str, str] | None = None,
                       body: bytes = b"") -> tuple[int, bytes]:
         """One request; a kept-alive connection the server closed meanwhile (uvicorn closes idle ones after 5 s)
         is reopened and the request sent once more, as HTTP clients do (the callers' requests are idempotent)."""
-        conn = await self._idle.get()
+        conn = await self._take()
         try:
             for attempt in (1, 2):
                 reused = conn.writer is not None
@@ -289,15 +329,21 @@ class HttpPool:
                     raise HttpError(str(exc) or type(exc).__name__) from exc
             raise AssertionError("unreachable")
         finally:
-            self._idle.put_nowait(conn)
+            self._give(conn)
 
     def open_count(self) -> int:
         """Connections open now."""
         return sum(1 for conn in self._conns if conn.writer is not None)
 
     def close(self) -> None:
-        while not self._idle.empty():
-            self._idle.get_nowait().close()
+        """Close every connection (a request after this opens them again)."""
+        for conn in self._conns:
+            conn.close()
+        if self.lifo:
+            if self.budget is not None:
+                self.budget.spare += max(0, len(self._conns) - 1)
+            self._conns = []
+            self._idle.clear()
 
 
 async def one_request(host: str, port: int, method: str, path: str, headers: dict[str, str] | None = None,

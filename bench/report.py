@@ -218,7 +218,7 @@ def render(r: dict[str, Any], total_seconds: int | None) -> str:
           "ends at a clear miss (errors, loss, a backlog) or at the third miss of one step" + refined(r["config"]),
           f"- scenario wall times (s): {r.get('scenario_seconds')}", ""]
 
-    L += method(int(r["config"].get("send_connections", 64)), bool((r.get("floor_fanout") or {}).get("interleaved")))
+    L += method(r["config"], bool((r.get("floor_fanout") or {}).get("interleaved")))
 
     # --- details ---------------------------------------------------------------------------------------------
     L += ["## Details", ""]
@@ -275,7 +275,17 @@ def render(r: dict[str, Any], total_seconds: int | None) -> str:
     return "\n".join(L) + "\n"
 
 
-def method(send_connections: int, interleaved: bool) -> list[str]:
+def sender(config: dict[str, Any]) -> str:
+    """How the sender's requests reach the server, from the run's config."""
+    own = int(config.get("own_connections") or 0)
+    if not own:
+        return f"keep-alive HTTP/1.1, one pool of {int(config.get('send_connections', 64))} connections shared by all"
+    return (f"keep-alive HTTP/1.1; each participant sends over its own connections, as its browser would: up to "
+            f"{own} at once, a further one opened only while all of its open ones are busy (across all "
+            "participants at most 3,000 beyond their first, for the generator's file descriptors)")
+
+
+def method(config: dict[str, Any], interleaved: bool) -> list[str]:
     return ["## How each figure is measured", "",
             "- **Fan-out.** Agents: boto3 `CreateRoutingProfile` (CHAT concurrency 10) + "
             "`AssociateRoutingProfileQueues` (BasicQueue) + `CreateUser` with `AutoAcceptConfigs` CHAT on (Connect's "
@@ -287,19 +297,19 @@ def method(send_connections: int, interleaved: bool) -> list[str]:
             "participant WebSocket (`aws/subscribe`), so a chat has six sockets. The agents' long polls stop before "
             "measuring. Messages go round-robin over chats and, within a chat, over its six participants "
             "(`SendMessage`, `text/plain`, a fresh ClientToken each, ~55 bytes). The sender schedules message *i* at "
-            "t0 + i/rate and fires it without waiting for earlier answers (open loop, keep-alive HTTP/1.1, up to "
-            f"{send_connections} connections); latency runs from that *intended* time to the "
+            f"t0 + i/rate and fires it without waiting for earlier answers (open loop; {sender(config)}); latency "
+            "runs from that *intended* time to the "
             "frame's arrival at each of the five other "
             "sockets, so a generator that falls behind counts against the result (its lag is reported). A step holds "
             "when p99 ≤ 50 ms with no errors and every expected delivery arrived (loss is counted after up to 10 s of "
             "drain). Deliveries/s count the five other participants; Parley (and the floor) also echo each message "
             "to its sender, not counted.",
             "- **Floor.** Same sockets (one per participant, six per room), same sender, same rates. "
-            + ("Each size's floor ladder runs right before Parley's SQLite ladder of the same size, once Parley's "
-               "chats of that size are set up (both servers are up; the one not measured is idle), so the two "
-               "figures of a ratio are taken a minute or two apart, not a whole scenario apart (until round 8 the "
-               "floor ran all its sizes first). " if interleaved else "The floor ran all its sizes before Parley's "
-               "ladders. ")
+            + ("Each size's floor ladder runs right before Parley sets up and ladders the same size (both servers "
+               "are up; the one not measured is idle; the floor's rooms are opened for its ladder and closed after "
+               "it), so the two figures of a ratio are taken minutes apart, not a whole scenario apart (until round "
+               "8 the floor ran all its sizes first; in round 8 its ladder came after Parley's setup). "
+               if interleaved else "The floor ran all its sizes before Parley's ladders. ")
             + "`POST /send` wraps the text in a Connect-like item (uuid, ISO time, the `aws/chat` envelope with the "
             "item as a JSON string, frames of similar size) and writes it to every socket of the room before "
             "answering.",

@@ -135,45 +135,43 @@ def short(server: Server, storage: str | None = None) -> str:
 # --- scenarios -----------------------------------------------------------------------------------------------
 
 class FloorLadders:
-    """The floor's fan-out: one server whose rooms are opened size by size, each size laddered when asked, so that
-    a size's floor ladder can run right before Parley's ladder of the same size."""
+    """The floor's fan-out, size by size, each size laddered when asked (so that a size's floor ladder can run right
+    before Parley sets up and ladders the same size). Each size opens its rooms afresh and closes them after its
+    ladder: the generator holds both servers' sockets in one process, and 1,000 chats of each would pass its
+    20,000 descriptors."""
 
     def __init__(self, tmp: Path, rates: Sequence[float], out: dict[str, Any]) -> None:
         self.tmp, self.rates, self.out = tmp, rates, out
         self.srv = floor_server(tmp, "floor-fanout")
-        self.fan: Fanout | None = None
-        self.have = 0
         self.results: list[dict[str, Any]] = []
         out["floor"] = self.results
 
     async def start(self) -> None:
         await self.srv.start()
         self.out["floor_command"] = short(self.srv)
-        pool = HttpPool("127.0.0.1", self.srv.port, SEND_CONNECTIONS)
-        self.fan = Fanout(pool, floor_sender(), own_connections=OWN_CONNECTIONS)
 
     async def measure(self, n: int) -> None:
-        """Open rooms up to ``n`` (six sockets each), warm up and ladder at ``n`` rooms."""
-        assert self.fan is not None
+        """Open ``n`` rooms (six sockets each), warm up, ladder at ``n`` rooms, close them."""
         port = self.srv.port
-        socks = [Sock(c, s, f"ws://127.0.0.1:{port}/ws?room={c}&pid={s}", "")
-                 for c in range(self.have, n) for s in range(6)]
-        t = time.monotonic()
-        await self.fan.open(socks)
-        for c in range(self.have, n):
-            self.fan.add_chat(socks[(c - self.have) * 6:(c - self.have) * 6 + 6])
-        self.have = n
-        log(f"  floor: {n} rooms ({6 * n} sockets) open in {time.monotonic() - t:.1f} s")
-        await warm(self.fan, n, self.srv.pid, self.rates[0])
-        self.results.append(await ladder(self.fan, self.rates, n, self.srv.pid, REFINE_STEPS))
+        pool = HttpPool("127.0.0.1", port, SEND_CONNECTIONS)
+        fan = Fanout(pool, floor_sender(), own_connections=OWN_CONNECTIONS)
+        try:
+            socks = [Sock(c, s, f"ws://127.0.0.1:{port}/ws?room={c}&pid={s}", "") for c in range(n) for s in range(6)]
+            t = time.monotonic()
+            await fan.open(socks)
+            for c in range(n):
+                fan.add_chat(socks[c * 6:c * 6 + 6])
+            log(f"  floor: {n} rooms ({6 * n} sockets) open in {time.monotonic() - t:.1f} s")
+            await warm(fan, n, self.srv.pid, self.rates[0])
+            self.results.append(await ladder(fan, self.rates, n, self.srv.pid, REFINE_STEPS))
+        finally:
+            with contextlib.suppress(Exception):
+                await fan.close()
 
     def measured(self, n: int) -> bool:
         return any(r["chats"] == n for r in self.results)
 
     async def stop(self) -> None:
-        if self.fan is not None:
-            with contextlib.suppress(Exception):
-                await self.fan.close()
         self.srv.stop()
 
 
@@ -254,9 +252,10 @@ async def ladder(fan: Fanout, rates: Sequence[float], chats: int, pid: int, refi
 
 async def parley_fanout(tmp: Path, name: str, sizes: list[int], rates: Sequence[float], out: dict[str, Any],
                         storage: str | None = None, profile_at: int | None = None,
-                        before_ladder: Callable[[int], Awaitable[None]] | None = None) -> None:
-    """Set up six-party chats size by size on one server and ladder each size; ``before_ladder(n)`` runs once a
-    size's chats are ready, before its ladder (the floor's ladder of that size, when they run interleaved)."""
+                        before_setup: Callable[[int], Awaitable[None]] | None = None) -> None:
+    """Set up six-party chats size by size on one server and ladder each size; ``before_setup(n)`` runs before
+    a size's chats are set up, with the sender's HTTP connections closed (the floor's ladder of that size, when
+    they run interleaved)."""
     srv = parley_server(tmp, name, storage)
     await srv.start()
     out["command"] = short(srv)
@@ -280,6 +279,9 @@ async def parley_fanout(tmp: Path, name: str, sizes: list[int], rates: Sequence[
                         f"{max(0.0, left):.0f} s of the time budget were left")
                     log(f"  {name}: skipping {n} chats: {out['skipped_sizes'][str(n)]}")
                     break
+            if before_setup is not None:
+                fan.close_connections()
+                await before_setup(n)
             t = time.monotonic()
             users = await six.add_agents(need)
             have_agents += need
@@ -299,8 +301,6 @@ async def parley_fanout(tmp: Path, name: str, sizes: list[int], rates: Sequence[
                     setup["profile"] = prof.summarize(tmp / "profile-setup.txt")
                     keep(tmp / "profile-setup.txt", f"profile-setup-{name}.txt")
             log(f"  {name}: {n} six-party chats ready ({need} agents added): {setup}")
-            if before_ladder is not None:
-                await before_ladder(n)
             await asyncio.sleep(2.0)
             setup["settle_s"] = await settle(srv.pid)
             await warm(fan, n, srv.pid, rates[0])
@@ -475,8 +475,8 @@ async def main() -> int:
     scenarios: list[tuple[str, Any]] = []
     profile_at = 10 if quick else 100
     if "floor" in only and "sqlite" in only:
-        # Interleaved: each size's floor ladder runs right before Parley's ladder of that size (both servers up,
-        # the other one idle), so the two figures of a ratio are measured minutes apart on the shared machine,
+        # Interleaved: each size's floor ladder runs right before Parley sets up and ladders that size (both servers
+        # up, the other one idle), so the two figures of a ratio are measured minutes apart on the shared machine,
         # not a whole scenario apart.
         result["floor_fanout"], result["fanout_sqlite"] = {"interleaved": True}, {"interleaved": True}
 
@@ -485,7 +485,7 @@ async def main() -> int:
             await floor.start()
             try:
                 await parley_fanout(tmp, "parley-fanout-sqlite", sizes_parley, PARLEY_RATES, result["fanout_sqlite"],
-                                    profile_at=profile_at, before_ladder=floor.measure)
+                                    profile_at=profile_at, before_setup=floor.measure)
                 for n in sizes_floor:
                     if not floor.measured(n):
                         await floor.measure(n)
