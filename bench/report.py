@@ -493,12 +493,14 @@ def cpu_per_message(sql: dict[int, Any], floor: dict[int, Any]) -> list[str]:
         broke = next((st for st in reversed(lad["steps"]) if st["offered_msgs_per_s"] == miss), lad["steps"][-1])
         pc = 1000 * b["server_cpu_s"] / b["accepted"]
         fc = 1000 * fb["server_cpu_s"] / fb["accepted"]
+        end = (f"Parley's p99 broke at {f(broke['offered_msgs_per_s'])} msg/s with its process at "
+               f"{f(broke['server_cpu_pct'])} % of one core." if miss is not None else
+               f"Parley held the ladder's top rate, {f(b['offered_msgs_per_s'])} msg/s, with its process at "
+               f"{f(b['server_cpu_pct'])} % of one core.")
         out.append(f"CPU per message at the best holding step, {n:,} chats: Parley {pc:.2f} ms of server CPU per "
                    f"SendMessage (all threads, including the six frames written), the floor {fc:.3f} ms: "
-                   f"{pc / fc:.0f}x as much. On this shared 2-core machine (the generator and other work take "
-                   "the rest) "
-                   f"Parley's p99 broke at {f(broke['offered_msgs_per_s'])} msg/s with its process at "
-                   f"{f(broke['server_cpu_pct'])} % of one core.")
+                   f"{pc / fc:.1f}x as much. On this shared 2-core machine (the generator and other work take "
+                   f"the rest) {end}")
         out.append("")
     return out
 
@@ -537,6 +539,10 @@ HISTORY = [
      {"floor10": "5,394", "sqlite10": "3,996", "ratio10": "0.741", "sqlite100": "2,399", "ratio100": "0.565",
       "sqlite1000": "1,900", "ratio1000": "0.507", "pg10": "1,200", "pg100": "—", "setup": "8.36",
       "offer_p99": "30.8 ms", "cpu": "0.23 ms"}),
+    ("20261207T015722Z", "after round 8; Intel Xeon from here",
+     {"floor10": "6,894", "sqlite10": "3,598", "ratio10": "0.522", "sqlite100": "1,899", "ratio100": "0.475",
+      "sqlite1000": "2,396", "ratio1000": "0.639", "pg10": "1,199", "pg100": "—", "setup": "19.70",
+      "offer_p99": "26.9 ms", "cpu": "0.25 ms"}),
 ]
 
 ROUNDS = [
@@ -789,7 +795,8 @@ ROUNDS = [
     "3,999 (ratios 0.554 / 0.640 / 0.449): at 1,000 chats the ratio lands either side of 0.5 between runs, and "
     "2,000 msg/s is missed by 100-200 msg/s in both.",
     "",
-    "Round 8 (this run) removed a write from every commit and changed how the runner measures:",
+    "Round 8 (measured in run 20261207T015722Z) removed a write from every commit and changed how the runner "
+    "measures:",
     "",
     "1. **A chat's last seq is read from its items** (`storage/chat_repos.py`, migration 0005). Each commit "
     "used to update `chats.last_seq` for every chat it added items to, which wrote one page of the chats' "
@@ -823,7 +830,7 @@ ROUNDS = [
     "sizes first, ten minutes before Parley's 1,000 chats. Parley's ladders start at 400 msg/s and skip 800, "
     "two steps fewer per size, to keep a fresh clone's run under 15 minutes.",
     "",
-    "Three full runs of round 8's code came before this one. Since this round the machine has an Intel Xeon; "
+    "Three full runs of round 8's code came before that one. Since round 8 the machine has an Intel Xeon; "
     "rounds 1-7 ran on an AMD EPYC, and the floor is faster here (6,896-7,592 msg/s at 10 chats against 5,394-"
     "6,498). Run 20261207T005719Z (changes 1 and 2, floor ladders first as before) held 4,497 / 2,799 / 2,599 "
     "msg/s at 10 / 100 / 1,000 chats against the floor's 7,248 / 6,495 / 5,194 (ratios 0.620 / 0.431 / 0.500). "
@@ -846,6 +853,36 @@ ROUNDS = [
     "the hub and the commit. In the full run the same size comes after the 10- and 100-chat ladders, on a "
     "database that already holds their messages.",
     "",
+    "Round 9 (this run) changed how the sender's requests reach the server, for Parley and the floor alike, "
+    "after round 8 had found that steps missed while Parley's server was well below a full core:",
+    "",
+    "1. **Each participant sends over its own connections** (`bench/fanout.py`, `bench/lib.py`: `HttpPool` "
+    "with `lifo`, `OWN_CONNECTIONS` in `bench/run.py`). Until round 8 every participant's SendMessage went over "
+    "one pool of 64 keep-alive connections. Parley answers a SendMessage after its commit, a few ms later than "
+    "the floor answers; near saturation its mean answer time passed 64 / rate, all 64 connections were busy and "
+    "requests queued in the generator, a queue no population of real clients has (each browser has its own "
+    "connections), and one that capped Parley below a full core (its p99 broke at 63-85 % of a core in round "
+    "8's runs). Now each participant has up to six connections (a browser's limit per host under HTTP/1.1), a "
+    "further one opened only while all of its open ones are busy; across all participants at most 3,000 beyond "
+    "their first, which only an overloaded server's slow answers reach. Alternating fresh servers with 100 chats "
+    "(`python -m bench.ab --src floor=floor --src cur=src --chats 100 --own 6`, then `--own 0`, 4 s per rate, "
+    "two rounds each): the floor held every rate up to 6,400 msg/s (the highest tried) both ways, so its own "
+    "connections do not cost the floor its rate (round 5's trial of 256 shared connections had suggested they "
+    "would); Parley with the 64 shared connections held 4,000 and 2,400 msg/s, and at 4,800 its p50 was 123 "
+    "and 403 ms with its server at 82 % of a core; with its own connections it held 3,200 and 4,000, and at "
+    "4,800 its server reached 99 % of a core with p99 61-63 ms.",
+    "2. **The floor's ladder of a size runs before Parley sets that size up**, its rooms opened for the ladder "
+    "and closed after it (`FloorLadders`). With their own connections, 6,000 of Parley's sockets, 6,000 of the "
+    "floor's and the connections of both passed the generator's 20,000 file descriptors: the first full run of "
+    "round 9 (20261207T030640Z) failed so at 1,000 chats, after it had measured 6,000 / 4,250 msg/s at 10 / 100 "
+    "chats against the floor's 9,489 / 6,495 (0.632 / 0.654) and PostgreSQL at 3,596 / 2,399.",
+    "3. Parley's ladder gained a 7,000 msg/s rung: it held 6,000 into 10 chats.",
+    "",
+    "With its own connections the floor gained too, most at 1,000 chats (6,276 msg/s in this run against "
+    "3,749-5,581 in round 8's runs), so the ratios did not rise through the floor losing. Parley on PostgreSQL "
+    "gained the most: it keeps up to four batches in flight, whose answers take longer than SQLite's, so it had "
+    "been the most held back by 64 shared connections (1,199 msg/s at 10 chats in round 8).",
+    "",
     "The machine differs between runs: the floor's best rate at 10 chats ranged from 3,000 to 10,000 msg/s across "
     "these runs (first row of the table below), so the ratio to the floor is the figure to compare.",
     "",
@@ -854,40 +891,34 @@ ROUNDS = [
 NEXT = [
     "### What limits fan-out now, and what would come next",
     "",
-    "Parley's process is at 80-97 % of one core when its p99 breaks; what it spends that core on (the profile "
-    "above) is the group commit (SQLite's own work: the commit's WAL writes and the statements' B-tree searches "
-    "and inserts, then the Python around them), the kernel's work for six socket writes per message (the floor "
-    "pays it too), uvicorn's HTTP protocol code (the floor pays it too) and Parley's binding, validation and "
-    "answer of each SendMessage. Below a full core a step breaks when the machine's slow stretches (see the "
-    "speed probe, round 8) last long enough to build a queue: once the mean answer time passes 64 / rate, the "
-    "sender's 64 connections are all waiting and requests queue in the generator, a state a 3-second step "
-    "rarely leaves. Until round 8 the `RESTART` checkpoint also held writes for 5-15 ms about once a second. "
-    "Near saturation a few steps flip between tries and runs. "
-    "At the floor's best steps the generator and the floor's server together take most of both "
-    "cores (the client and server CPU columns below), so the floor's figure is partly the machine's limit; at "
-    "Parley's best steps Parley's server is at a full core and the generator at about half of one.",
+    "With its own connections per participant, Parley's server is at 94-99 % of one core in the steps where its "
+    "p99 breaks (the step tables below): the server, not the sender, is the limit. What it spends that core on "
+    "(the profile above) is the group commit (SQLite's own work: the commit's WAL writes and the statements' "
+    "B-tree searches and inserts, then the Python around them), the kernel's work for six socket writes per "
+    "message and uvicorn's HTTP protocol code (the floor pays both), and Parley's binding, validation and answer "
+    "of each SendMessage. Per message that is 1.7-2.1x the floor's CPU (the lines above), and Parley's share "
+    "grows with the number of chats (0.23 ms at 100 chats, 0.30 ms at 1,000 in round 9's run) as each commit's "
+    "items and ClientTokens land on more distinct pages, while the floor's stays about level: 1,000 chats is "
+    "where the ratio is closest to 0.5. Near saturation a few steps still flip between tries and runs with the "
+    "machine's speed (round 8's probe). At the floor's best steps the generator takes 90-96 % of a core, so the "
+    "floor's figure is partly the generator's limit.",
     "",
-    "Next, by expected gain. First, the sender's connections. Parley answers SendMessage after its commit, so "
-    "near saturation its answers take longer than the floor's, and with 64 connections the rate is capped "
-    "below a full core. Alternating fresh servers with 100 chats (`bench.ab --pool`, 5 s per rate, two rounds "
-    "each), at 3,200-3,600 msg/s Parley's server used 94-98 % of a core with 600 connections against 65-83 % "
-    "with 64, and its p50 was 18-279 ms against 78-1,660 ms. Its p99 still missed (70-362 ms), and the "
-    "generator fell further behind (lag p99 18-71 ms). One connection per sending participant, as real "
-    "clients have, measured for the floor too, is the fair setting to try; an earlier round found 256 "
-    "connections cost the floor a fifth of its rate at 10 chats. Second, the ClientTokens, now 15.4 of the 34 "
-    "WAL frames of a commit of ten at "
-    "1,000 chats. Each token's index entry lands on a random page, so the index's working set is all of it: "
+    "Next, by expected gain. First, the ClientTokens, 15.4 of the 34 WAL frames of a commit of ten at 1,000 "
+    "chats (round 8). Each token's index entry lands on a random page, so the index's working set is all of it: "
     "past SQLite's 16 MiB page cache, each lookup and insert also reads its page back from the OS. Keeping the "
     "token with its item would save the table's own pages and one statement, but not the random page. "
     "Bounding the set by age would change what a late retry gets. In-process at 1,000 chats with 300,000 "
     "ClientTokens already stored, the group commit took 131-143 µs of CPU per message with a fresh ClientToken "
     "on each message and 105-117 µs without (both run side by side): at most about 25 µs of the 0.3 ms a "
-    "message costs the whole server, of which a smaller index would win back part. Third, more "
-    "than one process per machine: one process uses one of the two cores, and PostgreSQL and Redis already let "
-    "several nodes share chats (see `tests/test_scale_out.py`). Fourth, on PostgreSQL, the group commit's "
-    "statements on asyncpg itself, pipelined. Fifth, per-agent slot counts kept with the agent instead of one "
-    "aggregate over the instance's contacts for every offer: the aggregate grows with the number of chats, "
-    "which slows setting up 1,000 chats.",
+    "message costs the whole server, of which a smaller index would win back part. (Memory-mapped reads, "
+    "`PRAGMA mmap_size`, were tried in round 9 and changed nothing: side by side in-process with 600,000 "
+    "stored ClientTokens, 141 µs per message with them and 143 without.) Second, more than one process per "
+    "machine: one process uses one of the two cores, and PostgreSQL and Redis already let several nodes share "
+    "chats (see `tests/test_scale_out.py`). Third, on PostgreSQL, the group commit's statements on asyncpg "
+    "itself, pipelined: PostgreSQL's server held 84-87 % of a core where its steps broke. Fourth, per-agent "
+    "slot counts kept with the agent instead of one aggregate over the instance's contacts for every offer: "
+    "the aggregate grows with the number of chats, which slows setting up 1,000 chats (and is why PostgreSQL's "
+    "1,000 chats do not fit the time budget).",
     "",
     "Routing's start-to-offer tail: in earlier full runs the p99 was 141-197 ms, each time right after the "
     "1,000-chat scenario, while the scenario alone or after the floor gave 33-36 ms. It was the load generator, "
