@@ -4,10 +4,13 @@
 (``--profile RATE`` records a py-spy profile of that step under ``bench/results/``)
 
 Each ``--src NAME=DIR`` is a directory holding the ``parley`` package (a git worktree's ``src``); its server
-runs with that directory first on ``PYTHONPATH``. For every round and every version, a fresh server gets the
+runs with that directory first on ``PYTHONPATH``. ``--src NAME=floor`` runs the floor (``bench/floor.py``) in
+that place instead, with the same rooms and sender. For every round and every version, a fresh server gets the
 six-party chats set up through the public protocols, then takes each fixed rate for ``--seconds``. Printed per
-step: p50 / p99 send-to-delivery, errors, lost, and the server's CPU per SendMessage (all threads, from
-``/proc``). Alternating the versions and repeating rounds keeps a shared machine's drift out of the comparison.
+step: p50 / p99 send-to-delivery, errors, lost, the server's CPU per SendMessage (all threads, from ``/proc``)
+and the sender's open connections. Alternating the versions and repeating rounds keeps a shared machine's drift
+out of the comparison. The sender is the full run's (each participant's own connections, ``--own``); ``--own 0
+--pool N`` shares N connections among all participants instead.
 """
 
 from __future__ import annotations

@@ -281,8 +281,8 @@ def sender(config: dict[str, Any]) -> str:
     if not own:
         return f"keep-alive HTTP/1.1, one pool of {int(config.get('send_connections', 64))} connections shared by all"
     return (f"keep-alive HTTP/1.1; each participant sends over its own connections, as its browser would: up to "
-            f"{own} at once, a further one opened only while all of its open ones are busy (across all "
-            "participants at most 3,000 beyond their first, for the generator's file descriptors)")
+            f"{own} at once, a further one opened only while all of its open ones are busy, and at most 3,000 "
+            "beyond their first across all participants, for the generator's file descriptors")
 
 
 def method(config: dict[str, Any], interleaved: bool) -> list[str]:
@@ -878,10 +878,18 @@ ROUNDS = [
     "chats against the floor's 9,489 / 6,495 (0.632 / 0.654) and PostgreSQL at 3,596 / 2,399.",
     "3. Parley's ladder gained a 7,000 msg/s rung: it held 6,000 into 10 chats.",
     "",
-    "With its own connections the floor gained too, most at 1,000 chats (6,276 msg/s in this run against "
-    "3,749-5,581 in round 8's runs), so the ratios did not rise through the floor losing. Parley on PostgreSQL "
-    "gained the most: it keeps up to four batches in flight, whose answers take longer than SQLite's, so it had "
-    "been the most held back by 64 shared connections (1,199 msg/s at 10 chats in round 8).",
+    "Another full run of round 9's code, on a fresh clone before the 7,000 rung (20261207T031845Z, 797 s in all), "
+    "held 5,990 / 3,993 / 3,299 msg/s at 10 / 100 / 1,000 chats against the floor's 9,993 / 6,897 / 6,276 (ratios "
+    "0.599 / 0.579 / 0.526; 6,000 into 10 chats was the top of Parley's ladder then), and Parley on PostgreSQL "
+    "3,998 / 2,398 msg/s at 10 / 100 chats.",
+    "",
+    "The floor's figures rose as well in round 9's runs (9,489-10,495 / 6,495-7,596 / 5,598-6,276 msg/s at 10 / "
+    "100 / 1,000 chats, against 6,894-7,592 / 3,997-6,497 / 3,749-5,581 in round 8's), but the speed probe read "
+    "11-14 ms during their best steps, against about 21 ms in round 8's last run: the machine ran at its fast "
+    "speed. The alternating comparison above is the one that isolates the change: it left the floor's rate where "
+    "it was and let Parley's server use a full core, so the ratios did not rise through the floor losing. Parley "
+    "on PostgreSQL gained the most: it keeps up to four batches in flight, whose answers take longer than "
+    "SQLite's, so it had been the most held back by 64 shared connections (1,199 msg/s at 10 chats in round 8).",
     "",
     "The machine differs between runs: the floor's best rate at 10 chats ranged from 3,000 to 10,000 msg/s across "
     "these runs (first row of the table below), so the ratio to the floor is the figure to compare.",
@@ -891,15 +899,15 @@ ROUNDS = [
 NEXT = [
     "### What limits fan-out now, and what would come next",
     "",
-    "With its own connections per participant, Parley's server is at 94-99 % of one core in the steps where its "
+    "With its own connections per participant, Parley's server is at 91-100 % of one core in the steps where its "
     "p99 breaks (the step tables below): the server, not the sender, is the limit. What it spends that core on "
     "(the profile above) is the group commit (SQLite's own work: the commit's WAL writes and the statements' "
     "B-tree searches and inserts, then the Python around them), the kernel's work for six socket writes per "
     "message and uvicorn's HTTP protocol code (the floor pays both), and Parley's binding, validation and answer "
     "of each SendMessage. Per message that is 1.7-2.1x the floor's CPU (the lines above), and Parley's share "
-    "grows with the number of chats (0.23 ms at 100 chats, 0.30 ms at 1,000 in round 9's run) as each commit's "
-    "items and ClientTokens land on more distinct pages, while the floor's stays about level: 1,000 chats is "
-    "where the ratio is closest to 0.5. Near saturation a few steps still flip between tries and runs with the "
+    "grows with the number of chats (0.23-0.24 ms at 100 chats, 0.27-0.30 ms at 1,000 in round 9's two full "
+    "runs) as each commit's items and ClientTokens land on more distinct pages; the floor's grows less (0.125-"
+    "0.136 and 0.144-0.146 ms). Near saturation a few steps still flip between tries and runs with the "
     "machine's speed (round 8's probe). At the floor's best steps the generator takes 90-96 % of a core, so the "
     "floor's figure is partly the generator's limit.",
     "",
