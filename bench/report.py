@@ -877,11 +877,21 @@ ROUNDS = [
     "round 9 (20261207T030640Z) failed so at 1,000 chats, after it had measured 6,000 / 4,250 msg/s at 10 / 100 "
     "chats against the floor's 9,489 / 6,495 (0.632 / 0.654) and PostgreSQL at 3,596 / 2,399.",
     "3. Parley's ladder gained a 7,000 msg/s rung: it held 6,000 into 10 chats.",
+    "4. **An index for the router's scans** (`storage/schema.py`, migration 0006). Profiles of fresh servers "
+    "at 3,000 msg/s (`bench.ab --profile`, 8 s each) put 24 of 1,603 samples at 1,000 chats, against 2 of "
+    "1,450 at 100, in the router's once-a-second look for expired offers: it and the look for queued contacts "
+    "read `WHERE state = ? ORDER BY enqueue_time, id` across instances, and the only index on `state` led "
+    "with the instance, so each read scanned all contacts (6,000 at 1,000 chats) and sorted them; 1.5 ms a "
+    "read on a bare table of 6,000 contacts, 6 µs with the index on (`state`, `enqueue_time`, `id`). The same "
+    "reads run at every routing wake-up while chats are being set up.",
     "",
     "Another full run of round 9's code, on a fresh clone before the 7,000 rung (20261207T031845Z, 797 s in all), "
     "held 5,990 / 3,993 / 3,299 msg/s at 10 / 100 / 1,000 chats against the floor's 9,993 / 6,897 / 6,276 (ratios "
     "0.599 / 0.579 / 0.526; 6,000 into 10 chats was the top of Parley's ladder then), and Parley on PostgreSQL "
-    "3,998 / 2,398 msg/s at 10 / 100 chats.",
+    "3,998 / 2,398 msg/s at 10 / 100 chats. A third, on a fresh clone of the code before change 4 "
+    "(20261207T035328Z, 787 s), held 5,997 / 3,998 / 3,298 against 9,996 / 7,247 / 6,494 (0.600 / 0.552 / "
+    "0.508), and PostgreSQL 3,597 msg/s at 10 chats. Every size met 0.5 of the floor in all three complete "
+    "runs; 1,000 chats came closest.",
     "",
     "The floor's figures rose as well in round 9's runs (9,489-10,495 / 6,495-7,596 / 5,598-6,276 msg/s at 10 / "
     "100 / 1,000 chats, against 6,894-7,592 / 3,997-6,497 / 3,749-5,581 in round 8's), but the speed probe read "

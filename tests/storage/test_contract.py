@@ -421,6 +421,36 @@ async def test_migration_0005_derives_last_seq_and_downgrades(fresh_url: str) ->
     assert seen == {chat_ids[0]: 3, chat_ids[1]: 0}
 
 
+async def test_migration_0006_indexes_contacts_by_state_and_downgrades(fresh_url: str) -> None:
+    """The router's scans across instances (``state = ? ORDER BY enqueue_time, id``) have an index from 0006 on;
+    on SQLite the scan is a search of it, not a scan of the table and a sort."""
+    found: dict[str, list[str]] = {}
+
+    def indexes(conn: sa.Connection) -> list[str]:
+        return sorted(str(ix["name"]) for ix in sa.inspect(conn).get_indexes("contacts"))
+
+    def at(revision: str, step: Callable[[AlembicConfig, str], None]) -> Callable[[sa.Connection], None]:
+        def run(conn: sa.Connection) -> None:
+            _migrate(conn, step, revision)
+            found[revision] = indexes(conn)
+            if revision == "0006" and conn.dialect.name == "sqlite":
+                plan = " ".join(str(row[-1]) for row in conn.execute(sa.text(
+                    "EXPLAIN QUERY PLAN SELECT data FROM contacts WHERE state = 'QUEUED' "
+                    "ORDER BY enqueue_time, id LIMIT 200")))
+                found["plan"] = [plan]
+        return run
+
+    await _on_connection(fresh_url, at("0005", alembic_command.upgrade))
+    await _on_connection(fresh_url, at("0006", alembic_command.upgrade))
+    assert "ix_contacts_state_order" not in found["0005"]
+    assert set(found["0006"]) == {*found["0005"], "ix_contacts_state_order"}
+    if "plan" in found:
+        assert "USING INDEX ix_contacts_state_order" in found["plan"][0]
+        assert "TEMP B-TREE" not in found["plan"][0]
+    await _on_connection(fresh_url, at("0005", alembic_command.downgrade))
+    assert "ix_contacts_state_order" not in found["0005"]
+
+
 async def test_chat_last_seq_is_its_last_items_seq(storage: SqlStorage) -> None:
     chat = Chat(uid(), uid(), 0, False, T0 + timedelta(days=1))
     item = Item(chat.id, uid(), "MESSAGE", "text/plain", T0, chat.id, content="x")

@@ -54,6 +54,8 @@ contacts = sa.Table(
     sa.Index("ix_contacts_queue", "instance_id", "queue_id", "state", "enqueue_time"),
     sa.Index("ix_contacts_agent", "agent_user_id", "state"),
     sa.Index("ix_contacts_state", "instance_id", "state"),
+    # The router's scans of every instance (queued contacts, offers to expire), in their order.
+    sa.Index("ix_contacts_state_order", "state", "enqueue_time", "id"),
 )
 
 participants = sa.Table(
