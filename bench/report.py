@@ -885,15 +885,16 @@ ROUNDS = [
     "read on a bare table of 6,000 contacts, 6 µs with the index on (`state`, `enqueue_time`, `id`). The same "
     "reads run at every routing wake-up while chats are being set up.",
     "",
-    "Another full run of round 9's code, on a fresh clone before the 7,000 rung (20261207T031845Z, 797 s in all), "
-    "held 5,990 / 3,993 / 3,299 msg/s at 10 / 100 / 1,000 chats against the floor's 9,993 / 6,897 / 6,276 (ratios "
-    "0.599 / 0.579 / 0.526; 6,000 into 10 chats was the top of Parley's ladder then), and Parley on PostgreSQL "
-    "3,998 / 2,398 msg/s at 10 / 100 chats. A third, on a fresh clone of the code before change 4 "
-    "(20261207T035328Z, 787 s), held 5,997 / 3,998 / 3,298 against 9,996 / 7,247 / 6,494 (0.600 / 0.552 / "
-    "0.508), and PostgreSQL 3,597 msg/s at 10 chats. Every size met 0.5 of the floor in all three complete "
-    "runs; 1,000 chats came closest.",
+    "Three more full runs of round 9's code came before this one, each `scripts/bench` on a fresh clone: "
+    "20261207T031845Z (changes 1 and 2, 797 s in all) held 5,990 / 3,993 / 3,299 msg/s at 10 / 100 / 1,000 "
+    "chats against the floor's 9,993 / 6,897 / 6,276 (ratios 0.599 / 0.579 / 0.526; 6,000 into 10 chats was "
+    "then the top of Parley's ladder), and PostgreSQL 3,998 / 2,398 msg/s at 10 / 100 chats; 20261207T033352Z "
+    "(changes 1-3, 762 s) held 6,247 / 3,898 / 3,598 against 10,495 / 7,596 / 5,598 (0.595 / 0.513 / 0.643); "
+    "20261207T035328Z (changes 1-3, 787 s) held 5,997 / 3,998 / 3,298 against 9,996 / 7,247 / 6,494 (0.600 / "
+    "0.552 / 0.508). Every size met 0.5 of the floor in all four complete runs of round 9; 100 and 1,000 chats "
+    "came closest.",
     "",
-    "The floor's figures rose as well in round 9's runs (9,489-10,495 / 6,495-7,596 / 5,598-6,276 msg/s at 10 / "
+    "The floor's figures rose as well in round 9's runs (9,489-10,495 / 6,495-7,596 / 5,598-6,494 msg/s at 10 / "
     "100 / 1,000 chats, against 6,894-7,592 / 3,997-6,497 / 3,749-5,581 in round 8's), but the speed probe read "
     "11-14 ms during their best steps, against about 21 ms in round 8's last run: the machine ran at its fast "
     "speed. The alternating comparison above is the one that isolates the change: it left the floor's rate where "
@@ -915,10 +916,10 @@ NEXT = [
     "B-tree searches and inserts, then the Python around them), the kernel's work for six socket writes per "
     "message and uvicorn's HTTP protocol code (the floor pays both), and Parley's binding, validation and answer "
     "of each SendMessage. Per message that is 1.7-2.1x the floor's CPU (the lines above), and Parley's share "
-    "grows with the number of chats (0.23-0.24 ms at 100 chats, 0.27-0.30 ms at 1,000 in round 9's two full "
+    "grows with the number of chats (0.23-0.24 ms at 100 chats, 0.27-0.30 ms at 1,000 in round 9's four full "
     "runs) as each commit's items and ClientTokens land on more distinct pages; the floor's grows less (0.125-"
-    "0.136 and 0.144-0.146 ms). Near saturation a few steps still flip between tries and runs with the "
-    "machine's speed (round 8's probe). At the floor's best steps the generator takes 90-96 % of a core, so the "
+    "0.136 and 0.142-0.147 ms). Near saturation a few steps still flip between tries and runs with the "
+    "machine's speed (round 8's probe). At the floor's best steps the generator takes 84-96 % of a core, so the "
     "floor's figure is partly the generator's limit.",
     "",
     "Next, by expected gain. First, the ClientTokens, 15.4 of the 34 WAL frames of a commit of ten at 1,000 "
