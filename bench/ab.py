@@ -23,7 +23,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench.fanout import Fanout, Sock, floor_sender, parley_sender
+from bench.fanout import Fanout, floor_sender, parley_sender
 from bench.lib import HttpPool
 from bench.proto import discover
 from bench.run import (
@@ -64,11 +64,7 @@ async def one(name: str, run: int, src: Path | None, chats: int, rates: list[flo
                 await six.add_chats(chats, cc)
             await six.stop_agents()
         else:
-            socks = [Sock(c, s, f"ws://127.0.0.1:{srv.port}/ws?room={c}&pid={s}", "")
-                     for c in range(chats) for s in range(6)]
-            await fan.open(socks)
-            for c in range(chats):
-                fan.add_chat(socks[c * 6:c * 6 + 6])
+            await fan.open_rooms(srv.port, chats)
         log(f"{name}: {chats} chats set up in {time.monotonic() - t:.1f} s")
         await settle(srv.pid)
         await warm(fan, chats, srv.pid, rates[0])

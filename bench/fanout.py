@@ -117,6 +117,14 @@ class Fanout:
     def add_chat(self, socks: list[Sock]) -> None:
         self.chats.append(sorted(socks, key=lambda s: s.slot))
 
+    async def open_rooms(self, port: int, rooms: int) -> None:
+        """The floor's side: open ``rooms`` rooms of ``parties`` sockets on the floor at ``port``."""
+        socks = [Sock(c, s, f"ws://127.0.0.1:{port}/ws?room={c}&pid={s}", "")
+                 for c in range(rooms) for s in range(self.parties)]
+        await self.open(socks)
+        for c in range(rooms):
+            self.add_chat(socks[c * self.parties:(c + 1) * self.parties])
+
     async def _read(self, s: Sock) -> None:
         assert s.ws is not None
         on_frame = self.meter.on_frame
@@ -135,9 +143,7 @@ class Fanout:
                 if s.ws:
                     with contextlib.suppress(Exception):
                         await asyncio.wait_for(s.ws.close(), 2)
-                if s.pool:
-                    s.pool.close()
-        self.pool.close()
+        self.close_connections()
 
     def pool_of(self, sock: Sock) -> HttpPool:
         """The connections ``sock``'s participant sends over."""
@@ -157,8 +163,7 @@ class Fanout:
 
     def open_connections(self) -> int:
         """The sender's HTTP connections open now."""
-        pools = {id(p): p for p in [self.pool, *(s.pool for chat in self.chats for s in chat if s.pool)]}
-        return sum(p.open_count() for p in pools.values())
+        return self.pool.open_count() + sum(s.pool.open_count() for chat in self.chats for s in chat if s.pool)
 
     async def step(self, rate: float, seconds: float, active_chats: int, server_pid: int,
                    drain_timeout: float = 10.0) -> dict[str, Any]:

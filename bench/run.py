@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 from bench import profile as prof
-from bench.fanout import SLO_MS, Fanout, Sock, floor_sender, parley_sender
+from bench.fanout import SLO_MS, Fanout, floor_sender, parley_sender
 from bench.lib import HttpPool, Server, cpu_seconds, free_port
 from bench.proto import discover
 from bench.scenarios import idle_floor, idle_parley, routing, transcript
@@ -157,11 +157,8 @@ class FloorLadders:
         pool = HttpPool("127.0.0.1", port, SEND_CONNECTIONS)
         fan = Fanout(pool, floor_sender(), own_connections=OWN_CONNECTIONS)
         try:
-            socks = [Sock(c, s, f"ws://127.0.0.1:{port}/ws?room={c}&pid={s}", "") for c in range(n) for s in range(6)]
             t = time.monotonic()
-            await fan.open(socks)
-            for c in range(n):
-                fan.add_chat(socks[c * 6:c * 6 + 6])
+            await fan.open_rooms(port, n)
             log(f"  floor: {n} rooms ({6 * n} sockets) open in {time.monotonic() - t:.1f} s")
             await warm(fan, n, self.srv.pid, self.rates[0])
             self.results.append(await ladder(fan, self.rates, n, self.srv.pid, REFINE_STEPS))
