@@ -330,3 +330,62 @@ def test_header_and_query_auth_together_rejected() -> None:
     signed = sign("GET", f"{BASE}/instance")
     both = with_headers(presigned, Authorization=signed.headers["Authorization"])
     assert rejected(both).code == "IncompleteSignatureException"
+
+
+# --- issue 17, item 11: the credential scope's region, and the adaptation to botocore's signer ------------
+
+
+def sign_in(region: str, url: str) -> SignedRequest:
+    request = AWSRequest(method="GET", url=url)
+    with mock.patch("botocore.auth.get_current_datetime", return_value=NOW.replace(tzinfo=None)):
+        SigV4Auth(CREDS, "connect", region).add_auth(request)
+    return to_wire(request)
+
+
+def test_credential_scoped_to_another_region_is_refused() -> None:
+    request = sign_in("eu-west-1", f"{BASE}/instance")
+    # Valid in itself (its own region), so only the region check refuses it.
+    assert verify_sigv4(request, secrets, service="connect", region="eu-west-1", now=NOW) == "test"
+    with pytest.raises(SignatureError) as info:
+        verify_sigv4(request, secrets, service="connect", region="us-west-2", now=NOW)
+    assert (info.value.code, info.value.status) == ("InvalidSignatureException", 403)
+    assert info.value.message == "Credential should be scoped to a valid region, not 'eu-west-1'. "
+    assert verify_sigv4(sign_in("us-west-2", f"{BASE}/instance"), secrets, region="us-west-2", now=NOW) == "test"
+
+
+def test_repeated_headers_are_signed_joined_with_commas() -> None:
+    request = AWSRequest(method="GET", url=f"{BASE}/instance")
+    request.headers["X-Amz-Meta-Tag"] = "first"
+    request.headers["X-Amz-Meta-Tag"] = "  second   value "  # HTTPHeaders keeps both lines
+    with mock.patch("botocore.auth.get_current_datetime", return_value=NOW.replace(tzinfo=None)):
+        SigV4Auth(CREDS, "connect", "us-west-2").add_auth(request)
+    assert "x-amz-meta-tag" in request.headers["Authorization"]
+    lines = [(str(k), str(v)) for k, v in request.headers.items()] + [("Host", HOST)]
+    wire = SignedRequest("GET", "/instance", "", lines, b"")
+    assert verify_sigv4(wire, secrets, now=NOW) == "test"
+    # Whitespace inside a value is canonicalised (trimmed, runs collapsed), so a proxy re-spacing it is fine...
+    respaced = [(k, "second value" if v.strip().startswith("second") else v) for k, v in lines]
+    assert verify_sigv4(replace(wire, headers=respaced), secrets, now=NOW) == "test"
+    # ...but dropping, reordering or changing a value is not.
+    for changed in ([(k, v) for k, v in lines if v != "first"],
+                    [(k, v) for k, v in lines if k != "X-Amz-Meta-Tag"] + [("X-Amz-Meta-Tag", "second value"),
+                                                                          ("X-Amz-Meta-Tag", "first")]):
+        assert rejected(replace(wire, headers=changed)).message == MISMATCH
+
+
+def test_unsigned_payload_is_not_accepted() -> None:
+    request = sign("POST", f"{BASE}/contact/chat", data=b'{"a": 1}',
+                   headers={"X-Amz-Content-SHA256": "UNSIGNED-PAYLOAD"})
+    error = rejected(request)
+    assert (error.code, error.status) == ("XAmzContentSHA256Mismatch", 400)
+
+
+def test_fragment_character_in_the_path_does_not_shorten_what_is_signed() -> None:
+    request = sign("GET", f"{BASE}/users/inst-1")
+    assert rejected(replace(request, raw_path="/users/inst-1#/u2")).message == MISMATCH
+
+
+def test_signed_header_removed_or_emptied_is_refused() -> None:
+    request = sign("PUT", f"{BASE}/queues/inst-1", data=b"{}", headers={"Content-Type": "application/json"})
+    assert rejected(with_headers(request, Content_Type=None)).message == MISMATCH
+    assert rejected(with_headers(request, Content_Type="")).message == MISMATCH

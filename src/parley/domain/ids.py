@@ -1,9 +1,11 @@
-"""Identifiers: random UUIDs for resources, time-ordered UUIDs for transcript items, url-safe secrets for
-tokens."""
+"""Identifiers: random UUIDs for resources, time-ordered UUIDs for transcript items, url-safe secrets (never
+starting with ``-``) for tokens."""
 
 from __future__ import annotations
 
+import base64
 import hashlib
+import hmac
 import random
 import secrets
 import time
@@ -44,9 +46,40 @@ def new_request_id() -> str:
     return _uuid_text(random.getrandbits(128) & _VERSION_CLEAR | _V4)
 
 
-def new_token() -> str:
-    """A new bearer secret with 256 bits of entropy."""
-    return secrets.token_urlsafe(32)
+# The one character a token may not start with: command-line parsers (the AWS CLI's argparse among them) read
+# ``--connection-token -xyz`` as a missing value followed by an option.
+_NOT_FIRST = "-"
+
+
+def _token_text(raw: bytes) -> str:
+    """``raw`` in url-safe base64 without padding (safe in headers, query strings and paths, as is)."""
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def new_token(nbytes: int = 32) -> str:
+    """A new bearer secret: ``nbytes`` random bytes (default 32) in url-safe base64, never starting with ``-``.
+
+    A draw whose text would start with ``-`` (1 in 64) is thrown away and drawn again, so every allowed token
+    stays equally likely: 32 bytes keep log2(2^256 * 63/64) ~ 255.98 bits of entropy.
+    """
+    while True:
+        text = _token_text(secrets.token_bytes(nbytes))
+        if not text.startswith(_NOT_FIRST):
+            return text
+
+
+def derived_token(key: bytes, label: str) -> str:
+    """A bearer secret derived (not stored) from ``key`` and ``label``: HMAC-SHA256 in url-safe base64, never
+    starting with ``-``. Like :func:`new_token`, a digest whose text would start with ``-`` is replaced by the
+    HMAC of the next counter value, so the result stays deterministic and uniform (and is unchanged from a
+    plain HMAC of ``label`` for the 63 in 64 labels whose text never started with ``-``)."""
+    counter = 0
+    while True:
+        message = label if counter == 0 else f"{label}#{counter}"
+        text = _token_text(hmac.new(key, message.encode("utf-8"), hashlib.sha256).digest())
+        if not text.startswith(_NOT_FIRST):
+            return text
+        counter += 1
 
 
 def hash_token(token: str) -> str:

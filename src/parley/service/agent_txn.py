@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 from dataclasses import replace
 from datetime import datetime
 
@@ -12,7 +9,7 @@ from parley.domain.agents import OFFLINE, Presence
 from parley.domain.conference import active_agents, pending_invitations
 from parley.domain.contact import AGENT, CLOSED, CONNECTED, ENDED, Contact, Participant
 from parley.domain.errors import NotFound
-from parley.domain.ids import hash_token, new_token
+from parley.domain.ids import derived_token, hash_token, new_token
 from parley.domain.instance import Instance
 from parley.domain.resources import AgentStatus, User
 from parley.domain.transcript import JOINED, Chat
@@ -36,8 +33,7 @@ async def instance_secret_txn(tx: Tx, instance_id: str) -> str:
 
 def agent_participant_token(secret: str, participant_id: str) -> str:
     """An agent's participant token, derived (not stored): HMAC of the participant id."""
-    digest = hmac.new(secret.encode(), f"participant:{participant_id}".encode(), hashlib.sha256).digest()
-    return base64.urlsafe_b64encode(digest).decode().rstrip("=")
+    return derived_token(secret.encode(), f"participant:{participant_id}")
 
 
 async def presence_txn(tx: Tx, user: User, now: datetime, *, for_update: bool = False) -> Presence:

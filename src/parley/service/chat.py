@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
@@ -28,6 +26,7 @@ from parley.service.chat_txn import active_count, append_txn, end_chat_txn, even
 from parley.service.contacts import need_contact
 from parley.service.lookups import need_instance
 from parley.service.notify import ChatNotifier
+from parley.service.paging import INVALID_TOKEN, decode_payload, encode_payload
 from parley.service.ports import Storage, Tx
 
 # Connect's lifetimes: a websocket URL must be opened within 100 s; a connection token lasts a day.
@@ -214,7 +213,9 @@ class ChatService:
                     raise InvalidParameter(f"Contact {query.contact_id} is not part of this chat.")
             boundary: int | None
             if query.next_token is not None:
-                forward, boundary = _decode_transcript_token(query.next_token)
+                forward, boundary = _decode_transcript_token(query.next_token, chat.id)
+                if boundary > chat.last_seq and boundary > (await tx.get_chat(chat.id) or chat).last_seq:
+                    raise InvalidParameter(INVALID_TOKEN)  # past every item: no GetTranscript handed it out
             else:
                 forward = query.forward if query.forward is not None else query.has_start
                 boundary = await _start_boundary(tx, chat, query, forward)
@@ -225,7 +226,7 @@ class ChatService:
                 rows = await tx.items_after(chat.id, boundary - 1, limit + 1)
             else:
                 rows = await tx.items_before(chat.id, boundary + 1, limit + 1)
-        next_token = _encode_transcript_token(forward, rows[limit].seq) if len(rows) > limit else None
+        next_token = _encode_transcript_token(chat.id, forward, rows[limit].seq) if len(rows) > limit else None
         page = sorted(rows[:limit], key=lambda i: i.seq, reverse=not query.ascending)
         return chat.id, page, next_token
 
@@ -319,19 +320,20 @@ async def _start_boundary(tx: Tx, chat: Chat, query: TranscriptQuery, forward: b
     return 1 if forward else latest
 
 
-def _encode_transcript_token(forward: bool, seq: int) -> str:
-    raw = json.dumps({"d": "F" if forward else "B", "s": seq}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+def _encode_transcript_token(chat_id: str, forward: bool, seq: int) -> str:
+    # The chat is in the token, so a token of one chat is refused by another rather than read as a position.
+    return encode_payload({"c": chat_id, "d": "F" if forward else "B", "s": seq})
 
 
-def _decode_transcript_token(token: str) -> tuple[bool, int]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-        direction, seq = data["d"], data["s"]
-    except (ValueError, KeyError, TypeError, binascii.Error) as exc:
-        raise InvalidParameter("The NextToken is not valid: pass the NextToken of the previous page.") from exc
-    if direction not in ("F", "B") or not isinstance(seq, int) or seq < 0:
-        raise InvalidParameter("The NextToken is not valid: pass the NextToken of the previous page.")
+def _decode_transcript_token(token: str, chat_id: str) -> tuple[bool, int]:
+    """(forward, seq) of a token this chat's GetTranscript handed out; anything else is refused."""
+    data = decode_payload(token)
+    if not isinstance(data, dict) or data.keys() != {"c", "d", "s"} or data["c"] != chat_id:
+        raise InvalidParameter(INVALID_TOKEN)
+    direction, seq = data["d"], data["s"]
+    # bool is an int to Python; a real token's seq is an item of the chat (checked against last_seq by the caller).
+    if direction not in ("F", "B") or type(seq) is not int or seq < 1:
+        raise InvalidParameter(INVALID_TOKEN)
     return direction == "F", seq
 
 

@@ -19,18 +19,19 @@ from parley.aws.restjson import CONNECT, Limiter, RestJsonApi, collect_handlers
 from parley.aws.sigv4 import SignatureError, SignedRequest, verify_sigv4
 
 
-def sigv4_authenticator(access_keys: Mapping[str, str], service: str) -> Any:
-    """An authenticator that accepts requests signed with one of ``access_keys`` (id -> secret)."""
+def sigv4_authenticator(access_keys: Mapping[str, str], service: str, region: str | None = None) -> Any:
+    """An authenticator that accepts requests signed with one of ``access_keys`` (id -> secret), for
+    ``service`` in ``region`` (AWS answers a credential scoped to another region with a 403)."""
 
     async def authenticate(request: Request, body: bytes, _op: OperationModel) -> str:
         raw_path = request.scope.get("raw_path", b"").decode("latin-1").split("?", 1)[0] or request.url.path
         signed = SignedRequest(
             method=request.method, raw_path=raw_path,
             query_string=request.scope.get("query_string", b"").decode("latin-1"),
-            headers={k: v for k, v in request.headers.items()}, body=body,
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]], body=body,
         )
         try:
-            return verify_sigv4(signed, access_keys.get, service=service)
+            return verify_sigv4(signed, access_keys.get, service=service, region=region)
         except SignatureError as exc:
             raise AwsError(exc.code, exc.message, exc.status) from exc
 
@@ -44,5 +45,6 @@ def build_connect_api(
         service, InstanceHandlers(ctx), DirectoryHandlers(ctx), QuickConnectHandlers(ctx), ContactHandlers(ctx)
     )
     return RestJsonApi(
-        service, handlers, sigv4_authenticator(access_keys, "connect"), CONNECT, label="Connect API", limiter=limiter
+        service, handlers, sigv4_authenticator(access_keys, "connect", ctx.account.region), CONNECT,
+        label="Connect API", limiter=limiter,
     )
