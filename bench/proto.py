@@ -23,8 +23,11 @@ import httpx
 import orjson
 
 from parley.client import ConnectClient
+from parley.client.errors import ParleyError
 
 PASSWORD = "Parley-bench-1"
+# The longest pause between two tries of a throttled call.
+BACKOFF_MAX = 2.0
 TARGET = "AmazonConnectCTIService."
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
@@ -173,8 +176,11 @@ class Seat:
 
 
 async def create_connection(http: httpx.AsyncClient, url: str, participant_token: str,
-                            retries: int = 3) -> tuple[str, str]:
-    """CreateParticipantConnection (WEBSOCKET + CONNECTION_CREDENTIALS): (websocket URL, connection token)."""
+                            retries: int = 8) -> tuple[str, str]:
+    """CreateParticipantConnection (WEBSOCKET + CONNECTION_CREDENTIALS): (websocket URL, connection token).
+
+    Throttled (429: a saturated server sheds load) or failed (5xx) calls are tried again after a growing pause, as
+    the AWS SDKs do."""
     body = orjson.dumps({"Type": ["WEBSOCKET", "CONNECTION_CREDENTIALS"], "ConnectParticipant": True})
     for attempt in range(retries):
         r = await http.post(url + "/participant/connection", content=body, timeout=60,
@@ -184,10 +190,21 @@ async def create_connection(http: httpx.AsyncClient, url: str, participant_token
             return out["Websocket"]["Url"], out["ConnectionCredentials"]["ConnectionToken"]
         if r.status_code < 500 and r.status_code != 429:
             break
-        await asyncio.sleep(0.2 * (attempt + 1))
+        await asyncio.sleep(min(BACKOFF_MAX, 0.2 * 2 ** attempt))
     raise ProtoError(f"CreateParticipantConnection: {r.status_code} {r.text[:300]}")
 
 
-async def start_chat(connect: ConnectClient, inst: Instance, name: str, initial: str | None = None) -> Any:
-    return await connect.start_chat(inst.instance_id, inst.inbound_flow, name, initial_message=initial,
-                                    client_token=str(uuid.uuid4()))
+async def start_chat(connect: ConnectClient, inst: Instance, name: str, initial: str | None = None,
+                     retries: int = 8) -> Any:
+    """StartChatContact; throttled again and again (``parley.client`` tries three times) it waits and tries once
+    more with the same ClientToken, up to ``retries`` times, as a patient SDK client would."""
+    token = str(uuid.uuid4())
+    for attempt in range(retries):
+        try:
+            return await connect.start_chat(inst.instance_id, inst.inbound_flow, name, initial_message=initial,
+                                            client_token=token)
+        except ParleyError as exc:
+            if exc.status != 429 or attempt == retries - 1:
+                raise
+        await asyncio.sleep(min(BACKOFF_MAX, 0.2 * 2 ** attempt))
+    raise AssertionError("unreachable")

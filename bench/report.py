@@ -11,6 +11,9 @@ from typing import Any
 
 import orjson
 
+from bench.overload import report_rows as overload_rows
+from bench.overload import report_section as overload_section
+
 GOAL_MSGS = 2000
 GOAL_DELIVERIES = 10000
 GOAL_FLOOR_RATIO = 0.5
@@ -187,6 +190,7 @@ def render(r: dict[str, Any], total_seconds: int | None) -> str:
                      f"p50 {f(t['p50_ms'], 2)} / p99 {f(t['p99_ms'], 2)} / max {f(t['max_ms'], 2)} ms ({t['pages']} "
                      f"pages) | — | — | p99 ≤ {GOAL_TRANSCRIPT_P99} ms | "
                      f"{met(t['p99_ms'] is not None and t['p99_ms'] <= GOAL_TRANSCRIPT_P99)} |")
+    L += overload_rows(r.get("overload") or {})
     L.append("")
     if r.get("failed"):
         L += ["**Scenarios that failed in this run:** " + ", ".join(r["failed"]) + " (tracebacks in the JSON).", ""]
@@ -194,6 +198,7 @@ def render(r: dict[str, Any], total_seconds: int | None) -> str:
         L += ["**Skipped:** " + "; ".join(f"{k}: {v}" for k, v in r["skipped"].items()), ""]
 
     L += reading(r, sql, pgl, floor, idle, rt, tr)
+    L += overload_section(r.get("overload") or {})
 
     # --- machine ---------------------------------------------------------------------------------------------
     libs = ", ".join(f"{k} {val}" for k, val in v["libs"].items())

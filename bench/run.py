@@ -1,6 +1,6 @@
 """Runs every benchmark scenario against fresh Parley servers and the floor, writes the results as JSON.
 
-``python -m bench.run [--out FILE] [--quick] [--only floor,sqlite,idle,routing,transcript,postgres]``
+``python -m bench.run [--out FILE] [--quick] [--only floor,sqlite,idle,routing,transcript,overload,postgres]``
 (``scripts/bench`` runs it and then ``python -m bench.report``). Every server here is a process this runner
 started; it stops exactly those, by pid.
 """
@@ -429,7 +429,7 @@ async def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path)
     parser.add_argument("--quick", action="store_true", help="small sizes, for trying the runner out")
-    parser.add_argument("--only", default="floor,sqlite,idle,routing,transcript,postgres")
+    parser.add_argument("--only", default="floor,sqlite,idle,routing,transcript,overload,postgres")
     parser.add_argument("--budget", type=float, default=840.0, help="seconds; later scenarios are skipped past it")
     args = parser.parse_args()
     only = set(args.only.split(","))
@@ -508,6 +508,21 @@ async def main() -> int:
     if "transcript" in only:
         result["transcript"] = {}
         scenarios.append(("transcript", lambda: parley_transcript(tmp, transcript_items, result["transcript"])))
+    if "overload" in only:
+        result["overload"] = {}
+
+        async def overload() -> None:
+            # Imported here: bench.overload builds on this module's servers and ladder.
+            from bench.overload import QUICK_STEP_SECONDS, STEP_SECONDS, held_rate
+            from bench.overload import overload as run_overload
+
+            chats = 20 if quick else 100
+            rate = held_rate(chats, result.get("fanout_sqlite"))
+            await run_overload(tmp, chats, rate, f"this run's fan-out ladder at {chats} chats" if rate else
+                               "measured in this run, without shedding", QUICK_STEP_SECONDS if quick else
+                               STEP_SECONDS, result["overload"], log)
+
+        scenarios.append(("overload", overload))
     if "postgres" in only:
         db = f"parley_bench_{stamp.lower()}"
         result["fanout_postgres"] = {"database": db}
@@ -523,7 +538,7 @@ async def main() -> int:
 
         scenarios.append(("postgres", postgres))
 
-    order = ["floor+sqlite", "floor", "sqlite", "routing", "transcript", "idle", "postgres"]
+    order = ["floor+sqlite", "floor", "sqlite", "routing", "transcript", "idle", "overload", "postgres"]
     scenarios.sort(key=lambda pair: order.index(pair[0]))
     for name, run in scenarios:
         if over_budget(name):

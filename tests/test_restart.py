@@ -12,6 +12,8 @@ from typing import Any
 import pytest
 
 from conftest import Server, connect_client, start_server
+from tests.aws.chat_helpers import Chat, new_chat, participant_client
+from tests.test_crash import Demo, messages
 
 
 def demo_instances(client: Any) -> list[dict[str, Any]]:
@@ -32,6 +34,37 @@ def snapshot(client: Any, instance_id: str) -> dict[str, Any]:
             InstanceId=instance_id, AttributeType="MULTI_PARTY_CHAT_CONFERENCE"
         )["Attribute"]["Value"],
     }
+
+
+def chat_before_restart(server: Server, instance_id: str) -> tuple[Chat, list[dict[str, Any]]]:
+    """A chat in progress: customer and bot talking; returns it with its whole transcript (messages and events)."""
+    client = connect_client(server.url)
+    flows = client.list_contact_flows(InstanceId=instance_id)["ContactFlowSummaryList"]
+    demo = Demo(instance_id, next(f["Id"] for f in flows if f["Name"] == "Sample inbound flow"))
+    chat = new_chat(client, participant_client(server.url), demo)
+    assert chat.bot is not None
+    for n in range(5):
+        chat.customer.send(f"customer {n}")
+        chat.bot.send(f"bot {n}")
+    return chat, chat.customer.items()
+
+
+def chat_after_restart(server: Server, chat: Chat, transcript: list[dict[str, Any]]) -> None:
+    """The transcript is the same item for item, the tokens still work and the chat goes on, pushes included."""
+    assert chat.bot is not None
+    for party in (chat.customer, chat.bot):
+        party.client = participant_client(server.url)
+    assert chat.customer.items() == transcript
+    assert chat.bot.items() == transcript
+    watching = chat.customer.socket()
+    try:
+        reply = chat.bot.send("after the restart")
+        pushed = watching.wait_item(lambda i: i.get("Id") == reply["Id"])
+        assert pushed["Content"] == "after the restart"
+    finally:
+        watching.close()
+    said = chat.customer.send("me too")
+    assert [i["Id"] for i in messages(chat.bot)[-2:]] == [reply["Id"], said["Id"]]
 
 
 def restart_and_check(args: list[str], data_dir: Path) -> Server:
@@ -59,6 +92,7 @@ def restart_and_check(args: list[str], data_dir: Path) -> Server:
         client.associate_approved_origin(InstanceId=iid, Origin="https://restart.example")
         client.update_instance_attribute(InstanceId=iid, AttributeType="MULTI_PARTY_CHAT_CONFERENCE", Value="false")
         before = snapshot(client, iid)
+        chat, transcript = chat_before_restart(server, iid)
         assert (user_id, "restart.user") in before["users"]
     finally:
         server.stop()
@@ -77,6 +111,7 @@ def restart_and_check(args: list[str], data_dir: Path) -> Server:
         assert qc["Name"] == "Transfer-to-Rosa"
         assert qc["Description"] == "survives restarts"
         assert qc["QuickConnectConfig"]["UserConfig"] == {"UserId": user_id, "ContactFlowId": flow}
+        chat_after_restart(server, chat, transcript)
         return server
     except BaseException:
         server.stop()

@@ -23,7 +23,7 @@
   }
 
   connect.core.initCCP($("ccp"), {
-    ccpUrl: PARLEY.url + "/connect/ccp-v2/",
+    ccpUrl: PARLEY.ccpUrl,
     region: PARLEY.region,
     loginPopup: true,
     loginPopupAutoClose: true,

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 from starlette.applications import Starlette
-from starlette.requests import Request
 from starlette.routing import Route, WebSocketRoute
+from starlette.types import ASGIApp
 
 from parley.aws.connect.api import build_connect_api
 from parley.aws.connect.context import ConnectContext
@@ -33,6 +35,8 @@ from parley.domain.arns import Account
 from parley.fanout import open_bus
 from parley.fanout.agent_signals import AgentSignals
 from parley.fanout.hub import Hub
+from parley.fanout.local import LocalBus
+from parley.fanout.redis import RedisBus
 from parley.service.agents import AgentService
 from parley.service.appends import Appender
 from parley.service.attachments import AttachmentService
@@ -47,17 +51,24 @@ from parley.service.passwords import Passwords
 from parley.service.ports import Storage
 from parley.service.quick_connects import QuickConnectService
 from parley.service.routing import Router
+from parley.service.telemetry import Telemetry
 from parley.service.timers import Timers
 from parley.service.token_instances import TokenInstances
-from parley.storage import open_storage
+from parley.storage import check_current, head_revision, open_storage
+from parley.storage.activity import count_activity
+from parley.storage.database import SqlStorage
 from parley.storage.files import LocalFileStore
+from parley.web.admission import Admission, LoopLag, QueueDelay, Settings, connect_admission
 from parley.web.agent_socket import AgentSockets
 from parley.web.attachments import AttachmentFiles
 from parley.web.ccp import CcpPages
 from parley.web.front import FrontDoor
 from parley.web.health import health_endpoint
 from parley.web.libraries import Libraries, find_node_modules
-from parley.web.login import SESSION_COOKIE, LoginPages
+from parley.web.login import LoginPages
+from parley.web.metrics import MetricsAccess, MetricsEndpoint, ParleyCollector, Sources
+from parley.web.ready import ready_endpoint
+from parley.web.tracking import Tracking
 from parley.web.websocket import ParticipantSocket
 
 ALL_METHODS = ["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD"]
@@ -68,13 +79,15 @@ class Parley:
     """A built server: the ASGI app and what must be closed when it stops."""
 
     config: Config
-    app: FrontDoor
+    app: ASGIApp
     storage: Storage
     access_keys: dict[str, str]
     demo: Demo | None = None
     notes: list[str] = field(default_factory=list)
 
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
+    # Set when the server starts draining (parley.server): long polls answer at once.
+    stopping: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def close(self) -> None:
         for closer in reversed(self.closers):
@@ -93,7 +106,8 @@ async def build(config: Config) -> Parley:
     quick_connects = QuickConnectService(storage)
     contacts = ContactService(storage, notifier)
     # SQLite takes one writer at a time; on PostgreSQL a few batches overlap their round trips.
-    appender = Appender(storage, notifier, parallel=1 if storage.is_sqlite else 4)
+    telemetry = Telemetry()  # what /metrics reports (parley.web.metrics)
+    appender = Appender(storage, notifier, parallel=1 if storage.is_sqlite else 4, telemetry=telemetry)
     chat = ChatService(storage, notifier, appender)
     access_keys, note = load_access_keys(config)
     ctx = ConnectContext(
@@ -107,8 +121,14 @@ async def build(config: Config) -> Parley:
         participant_limits = participant_limiter(
             RateLimiter({**PARTICIPANT_RATES, **overrides}), TokenInstances(storage).instance_of
         )
+    # Load shedding: new requests are refused with 429 while work waits too long in this process.
+    loop_lag = LoopLag()
+    admission = Admission(QueueDelay(loop_lag, appender.oldest_wait), Settings(target=config.admission_target)
+                          ) if config.admission else None
+    if admission is not None:
+        connect_limiter = connect_admission(admission, connect_limiter)
     connect_api = build_connect_api(Service.load("connect", "2017-08-08"), ctx, access_keys, connect_limiter)
-    hub = Hub(storage, bus, chat_frame)
+    hub = Hub(storage, bus, chat_frame, telemetry)
     attachments = AttachmentService(storage, LocalFileStore(config.data_dir / "attachments"), chat, notifier)
     participant_api = build_participant_api(
         Service.load("connectparticipant", "2018-09-07"),
@@ -132,21 +152,16 @@ async def build(config: Config) -> Parley:
             await agents.check_ccp_access(who)
         return who
 
-    cti_api = CtiApi(CtiHandlers(agents, chat, signals, account, agent_sockets).table(), resolve_agent)
+    stopping = asyncio.Event()
+    cti_api = CtiApi(CtiHandlers(agents, chat, signals, account, agent_sockets).table(), resolve_agent, stopping)
     timers = Timers(storage, chat)
     timers.start()
     libraries = Libraries(find_node_modules())
 
-    async def frame_origins(request: Request) -> list[str]:
-        """The approved origins of the signed-in agent's instance (of every instance before sign-in)."""
-        session = await auth.session(request.cookies.get(SESSION_COOKIE, ""))
-        if session is not None:
-            return list((await instances.get_instance(session.instance_id)).approved_origins)
-        everything, _ = await instances.list_instances(None, 1000)
-        return [origin for instance in everything for origin in instance.approved_origins]
-
     routes = [
         Route("/health", health_endpoint(storage), methods=["GET"]),  # type: ignore[arg-type]
+        Route("/ready", ready_endpoint(readiness_checks(storage, bus)), methods=["GET"]),
+        Route("/metrics", metrics_endpoint(config, telemetry, storage, hub, admission).handle, methods=["GET"]),
         Route("/participant/attachments/{attachment_id}", AttachmentFiles(attachments).handle,
               methods=["GET", "PUT", "OPTIONS"]),
         # Other paths under /participant/attachments/ (the rest of /participant/ never reaches Starlette).
@@ -154,18 +169,54 @@ async def build(config: Config) -> Parley:
         Route("/api", cti_api.handle, methods=["POST"]),
         Route("/connect/api", cti_api.handle, methods=["POST"]),
         WebSocketRoute("/connect/agent-ws", agent_sockets.handle),
-        *LoginPages(auth, secure_cookies=config.base_url.startswith("https")).routes(),
-        *CcpPages(libraries, config.region, frame_origins).routes(),
+        *LoginPages(auth, instances, secure_cookies=config.base_url.startswith("https")).routes(),
+        *CcpPages(libraries, config.region, auth, instances).routes(),
         *libraries.routes(),
         # The Connect API (rest-json, SigV4) answers every other path, with its own errors for unknown ones.
         Route("/{path:path}", connect_api.__call__, methods=[*ALL_METHODS, "OPTIONS"]),
     ]
     # The Participant Service's operations and websocket are dispatched before Starlette (see FrontDoor).
     app = FrontDoor(Starlette(routes=routes), participant_api,
-                    ParticipantSocket(chat, hub, config.websocket_lifetime))
-    parley = Parley(config, app, storage, access_keys, demo, [note] if note else [])
+                    ParticipantSocket(chat, hub, bus.slots, config.websocket_lifetime,
+                                      config.websocket_subscribe_timeout), admission)
+    connect_api.requests = telemetry.requests["connect"]
+    participant_api.api.requests = telemetry.requests["participant"]
+    cti_api.requests = telemetry.requests["cti"]
+    parley = Parley(config, Tracking(app, telemetry), storage, access_keys, demo, [note] if note else [],
+                    stopping=stopping)
     parley.closers += [bus.close, hub.stop, signals.stop, router.stop, timers.stop, appender.close]
+    if admission is not None:
+        loop_lag.start(admission.observe)
+        parley.closers.append(loop_lag.stop)
     return parley
+
+
+def readiness_checks(storage: SqlStorage, bus: LocalBus | RedisBus) -> dict[str, Callable[[], Awaitable[object]]]:
+    """What ``/ready`` checks: the database answers, the bus answers, the schema is the code's head."""
+    head = head_revision()
+
+    async def storage_answers() -> None:
+        async with storage.transaction() as tx:
+            await tx.get_instance("ready-check")
+
+    return {"storage": storage_answers, "bus": bus.ping, "migrations": lambda: check_current(storage, head)}
+
+
+def metrics_endpoint(config: Config, telemetry: Telemetry, storage: SqlStorage, hub: Hub,
+                     admission: Admission | None) -> MetricsEndpoint:
+    """``/metrics``: this server's own registry (never prometheus-client's global one) with Parley's metrics and
+    the process's (CPU, memory, open files, garbage collections)."""
+    registry = CollectorRegistry(auto_describe=False)
+    collector = ParleyCollector(telemetry, Sources(
+        chat_feeds=lambda: len(hub.feeds),
+        shed_requests=(lambda: admission.refused) if admission is not None else None,
+    ))
+    registry.register(collector)
+    ProcessCollector(registry=registry)
+    PlatformCollector(registry=registry)
+    GCCollector(registry=registry)
+    return MetricsEndpoint(registry, collector, lambda: count_activity(storage),
+                           MetricsAccess(config.metrics_public, config.metrics_token))
 
 
 def websocket_base(base_url: str) -> str:

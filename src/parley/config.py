@@ -8,6 +8,8 @@ import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from parley.domain.ids import new_token
+
 DEMO_ACCESS_KEY = ("test", "test")
 
 
@@ -25,11 +27,27 @@ class Config:
     account_id: str = "123456789012"
     rate_limits: bool | None = None
     rate_overrides: dict[str, tuple[float, int]] = field(default_factory=dict)
+    # Load shedding (parley.web.admission): on unless turned off, with its queue-delay target in seconds.
+    admission: bool = True
+    admission_target: float = 0.025
     websocket_lifetime: float = 7200.0
+    # Seconds a participant websocket may stay open without aws/subscribe before it is closed (1008).
+    websocket_subscribe_timeout: float = 30.0
     offer_seconds: float = 20.0
+    # Seconds a connection has to send a whole request head (parley.web.httpprotocol).
+    header_timeout: float = 10.0
+    # Open connections at most; 0: what the open-file limit allows (parley.server.automatic_max_connections).
+    max_connections: int = 0
+    # Seconds a stop waits for requests in progress, long polls and websocket closes (parley.server).
+    drain_timeout: float = 10.0
     tls_cert: Path | None = None
     tls_key: Path | None = None
     log_level: str = "info"
+    # "text" or "json" (one object per line, with the request id; parley.logformat).
+    log_format: str = "text"
+    # /metrics (parley.web.metrics): loopback clients only, unless public or asked with this bearer token.
+    metrics_public: bool = False
+    metrics_token: str | None = None
 
     @property
     def storage(self) -> str:
@@ -79,8 +97,13 @@ def load_access_keys(config: Config) -> tuple[dict[str, str], str | None]:
     if path.exists():
         return dict(json.loads(path.read_text())), None
     key_id = "PARLEY" + secrets.token_hex(8).upper()
-    secret = secrets.token_urlsafe(30)
+    secret = new_token(30)  # 40 characters like an AWS secret key, never starting with '-'
     config.data_dir.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({key_id: secret}))
-    path.chmod(0o600)
+    # Created readable by its owner only from the first byte: never a moment (or a crash) with the secret at 0644.
+    partial = path.with_name(f".{path.name}.{os.getpid()}")
+    partial.unlink(missing_ok=True)
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as out:
+        out.write(json.dumps({key_id: secret}))
+    os.replace(partial, path)
     return {key_id: secret}, f"created access key {key_id} (secret in {path})"

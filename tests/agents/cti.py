@@ -6,7 +6,6 @@ of ``chatMediaInfo.connectionData``) with a participant websocket that collects 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import re
@@ -19,13 +18,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import asyncpg
 import httpx
-import pytest
 from botocore.exceptions import ClientError
 
 from tests.aws.chat_helpers import EVENT, Party, Socket, join, participant_client
-from tests.conftest import Server, start_server
+from tests.conftest import Server, execute, run, start_server
 
 PASSWORD = "Parley-demo-1"
 AGENTS = ("agent1", "agent2", "agent3", "agent4", "agent5")
@@ -64,35 +61,16 @@ def _listens(pid: int, port: int) -> bool | None:
         return None
 
 
-def _postgres(sql: str) -> None:
-    """Run one statement in the ``postgres`` database, on a private loop (the tests' loop is left alone)."""
-
-    async def execute() -> None:
-        conn = await asyncpg.connect(host="127.0.0.1", port=5432, user="postgres", database="postgres", timeout=5)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    loop = asyncio.new_event_loop()
-    try:
-        loop.run_until_complete(execute())
-    finally:
-        loop.close()
-
-
 @contextmanager
 def postgres_database() -> Iterator[str]:
-    """A fresh database on the PostgreSQL server of 127.0.0.1:5432 (trust auth), dropped afterwards."""
+    """A fresh database on the PostgreSQL server of 127.0.0.1:5432 (trust auth), dropped afterwards. PostgreSQL is
+    started when it is down, and the test fails (never skips) when it cannot be had, as the storage suite does."""
     name = f"parley_agents_{uuid.uuid4().hex[:12]}"
-    try:
-        _postgres(f"CREATE DATABASE {name}")
-    except (OSError, asyncpg.PostgresError) as exc:
-        pytest.skip(f"PostgreSQL on 127.0.0.1:5432 is not reachable ({exc!r}); scripts/services starts it")
+    run(execute(f"CREATE DATABASE {name}"))
     try:
         yield f"postgresql://postgres@127.0.0.1:5432/{name}"
     finally:
-        _postgres(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+        run(execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
 
 
 @contextmanager

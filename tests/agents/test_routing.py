@@ -9,7 +9,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.agents.cti import Agent, World, connections, dedicated_server
+from tests.agents.cti import WAIT, Agent, World, connections, dedicated_server
 from tests.conftest import Server
 
 # Offers expire after this many seconds on this module's server (parley serve --offer-timeout).
@@ -47,16 +47,20 @@ async def test_longest_idle_available_agent_gets_the_offer(world: World) -> None
     offer = await a3.wait_offer(first.party.contact_id)
     await a3.accept(offer["contactId"])
     assert await a2.contacts() == [] and await a4.contacts() == []
-    # agent3 now has a chat: the next contact goes to agent2, idle the longest of those without one
+    # agent3 now has a chat: the next contact goes to agent2, idle the longest of those without one. Had it been
+    # offered to agent4 first, agent4 would miss it (MissedCallAgent, checked below) before agent2 got it.
     second = world.start_chat("Second Customer")
-    offer = await a2.wait_offer(second.party.contact_id, timeout=OFFER_TIMEOUT - 0.5)
+    offer = await a2.wait_offer(second.party.contact_id)
     await a2.accept(offer["contactId"])
+    assert await a4.contacts() == [] and (await a4.agent_state())["name"] == "Available"
     third = world.start_chat("Third Customer")
-    offer = await a4.wait_offer(third.party.contact_id, timeout=OFFER_TIMEOUT - 0.5)
+    offer = await a4.wait_offer(third.party.contact_id)
     await a4.accept(offer["contactId"])
     for agent in (a2, a3, a4):
         assert (await agent.agent_state())["name"] == "Available", agent.username  # nobody missed an offer
         assert len(await agent.contacts()) == 1, agent.username
+    for contact, username in ((first, "agent3"), (second, "agent2"), (third, "agent4")):
+        assert world.describe(contact.party.contact_id)["AgentInfo"]["Id"] == user_id(world, username)
 
 
 async def test_missed_offer_goes_to_the_next_agent(world: World) -> None:
@@ -70,7 +74,7 @@ async def test_missed_offer_goes_to_the_next_agent(world: World) -> None:
     assert offer["contactId"] == chat
     # agent2 lets it ring: after the offer window the offer is missed and agent2 is in MissedCallAgent
     state = await a2.wait_for(lambda s: s["state"] if s["state"]["name"] == "MissedCallAgent" else None,
-                              "agent2 to miss the offer", timeout=OFFER_TIMEOUT + 5)
+                              "agent2 to miss the offer", timeout=OFFER_TIMEOUT + WAIT)
     assert state["type"] == "error" and state["agentStateARN"] is None
     await a2.wait_gone(chat)
     offer = await a3.wait_offer(chat)
@@ -151,7 +155,7 @@ async def test_missed_invitation_frees_its_seat(world: World) -> None:
     await a2.available()
     await a2.wait_offer(chat)
     await a2.wait_for(lambda s: s["state"]["name"] == "MissedCallAgent", "agent2 to miss the invitation",
-                      timeout=OFFER_TIMEOUT + 5)
+                      timeout=OFFER_TIMEOUT + WAIT)
     await a1.wait_for(lambda s: ("outbound", "disconnected", "Agent2") in connections(s["contacts"][0]),
                       "the expired invitation in agent1's roster")
     # agent2 may be invited again, and this time joins

@@ -209,3 +209,55 @@ def test_bad_attribute_updates_are_refused_and_change_nothing(
         "Value '8' at 'maxResults' failed to satisfy constraint: Member must have value less than or equal to 7",
     )
     assert attributes(connect, iid) == before
+
+
+# approved origins: strictly scheme://host[:port] -----------------------------------------------------------
+ORIGIN_RULE = ("An approved origin is scheme://host[:port] with scheme http or https and a host name, IPv4 address "
+               "or [IPv6] address, without path, wildcard or anything else.")
+NOT_A_FORM = "it is not of the form scheme://host[:port]"
+NOT_DNS = "the host is not a valid DNS name"
+
+
+def approved(connect: Any, instance_id: str) -> list[str]:
+    rows: list[str] = []
+    for page in connect.get_paginator("list_approved_origins").paginate(InstanceId=instance_id):
+        rows.extend(page["Origins"])
+    return rows
+
+
+@pytest.mark.parametrize(("origin", "why"), [
+    ("https://a.example; script-src * 'unsafe-inline'", NOT_DNS),  # a directive smuggled into the CCP's CSP
+    ("https://*", NOT_DNS),  # any site could frame the CCP
+    ("https://*.example.com", NOT_DNS),
+    ("https://a.example,https://b.example", NOT_A_FORM),
+    ("https://a.example https://b.example", NOT_A_FORM),
+    ("'self'", NOT_A_FORM),
+    ('https://"a.example"', NOT_DNS),
+    (" https://a.example", NOT_A_FORM),
+    ("https://a.example\r\nX-Injected", NOT_DNS),
+    ("ftp://a.example", "the scheme must be http or https"),
+    ("https://a.example/path", NOT_A_FORM),
+    ("https://user@a.example", NOT_DNS),
+    ("https://999.1.1.1", "the host is not a valid IPv4 address"),
+    ("https://[1::2::3]", "the host is not a valid IPv6 address"),
+    ("https://a.example:70000", "the port must be between 1 and 65535"),
+    ("https://中文.example;x", "the host is not a valid internationalized domain name"),
+])
+def test_associate_approved_origin_refuses_what_is_not_an_origin(
+    connect: Any, fresh: dict[str, Any], refused: Refused, origin: str, why: str
+) -> None:
+    before = approved(connect, fresh["Id"])
+    response = refused(lambda: connect.associate_approved_origin(InstanceId=fresh["Id"], Origin=origin),
+                       "InvalidParameterException", 400)
+    assert response["Error"]["Message"] == f"Invalid origin '{origin}': {why}. {ORIGIN_RULE}"
+    assert approved(connect, fresh["Id"]) == before
+
+
+def test_idn_origins_are_stored_in_punycode(connect: Any, fresh: dict[str, Any], refused: Refused) -> None:
+    connect.associate_approved_origin(InstanceId=fresh["Id"], Origin="https://中文.example:8443/")
+    assert "https://xn--fiq228c.example:8443" in approved(connect, fresh["Id"])
+    assert not any("中文" in origin for origin in approved(connect, fresh["Id"]))
+    refused(lambda: connect.associate_approved_origin(InstanceId=fresh["Id"], Origin="https://xn--fiq228c.example:8443"),
+            "ResourceConflictException", 409)
+    connect.disassociate_approved_origin(InstanceId=fresh["Id"], Origin="https://中文.example:8443")
+    assert "https://xn--fiq228c.example:8443" not in approved(connect, fresh["Id"])

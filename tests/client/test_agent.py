@@ -78,6 +78,7 @@ async def test_sign_in_states_and_tokens(srv: Server) -> None:
         first = agent.access_token
         assert first and await agent.refresh_token() != first
         await agent.sign_out()  # the session ends; the next call signs in again
+        assert (await agent._http.get(srv.url + "/auth/authorize")).status_code == 401  # really signed out
         assert await agent.contacts() == []
         assert agent.access_token not in (None, first)
         await agent.go_offline()

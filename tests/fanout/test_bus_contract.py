@@ -95,6 +95,53 @@ async def test_binary_payloads_survive(bus: Any) -> None:
         assert await asyncio.wait_for(_collect(messages, 1), 5) == [payload]
 
 
+@pytest.fixture()
+async def peer(bus_url: str, bus: Any) -> AsyncIterator[Any]:
+    """The bus as another node sees it: a second connection to Redis; the same bus for the in-process one."""
+    if bus_url == "local://":
+        yield bus
+        return
+    other = await open_bus(bus_url)
+    yield other
+    await other.close()
+
+
+async def test_slots_are_counted_per_key_up_to_the_limit(bus: Any) -> None:
+    key = f"participant-{time.monotonic_ns()}"
+    assert [await bus.slots.acquire(key, f"socket-{n}", 5) for n in range(5)] == [True] * 5
+    assert await bus.slots.acquire(key, "socket-5", 5) is False
+    assert await bus.slots.acquire(key, "socket-0", 5) is True  # a holder that has one keeps it
+    assert await bus.slots.acquire(key + "-other", "socket-5", 5) is True  # keys are separate
+    await bus.slots.release(key, "socket-3")
+    assert await bus.slots.acquire(key, "socket-5", 5) is True
+    assert await bus.slots.acquire(key, "socket-6", 5) is False
+    await bus.slots.release(key, "never-held")  # releasing what is not held changes nothing
+    assert await bus.slots.acquire(key, "socket-6", 5) is False
+    for n in range(7):
+        await bus.slots.release(key, f"socket-{n}")
+    await bus.slots.release(key + "-other", "socket-5")
+    assert await bus.slots.acquire(key, "socket-7", 1) is True
+
+
+async def test_slots_are_shared_by_every_node(bus: Any, peer: Any) -> None:
+    key = f"participant-{time.monotonic_ns()}"
+    for n in range(3):
+        assert await bus.slots.acquire(key, f"a-{n}", 5)
+    assert await peer.slots.acquire(key, "b-0", 5)
+    assert await peer.slots.acquire(key, "b-1", 5)
+    assert not await peer.slots.acquire(key, "b-2", 5)
+    assert not await bus.slots.acquire(key, "a-3", 5)
+    await bus.slots.release(key, "a-0")
+    assert await peer.slots.acquire(key, "b-2", 5)
+
+
+async def test_racing_acquires_never_exceed_the_limit(bus: Any, peer: Any) -> None:
+    key = f"participant-{time.monotonic_ns()}"
+    results = await asyncio.gather(*(node.slots.acquire(key, f"s-{n}", 5)
+                                     for n in range(40) for node in [(bus, peer)[n % 2]]))
+    assert results.count(True) == 5
+
+
 async def test_open_bus_picks_the_adapter_and_refuses_others() -> None:
     assert isinstance(await open_bus("local://"), LocalBus)
     ensure_redis()

@@ -226,11 +226,20 @@ def test_authorize_with_a_session_returns_an_access_token(browser: httpx.Client,
     assert browser.get(path).json()["accessToken"] != body["accessToken"]
 
 
+def sign_out(client: httpx.Client) -> httpx.Response:
+    """What the sign-out page's button does: GET the page for its CSRF token, then POST it."""
+    page = client.get("/connect/logout")
+    assert page.status_code == 200, page.text
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.text)
+    assert csrf, page.text
+    return client.post("/connect/logout", data={"csrf": csrf.group(1)})
+
+
 def test_logout_ends_the_session_and_its_access_tokens(browser: httpx.Client, server: Server) -> None:
     assert sign_in(browser).status_code == 303
     session = browser.cookies.get("parley_session")
     assert session and browser.get("/auth/authorize").status_code == 200
-    response = browser.get("/connect/logout")
+    response = sign_out(browser)
     assert response.status_code == 303
     assert response.headers["location"] == "/connect/login"
     assert response.headers["cache-control"] == "no-store"
@@ -240,7 +249,47 @@ def test_logout_ends_the_session_and_its_access_tokens(browser: httpx.Client, se
     # the old cookie, replayed, no longer works
     replay = httpx.get(server.url + "/auth/authorize", cookies={"parley_session": session})
     assert replay.status_code == 401
-    assert browser.post("/connect/logout").status_code == 303  # signed out already: still fine
+    assert "You are signed out" in browser.get("/connect/logout").text
+
+
+def test_logout_over_get_only_shows_the_button(browser: httpx.Client) -> None:
+    """Any site can make a browser GET a URL (a link, an image): that must not sign the agent out."""
+    assert sign_in(browser).status_code == 303
+    for path in ("/connect/logout", "/connect/demo/logout"):
+        page = browser.get(path)
+        assert page.status_code == 200
+        assert '<form method="post" action="/connect/logout">' in page.text
+        assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
+        assert "parley_session" not in page.headers.get("set-cookie", "")
+        assert browser.get("/auth/authorize").status_code == 200, "a GET signed the agent out"
+    csrf_cookie = set_cookie(browser.get("/connect/logout"), "parley_csrf").lower()
+    assert "path=/connect/logout" in csrf_cookie and "httponly" in csrf_cookie
+
+
+@pytest.mark.parametrize("form", [{}, {"csrf": "forged"}, {"csrf": "x" * 43}])
+def test_logout_post_without_the_csrf_token_is_refused(browser: httpx.Client, form: dict[str, str]) -> None:
+    assert sign_in(browser).status_code == 303
+    browser.get("/connect/logout")  # the CSRF cookie is set; a cross-site form cannot know its value
+    response = browser.post("/connect/logout", data=form)
+    assert response.status_code == 403
+    assert "security token did not match" in response.text
+    assert browser.get("/auth/authorize").status_code == 200, "a forged POST signed the agent out"
+
+
+def test_streams_logout_from_an_approved_origin_signs_out(browser: httpx.Client) -> None:
+    """StreamsJS's ``connect.agentApp.stopApp("ccp")`` GETs ``<ccpUrl minus /ccp-v2>/logout`` with credentials
+    from the agent's page: allowed (with CORS) when the browser's Origin is approved for the agent's instance."""
+    for path in ("/connect/logout", "/connect/demo/logout"):
+        assert sign_in(browser).status_code == 303
+        evil = browser.get(path, headers={"Origin": "https://evil.example"})
+        assert evil.status_code == 403 and "access-control-allow-origin" not in evil.headers
+        assert browser.get("/auth/authorize").status_code == 200, "an unapproved origin signed the agent out"
+        answer = browser.get(path, headers={"Origin": "http://127.0.0.1:8080"})
+        assert answer.status_code == 200, answer.text
+        assert answer.headers["access-control-allow-origin"] == "http://127.0.0.1:8080"
+        assert answer.headers["access-control-allow-credentials"] == "true"
+        assert answer.json() == {}
+        assert browser.get("/auth/authorize").status_code == 401
 
 
 # the service ---------------------------------------------------------------------------------------

@@ -4,23 +4,30 @@ named like boto3 names the operation, serialize the output or the error."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 import orjson
 from botocore.model import OperationModel
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 from starlette.types import Send
 
 from parley.aws import shapes
+from parley.aws.bodies import CONNECT_BODY_LIMIT, TOO_LARGE, BodyTooLarge, read_body
 from parley.aws.errors import AwsError, error_status, from_domain
 from parley.aws.model import Service
 from parley.domain.errors import DomainError
 from parley.domain.ids import new_request_id
+from parley.service.telemetry import UNKNOWN, Requests
 
 log = logging.getLogger(__name__)
+
+# Where the request's id is in the ASGI scope when the web edge gave it one (parley.web.tracking), so the
+# ``x-amzn-RequestId`` answered is the id the request's log lines carry.
+REQUEST_ID_KEY = "parley.request_id"
 
 
 @dataclass
@@ -109,8 +116,11 @@ class RestJsonApi:
     def __init__(
         self, service: Service, handlers: Mapping[str, Handler], authenticate: Authenticator,
         dialect: Dialect, *, label: str, limiter: Limiter | None = None, headers: Mapping[str, str] | None = None,
+        body_limit: int = CONNECT_BODY_LIMIT,
     ) -> None:
         self.limiter = limiter
+        # The longest request body read (parley.aws.bodies); a longer one is answered 413 unread.
+        self.body_limit = body_limit
         # Sent with every answer, success or error (the Participant Service's CORS headers).
         self.headers = dict(headers or {})
         self.service = service
@@ -118,6 +128,8 @@ class RestJsonApi:
         self.authenticate = authenticate
         self.dialect = dialect
         self.label = label
+        # Counts and times every request by operation and status (parley.web.metrics); a private one by default.
+        self.requests = Requests()
 
     def matches(self, method: str, raw_path: str, query_keys: set[str]) -> bool:
         return self.service.match(method, raw_path, query_keys) is not None
@@ -127,7 +139,13 @@ class RestJsonApi:
 
     async def answer(self, request: Request) -> Answer:
         """Route, authenticate, bind, validate and run the operation ``request`` asks for; its answer."""
-        request_id = new_request_id()
+        started = time.perf_counter()
+        request_id = request.scope.get(REQUEST_ID_KEY) or new_request_id()
+        op, answer = await self._answer(request, request_id)
+        self.requests.record(UNKNOWN if op is None else op.name, answer.status, time.perf_counter() - started)
+        return answer
+
+    async def _answer(self, request: Request, request_id: str) -> tuple[OperationModel | None, Answer]:
         raw_path = (request.scope.get("raw_path") or request.url.path.encode()).decode("latin-1").split("?", 1)[0]
         query: dict[str, list[str]] = {}
         if request.scope.get("query_string"):
@@ -135,13 +153,13 @@ class RestJsonApi:
                 query.setdefault(key, []).append(value)
         found = self.service.match(request.method, raw_path, set(query))
         if found is None:
-            return self._error(None, AwsError(
+            return None, self._error(None, AwsError(
                 "UnknownOperationException",
                 f"{self.label} has no operation for {request.method} {request.url.path}.",
             ), request_id)
         op, labels = found
         try:
-            body = await request.body()
+            body = await read_body(request, self.body_limit)
             caller = await self.authenticate(request, body, op)
             handler = self.handlers.get(op.name)
             if handler is None:
@@ -155,19 +173,24 @@ class RestJsonApi:
                 await self.limiter(call)
             result = await handler(call)
         except AwsError as exc:
-            return self._error(op, exc, request_id)
+            return op, self._error(op, exc, request_id)
+        except BodyTooLarge as exc:
+            return op, self._error(op, AwsError(TOO_LARGE, exc.message, 413), request_id)
+        except ClientDisconnect:  # gone while sending its body: nobody reads the answer
+            cut = AwsError("SerializationException", "The request body was cut short.")
+            return op, self._error(op, cut, request_id)
         except shapes.SerializationError as exc:
-            return self._error(op, AwsError("SerializationException", str(exc)), request_id)
+            return op, self._error(op, AwsError("SerializationException", str(exc)), request_id)
         except shapes.ValidationFailed as exc:
-            return self._error(op, AwsError(self.dialect.validation_code, exc.message), request_id)
+            return op, self._error(op, AwsError(self.dialect.validation_code, exc.message), request_id)
         except DomainError as exc:
-            return self._error(op, from_domain(op, exc, self.dialect.validation_code), request_id)
+            return op, self._error(op, from_domain(op, exc, self.dialect.validation_code), request_id)
         except Exception:
             log.exception("%s %s failed", self.label, op.name)
-            return self._error(op, AwsError(
+            return op, self._error(op, AwsError(
                 self.dialect.internal_code, "An internal error occurred; the request was not completed."
             ), request_id)
-        return self._success(op, result or {}, request_id)
+        return op, self._success(op, result or {}, request_id)
 
     def _success(self, op: OperationModel, result: Mapping[str, Any], request_id: str) -> Answer:
         headers = {"x-amzn-RequestId": request_id, **self.headers, **shapes.output_headers(op, result)}

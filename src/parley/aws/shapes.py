@@ -35,6 +35,15 @@ class ValidationFailed(Exception):
         return f"{count} validation {noun} detected: " + "; ".join(self.problems)
 
 
+# The only character no string member may hold: PostgreSQL's text cannot store it (a lookup by an id holding it
+# fails inside the driver), and no name, id, token or message of Connect's needs it.
+NUL = "\x00"
+# Integer and decimal text as the services read it from a URI, query string or header: ASCII digits only (Python's
+# int() and float() also take "1_000", " 12 ", Arabic-Indic digits, "nan" and "inf").
+_INTEGER_TEXT = re.compile(r"[+-]?[0-9]+")
+_DECIMAL_TEXT = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+
+
 @lru_cache(maxsize=4096)
 def _pattern(pattern: str) -> regex.Pattern[str] | None:
     # Model patterns are Java regexes with Unicode classes (\p{L}); the `regex` module speaks them.
@@ -42,11 +51,33 @@ def _pattern(pattern: str) -> regex.Pattern[str] | None:
     # backslashes (\\+[1-9]\\d{1,14}$ stands for \+[1-9]\d{1,14}$) and JavaScript-style /.../ delimiters.
     if len(pattern) > 2 and pattern.startswith("/") and pattern.endswith("/"):
         pattern = pattern[1:-1]
-    pattern = pattern.replace("\\\\", "\\")
+    pattern = _end_anchors(pattern.replace("\\\\", "\\"))
     try:
         return regex.compile(pattern)
     except regex.error:
         return None
+
+
+def _end_anchors(pattern: str) -> str:
+    """``pattern`` with each ``$`` anchor (outside character classes, unescaped) written ``\\Z``: in Python a
+    ``$`` also matches before a final newline, so ``^[a-z]+$`` would let ``"abc\\n"`` through."""
+    out: list[str] = []
+    escaped = False
+    in_class = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif in_class:
+            in_class = char != "]"
+        elif char == "[":
+            in_class = True
+        elif char == "$":
+            out.append("\\Z")
+            continue
+        out.append(char)
+    return "".join(out)
 
 
 def _camel(name: str) -> str:
@@ -86,6 +117,8 @@ def validate(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
         if "max" in meta and size > meta["max"]:
             problems.append(f"{fail} have length less than or equal to {meta['max']}")
     if kind == "string":
+        if NUL in value:
+            problems.append(f"{fail} not contain the NUL character (U+0000)")
         enum = shape.enum
         if enum and value not in enum:
             problems.append(f"{fail} satisfy enum value set: [{', '.join(enum)}]")
@@ -103,8 +136,9 @@ def validate(shape: Shape, value: Any, path: str, problems: list[str]) -> None:
             _validate_item(shape.member, item, f"{path}.{i}.member", problems)
     elif kind == "map":
         for key, item in value.items():
-            validate(shape.key, key, f"{path}.{key}.key", problems)
-            _validate_item(shape.value, item, f"{path}.{key}.value", problems)
+            shown = _show(key)  # a path echoes the key: long keys are cut as values are
+            validate(shape.key, key, f"{path}.{shown}.key", problems)
+            _validate_item(shape.value, item, f"{path}.{shown}.value", problems)
 
 
 class _Fail:
@@ -202,8 +236,12 @@ def _from_text(shape: Shape, text: str, where: str) -> Any:
     kind = shape.type_name
     try:
         if kind in ("integer", "long"):
+            if not _INTEGER_TEXT.fullmatch(text):
+                raise ValueError(text)
             return int(text)
         if kind in ("float", "double"):
+            if not _DECIMAL_TEXT.fullmatch(text):
+                raise ValueError(text)
             return float(text)
     except ValueError as exc:
         raise ValidationFailed([f"Value '{_show(text)}' at '{where}' failed to satisfy constraint: "

@@ -329,8 +329,14 @@ class Agent:
             raise ParleyError("UnauthorizedException", "Signed in, but /auth/authorize refused the session.", 401)
 
     async def sign_out(self) -> None:
-        """End the session (``/connect/logout``); its access tokens stop working."""
-        await self._http.post(self.url + LOGOUT_PATH)
+        """End the session (``/connect/logout``, a form with its own CSRF token); its access tokens stop working."""
+        page = await self._http.get(self.url + LOGOUT_PATH)
+        found = _CSRF_INPUT.search(page.text)
+        if found is not None:
+            answer = await self._http.post(self.url + LOGOUT_PATH, data={"csrf": html.unescape(found.group(1))})
+            if answer.status_code >= 400:
+                raise ParleyError("UnauthorizedException", f"Signing out failed ({answer.status_code}).",
+                                  answer.status_code)
         self._token = None
         self._expires = 0.0
 

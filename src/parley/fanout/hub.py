@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
@@ -17,6 +18,7 @@ from parley.domain.transcript import CHAT_ENDED, LEFT, Item
 from parley.service.frames import text_frame
 from parley.service.notify import CHAT_CHANNEL, Delivery, Poke, decode_pokes, delivery
 from parley.service.ports import Bus, Sink, Storage
+from parley.service.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +45,13 @@ class Feed:
 
 
 class Hub:
-    def __init__(self, storage: Storage, bus: Bus, render: Callable[[Item], str]) -> None:
+    def __init__(self, storage: Storage, bus: Bus, render: Callable[[Item], str],
+                 telemetry: Telemetry | None = None) -> None:
         self.storage = storage
         self.bus = bus
         self.render = render
+        # The bus's publish-to-delivery lag (parley.web.metrics); a private one nobody reads by default.
+        self.telemetry = telemetry or Telemetry()
         self.feeds: dict[str, Feed] = {}
         self._tasks: list[asyncio.Task[None]] = []
         self._draining: set[asyncio.Task[None]] = set()
@@ -140,6 +145,10 @@ class Hub:
                     continue
                 for poke in pokes:
                     self._on_poke(poke)
+                # One measure per payload (a group commit's pokes share one), taken once its pokes are handled.
+                sent = pokes[0].sent if pokes else None
+                if sent is not None:
+                    self.telemetry.bus_lag_seconds.observe(max(0.0, time.time() - sent))
 
     def _on_poke(self, poke: Poke) -> None:
         feed = self.feeds.get(poke.chat_id)

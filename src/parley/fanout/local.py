@@ -1,4 +1,5 @@
-"""The in-process bus: publish reaches every subscriber of the channel in this process."""
+"""The in-process bus: publish reaches every subscriber of the channel in this process; its socket slots are
+counted in this process too."""
 
 from __future__ import annotations
 
@@ -11,9 +12,32 @@ from collections.abc import AsyncIterator
 QUEUE_SIZE = 10_000
 
 
+class LocalSlots:
+    """:class:`parley.service.ports.SocketSlots` for one process: a set of holders per key."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, set[str]] = {}
+
+    async def acquire(self, key: str, holder: str, limit: int) -> bool:
+        held = self._held.get(key, set())
+        if holder not in held and len(held) >= limit:
+            return False
+        held.add(holder)
+        self._held[key] = held
+        return True
+
+    async def release(self, key: str, holder: str) -> None:
+        held = self._held.get(key)
+        if held is not None:
+            held.discard(holder)
+            if not held:
+                del self._held[key]
+
+
 class LocalBus:
     def __init__(self) -> None:
         self._queues: dict[str, set[asyncio.Queue[bytes]]] = {}
+        self.slots = LocalSlots()
 
     async def publish(self, channel: str, payload: bytes) -> None:
         for queue in list(self._queues.get(channel, ())):
@@ -34,6 +58,9 @@ class LocalBus:
             yield messages()
         finally:
             self._queues[channel].discard(queue)
+
+    async def ping(self) -> None:
+        """For ``/ready``: the in-process bus is always reachable."""
 
     async def close(self) -> None:
         self._queues.clear()

@@ -23,6 +23,7 @@ from parley.domain.errors import AccessDenied, DomainError
 from parley.domain.transcript import Chat, Item
 from parley.service.notify import ChatNotifier
 from parley.service.ports import Storage, Tx
+from parley.service.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class Append:
     make: Callable[[Tx, Writer, int], Awaitable[Item]]
     suffix: str = ""
     future: asyncio.Future[Item] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
+    queued_at: float = 0.0  # the Appender's clock when it was queued
 
     def key(self, participant_id: str) -> tuple[str, str] | None:
         return None if not self.client_token else (f"{self.scope}/{participant_id}{self.suffix}", self.client_token)
@@ -79,11 +81,13 @@ class Appender:
     """Queues :class:`Append` requests and commits them in batches, ``parallel`` batches at a time."""
 
     def __init__(self, storage: Storage, notifier: ChatNotifier, *, parallel: int = 1,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic, telemetry: Telemetry | None = None) -> None:
         self.storage = storage
         self.notifier = notifier
         self.parallel = parallel
         self.clock = clock
+        # Batch sizes and commit times (parley.web.metrics); a private one nobody reads by default.
+        self.telemetry = telemetry or Telemetry()
         self._pending: list[Append] = []
         self._running: set[asyncio.Task[None]] = set()
         self._gathering = False
@@ -95,11 +99,17 @@ class Appender:
         now = self.clock()
         self._mean_gap += GAP_WEIGHT * (min(now - self._last_arrival, 1.0) - self._mean_gap)
         self._last_arrival = now
+        request.queued_at = now
         self._pending.append(request)
         self._start()
         # A caller that goes away (a client that hung up) cancels only the future: the request stays queued and
         # commits with its batch, which leaves a cancelled future alone.
         return await request.future
+
+    def oldest_wait(self) -> float:
+        """Seconds the oldest request not yet taken by a batch has waited (0 when none waits): how far the
+        group commit is behind (read by load shedding, ``parley.web.admission``)."""
+        return self.clock() - self._pending[0].queued_at if self._pending else 0.0
 
     async def close(self) -> None:
         """Wait for the batches in flight (requests queued meanwhile are committed too)."""
@@ -146,6 +156,7 @@ class Appender:
 
     async def _commit(self, batch: list[Append]) -> None:
         outcomes: dict[int, Item | DomainError] = {}
+        started = time.perf_counter()
         async with self.storage.transaction() as tx:
             writers = await _writers(tx, batch, outcomes)
             keys = {i: key for i, r in enumerate(batch) if i in writers
@@ -187,6 +198,8 @@ class Appender:
             for item in fresh:
                 by_chat.setdefault(item.chat_id, []).append(item)
             self.notifier.pokes_after_commit(tx, by_chat)
+        self.telemetry.commit_seconds.observe(time.perf_counter() - started)
+        self.telemetry.commit_batch_size.observe(len(batch))
         for i, request in enumerate(batch):
             outcome = outcomes.get(i)
             if request.future.done():

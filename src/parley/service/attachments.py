@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -30,6 +31,11 @@ class FileStore(Protocol):
     """Where attachment bytes live (a directory under the data dir by default)."""
 
     async def put(self, key: str, data: bytes) -> None: ...
+
+    async def put_stream(self, key: str, chunks: AsyncIterator[bytes], size: int) -> int:
+        """Store ``chunks`` under ``key`` if they add up to exactly ``size`` bytes, reading no more than
+        ``size + 1`` of them; answers how many bytes arrived (the key is left absent unless it was ``size``)."""
+        ...
 
     async def get(self, key: str) -> bytes | None: ...
 
@@ -94,19 +100,32 @@ class AttachmentService:
             raise denied
         return attachment
 
-    async def receive(self, attachment_id: str, ticket: str | None, content_type: str | None, data: bytes) -> None:
-        """The bytes PUT to an upload URL."""
+    async def receive(self, attachment_id: str, ticket: str | None, content_type: str | None,
+                      declared_length: int | None, chunks: AsyncIterator[bytes]) -> None:
+        """The bytes PUT to an upload URL, streamed to the file store as they arrive.
+
+        The ticket, the attachment's state, its content type and a declared ``Content-Length`` are checked
+        before any byte is read, and no more bytes are read than StartAttachmentUpload declared (plus one, to
+        tell a longer upload apart): an upload never costs more memory than one chunk.
+        """
         async with self.storage.transaction() as tx:
             attachment = await self._ticket(tx, attachment_id, ticket, "upload")
         if attachment.status != IN_PROGRESS:
             raise Conflict("This attachment has already been completed.")
         if content_type is not None and content_type.split(";")[0].strip() != attachment.content_type.split(";")[0]:
             raise InvalidParameter(f"Send the header Content-Type: {attachment.content_type} with the upload.")
-        if len(data) != attachment.size:
+        if declared_length is not None and declared_length != attachment.size:
             raise InvalidParameter(
-                f"The upload has {len(data)} bytes but StartAttachmentUpload declared {attachment.size}."
+                f"The upload has {declared_length} bytes but StartAttachmentUpload declared {attachment.size}."
             )
-        await self.files.put(attachment.id, data)
+        received = await self.files.put_stream(attachment.id, chunks, attachment.size)
+        if received > attachment.size:
+            raise InvalidParameter(f"The upload has more than the {attachment.size} bytes StartAttachmentUpload "
+                                   "declared.")
+        if received != attachment.size:
+            raise InvalidParameter(
+                f"The upload has {received} bytes but StartAttachmentUpload declared {attachment.size}."
+            )
 
     async def complete(self, token: str | None, attachment_ids: list[str], client_token: str) -> None:
         caller = await self.chat.resolve_connection(token)

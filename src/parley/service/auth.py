@@ -17,6 +17,7 @@ from parley.domain.ids import hash_token, new_token
 from parley.domain.resources import User
 from parley.service.passwords import Passwords
 from parley.service.ports import Storage, Tx
+from parley.service.signin_throttle import SigninThrottle
 
 COOKIE = "cookie"
 ACCESS = "access"
@@ -42,19 +43,35 @@ class AuthService:
 
     def __init__(
         self, storage: Storage, passwords: Passwords, *, session_seconds: float = 12 * 3600,
-        access_seconds: float = 12 * 3600,
+        access_seconds: float = 12 * 3600, throttle: SigninThrottle | None = None,
     ) -> None:
         self.storage = storage
         self.passwords = passwords
+        self.throttle = throttle or SigninThrottle()
         self.session_seconds = session_seconds
         self.access_seconds = access_seconds
         self._dummy_hash: str | None = None
 
-    async def login(self, instance_alias: str, username: str, password: str) -> tuple[str, User]:
+    async def login(self, instance_alias: str, username: str, password: str, address: str = "") -> tuple[str, User]:
         """A new session token for the user; :class:`AccessDenied` with one message for every failure.
 
-        An empty ``instance_alias`` means the only instance, when there is exactly one.
+        An empty ``instance_alias`` means the only instance, when there is exactly one. ``address`` is the
+        client's address for throttling: :class:`~parley.service.signin_throttle.Throttled` when this username
+        or address must wait, :class:`~parley.service.passwords.PasswordsBusy` when too many checks are queued.
         """
+        attempt = self.throttle.admit(instance_alias, username, address)
+        outcome: bool | None = None
+        try:
+            token, user = await self._login(instance_alias, username, password)
+            outcome = True
+            return token, user
+        except AccessDenied:
+            outcome = False
+            raise
+        finally:
+            self.throttle.done(attempt, success=outcome)
+
+    async def _login(self, instance_alias: str, username: str, password: str) -> tuple[str, User]:
         user = await self._find_user(instance_alias.strip(), username)
         if user is None or not user.password_hash or len(password) > MAX_PASSWORD:
             # Spend the time a real check takes, so timing does not tell which part was wrong.
@@ -75,12 +92,18 @@ class AuthService:
         async with self.storage.transaction() as tx:
             return await self._live(tx, hash_token(token), COOKIE)
 
-    async def issue_access_token(self, session_token: str) -> tuple[str, datetime] | None:
-        """A new CTI access token and its expiry (never after the session's), or None without a live session."""
+    async def issue_access_token(
+        self, session_token: str, instance: str | None = None
+    ) -> tuple[str, datetime] | None:
+        """A new CTI access token and its expiry (never after the session's), or None without a live session.
+
+        ``instance`` (an alias or id, from a per-instance CCP) must be the session's instance, else None: the CCP
+        of one instance never runs on an agent of another.
+        """
         key = hash_token(session_token)
         async with self.storage.transaction() as tx:
             session = await self._live(tx, key, COOKIE)
-            if session is None:
+            if session is None or (instance is not None and not await self._is_instance(tx, session, instance)):
                 return None
             now = utcnow()
             expires = min(now + timedelta(seconds=self.access_seconds), session.expires)
@@ -122,6 +145,12 @@ class AuthService:
             if instance is None:
                 return None
             return await tx.find_resource_by_name(User, instance.id, username)
+
+    async def _is_instance(self, tx: Tx, session: AgentSession, instance: str) -> bool:
+        if not _usable(instance, MAX_ALIAS):
+            return False
+        found = await tx.find_instance_by_alias(instance) or await tx.get_instance(instance)
+        return found is not None and found.id == session.instance_id
 
     async def _live(self, tx: Tx, key: str, kind: str) -> AgentSession | None:
         session = await tx.find_session(key)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import idna
+
 from parley.domain.clock import utcnow
 from parley.domain.errors import Duplicate, InvalidParameter, InvalidRequest
 from parley.domain.ids import new_id, new_token
-from parley.domain.instance import Instance, check_alias, normalize_origin
+from parley.domain.instance import Instance, check_alias, frame_sources, normalize_origin
 from parley.domain.permissions import BUILTIN_SECURITY_PROFILES
 from parley.domain.resources import (
     AgentStatus,
@@ -30,8 +32,19 @@ SAMPLE_INBOUND_FLOW = "Sample inbound flow"
 AGENT_TRANSFER_FLOW = "Default agent transfer"
 QUEUE_TRANSFER_FLOW = "Default queue transfer"
 
+# Longest alias or id a per-instance CCP URL may name: the width of the instances table's id and alias columns.
+MAX_INSTANCE_REF = 64
 # Chat concurrency of the built-in routing profile (Connect allows 1-10).
 BASIC_CHAT_CONCURRENCY = 3
+
+
+def idna_host(host: str) -> str:
+    """A host name in the ASCII (punycode) form browsers put in an origin: IDNA with UTS #46 mapping,
+    non-transitional, as Chromium and Firefox do (``中文.example`` -> ``xn--fiq228c.example``).
+
+    Raises ValueError (``idna.IDNAError``) for a name that is not a valid internationalized domain name.
+    """
+    return str(idna.encode(host, uts46=True, transitional=False, std3_rules=True).decode("ascii"))
 
 
 def builtin_resources(instance_id: str) -> list[Resource]:
@@ -111,6 +124,14 @@ class InstanceService:
         async with self.storage.transaction() as tx:
             return await tx.find_instance_by_alias(alias)
 
+    async def find_instance(self, alias_or_id: str) -> Instance | None:
+        """The instance named by its alias or its id (as a per-instance CCP URL names it), or None."""
+        if not alias_or_id or len(alias_or_id) > MAX_INSTANCE_REF or "\x00" in alias_or_id:
+            return None
+        async with self.storage.transaction() as tx:
+            found = await tx.find_instance_by_alias(alias_or_id)
+            return found if found is not None else await tx.get_instance(alias_or_id)
+
     async def set_attribute(self, instance_id: str, name: str, value: str) -> Instance:
         async with self.storage.transaction() as tx:
             instance = (await need_instance(tx, instance_id, for_update=True)).with_attribute(name, value)
@@ -133,7 +154,8 @@ class InstanceService:
             return instance
 
     async def associate_origin(self, instance_id: str, origin: str) -> Instance:
-        normalized = normalize_origin(origin)
+        """Approve ``origin`` (strictly ``scheme://host[:port]``, an IDN host kept in punycode form)."""
+        normalized = normalize_origin(origin, idna_host)
         async with self.storage.transaction() as tx:
             instance = (await need_instance(tx, instance_id, for_update=True)).with_origin(normalized)
             await tx.update_instance(instance)
@@ -143,7 +165,7 @@ class InstanceService:
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id, for_update=True)
             try:
-                normalized = normalize_origin(origin)
+                normalized = normalize_origin(origin, idna_host)
             except InvalidParameter:
                 normalized = origin
             instance = instance.without_origin(normalized).without_origin(origin)
@@ -153,5 +175,11 @@ class InstanceService:
     async def is_origin_approved(self, instance_id: str, origin: str) -> bool:
         async with self.storage.transaction() as tx:
             instance = await tx.get_instance(instance_id_of(instance_id))
-        return instance is not None and origin in instance.approved_origins
+        return instance is not None and origin in frame_sources(instance.approved_origins, idna_host)
+
+
+def framing_origins(instance: Instance) -> list[str]:
+    """The instance's approved origins fit for a CSP ``frame-ancestors`` list (each re-validated; values an older
+    version stored that are not origins are skipped, IDN hosts in punycode form)."""
+    return frame_sources(instance.approved_origins, idna_host)
 

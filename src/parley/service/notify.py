@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -17,6 +18,10 @@ CHAT_CHANNEL = "parley.chat"
 INLINE_BYTES = 32 * 1024
 # The bus channel that wakes the routers of every node.
 ROUTING_CHANNEL = "parley.routing"
+# The key of a poke's publication time (seconds since the epoch, the publishing node's clock), from which hubs
+# measure the bus's publish-to-delivery lag. Nodes that do not know it ignore it, and pokes without it are not
+# measured, so nodes of releases before and after it work together.
+SENT = "t"
 # The bus channel that tells agents' snapshot long polls to look again; payloads list user ids.
 AGENT_CHANNEL = "parley.agents"
 
@@ -70,10 +75,12 @@ class ChatNotifier:
             pokes.append(data)
         if not pokes:
             return
-        payload = orjson.dumps(pokes)
 
         async def publish() -> None:
-            await self.bus.publish(CHAT_CHANNEL, payload)
+            sent = time.time()
+            for poke in pokes:
+                poke[SENT] = sent
+            await self.bus.publish(CHAT_CHANNEL, orjson.dumps(pokes))
 
         tx.after_commit(publish)
 
@@ -102,7 +109,7 @@ class ChatNotifier:
 
     async def push_ephemeral(self, item: Item) -> None:
         """Typing: delivered to the chat's sockets, never stored."""
-        payload = [{"chat": item.chat_id, "item": delivery(item, self.render).dump()}]
+        payload = [{"chat": item.chat_id, "item": delivery(item, self.render).dump(), SENT: time.time()}]
         await self.bus.publish(CHAT_CHANNEL, orjson.dumps(payload))
 
 
@@ -112,6 +119,7 @@ class Poke:
     seq: int
     ephemeral: Delivery | None = None
     items: tuple[Delivery, ...] = ()
+    sent: float | None = None  # when it was published (epoch seconds), if the publisher said
 
 
 def _load(raw: list[object]) -> Delivery:
@@ -133,4 +141,6 @@ def decode_pokes(payload: bytes) -> list[Poke]:
 def _poke(data: dict[str, Any]) -> Poke:
     ephemeral = _load(data["item"]) if "item" in data else None
     items = tuple(_load(raw) for raw in data.get("items", ()))
-    return Poke(str(data["chat"]), int(data.get("seq", 0)), ephemeral, items)
+    sent = data.get(SENT)
+    return Poke(str(data["chat"]), int(data.get("seq", 0)), ephemeral, items,
+                float(sent) if isinstance(sent, int | float) else None)

@@ -124,6 +124,17 @@ class Bus(Protocol):
     async def close(self) -> None: ...
 
 
+class SocketSlots(Protocol):
+    """Open websockets counted per key (a participant) across every node, held from accept to close; each bus
+    adapter has one (``bus.slots``). A node's slots lapse when it stops refreshing them (a crash)."""
+
+    async def acquire(self, key: str, holder: str, limit: int) -> bool:
+        """Take a slot of ``key`` for ``holder`` (unique per socket); False when ``limit`` others hold one."""
+        ...
+
+    async def release(self, key: str, holder: str) -> None: ...
+
+
 class Sink(Protocol):
     """One socket as the hub sees it: frames are queued to it in order; ``finish`` closes it after them."""
 

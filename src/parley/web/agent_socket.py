@@ -1,5 +1,11 @@
 """The agent websocket (CTI ``CreateTransport`` web_socket): one socket carries ``aws/chat`` for every chat
-the agent is connected to, following the agent as chats are accepted and left."""
+the agent is connected to, following the agent as chats are accepted and left.
+
+Frame sizes and rates are held by the protocol (:mod:`parley.web.wsprotocol`), as on the participant socket.
+There is no subscribe timeout: StreamsJS's worker opens this socket at sign-in and subscribes to nothing itself
+(pages subscribe ``aws/chat`` when they use chat), so an unsubscribed agent socket is normal; it is bounded by
+its lifetime and costs no fan-out until it subscribes.
+"""
 
 from __future__ import annotations
 
@@ -99,7 +105,10 @@ class AgentSockets:
         expiry = asyncio.get_running_loop().call_later(LIFETIME_SECONDS + 60, socket.finish, 1001)
         try:
             while True:
-                text = await websocket.receive_text()
+                message = await websocket.receive()
+                if message["type"] == "websocket.disconnect":
+                    raise WebSocketDisconnect(message.get("code", 1000))
+                text = message.get("text") or message.get("bytes") or b""  # binary frames get the same answers
                 try:
                     frame = orjson.loads(text)
                     topic = frame.get("topic") if isinstance(frame, dict) else None
@@ -110,7 +119,8 @@ class AgentSockets:
                 elif topic == "aws/ping":
                     socket.push('{"topic":"aws/ping","statusCode":200,"statusContent":"OK"}')
                 elif topic in ("aws/subscribe", "aws/unsubscribe"):
-                    topics = (frame.get("content") or {}).get("topics") or []
+                    content = frame.get("content")
+                    topics = content.get("topics") if isinstance(content, dict) else None
                     topics = topics if isinstance(topics, list) else []
                     socket.push(orjson.dumps({"topic": topic, "content": {"status": "success",
                                                                           "topics": topics}}).decode())

@@ -26,6 +26,22 @@ def _error(exc: DomainError) -> Response:
     return Response(orjson.dumps({"Message": exc.message}), status, CORS, media_type="application/json")
 
 
+def _too_large() -> Response:
+    message = f"The upload is larger than the attachment size limit of {MAX_ATTACHMENT_BYTES} bytes."
+    return Response(orjson.dumps({"Message": message}), 413, {**CORS, "Connection": "close"},
+                    media_type="application/json")
+
+
+def _content_length(request: Request) -> int | None:
+    """The declared body length; a malformed one is refused like a wrong one."""
+    text = request.headers.get("content-length")
+    if text is None:
+        return None
+    if not text.isascii() or not text.isdigit() or len(text) > 18:
+        raise InvalidParameter("The Content-Length header is not a number of bytes.")
+    return int(text)
+
+
 class AttachmentFiles:
     def __init__(self, attachments: AttachmentService) -> None:
         self.attachments = attachments
@@ -37,12 +53,11 @@ class AttachmentFiles:
             if request.method == "OPTIONS":
                 return Response(status_code=204, headers=CORS)
             if request.method == "PUT":
-                data = b""
-                async for chunk in request.stream():
-                    data += chunk
-                    if len(data) > MAX_ATTACHMENT_BYTES:
-                        raise InvalidParameter("The upload is larger than the attachment size limit.")
-                await self.attachments.receive(attachment_id, ticket, request.headers.get("content-type"), data)
+                length = _content_length(request)
+                if length is not None and length > MAX_ATTACHMENT_BYTES:
+                    return _too_large()
+                await self.attachments.receive(attachment_id, ticket, request.headers.get("content-type"), length,
+                                               request.stream())
                 return Response(status_code=200, headers=CORS)
             attachment, body = await self.attachments.fetch(attachment_id, ticket)
         except DomainError as exc:

@@ -5,7 +5,8 @@ error and exception middleware (each outgoing message through two wrapping ``sen
 matching: about a tenth of the server's CPU at saturation. The Participant Service API and the participant
 websocket need none of it (the API turns every error into an AWS-style answer itself, the websocket handler
 catches its own), so :class:`FrontDoor` hands them their requests directly and everything else to the
-Starlette app with its routes.
+Starlette app with its routes. While the server is saturated, :class:`parley.web.admission.Admission` refuses
+Participant Service operations here with 429 ThrottlingException, before their bodies are read.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from parley.aws.participant.api import ParticipantApi
+from parley.web.admission import Admission, sheds, throttled
 from parley.web.httpprotocol import direct_response
 from parley.web.websocket import ParticipantSocket
 
@@ -32,10 +34,12 @@ ATTACHMENT_FILES = "/participant/attachments/"
 class FrontDoor:
     """Dispatches ``/participant/*`` operations and the participant websocket; the rest goes to ``app``."""
 
-    def __init__(self, app: ASGIApp, participant_api: ParticipantApi, participant_socket: ParticipantSocket) -> None:
+    def __init__(self, app: ASGIApp, participant_api: ParticipantApi, participant_socket: ParticipantSocket,
+                 admission: Admission | None = None) -> None:
         self.app = app
         self.participant_api = participant_api
         self.participant_socket = participant_socket
+        self.admission = admission
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         path: str = scope.get("path", "")
@@ -58,6 +62,10 @@ class FrontDoor:
             await send(message)
 
         whole = direct_response(scope)
+        admission = self.admission
+        if admission is not None and sheds(scope["method"], scope["path"]) and not admission.admit():
+            await throttled().send(send, whole)  # the body is never read: nothing was looked up or changed
+            return
         try:
             await self.participant_api.serve(Request(scope, receive), sending, whole)
         except Exception:  # the API answers every error itself; this is the last line, like Starlette's

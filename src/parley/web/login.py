@@ -2,7 +2,14 @@
 
 The login form posts ``username`` and ``password`` (plus ``instance``, ``landat`` and a double-submit CSRF
 token) and answers with the ``parley_session`` cookie; ``GET /auth/authorize`` turns that cookie into the
-``{accessToken, expiration}`` the CCP page and the StreamsJS worker use as the CTI ``authToken``.
+``{accessToken, expiration}`` the CCP page and the StreamsJS worker use as the CTI ``authToken`` (with
+``?instance=``, only for an agent of that instance). Failed sign-ins are throttled (429 with ``Retry-After``).
+
+Signing out is ``POST /connect/logout`` with its own double-submit CSRF token (``GET`` shows a page with the
+button), so no other site can sign an agent out. One exception keeps StreamsJS's own sign-out working:
+``connect.agentApp.stopApp("ccp")`` fetches ``<ccpUrl without /ccp-v2>/logout`` with GET from the agent's page;
+that request signs out only when the browser's ``Origin`` header (which pages cannot forge) is an approved origin
+of the agent's instance, the same origins already trusted to frame and drive the CCP.
 """
 
 from __future__ import annotations
@@ -21,6 +28,9 @@ from starlette.routing import Route
 
 from parley.domain.errors import AccessDenied
 from parley.service.auth import WRONG_CREDENTIALS, AuthService
+from parley.service.instances import InstanceService, framing_origins
+from parley.service.passwords import PasswordsBusy
+from parley.service.signin_throttle import Throttled
 
 SESSION_COOKIE = "parley_session"
 # Parley's mark (the indigo "P" of the sign-in page and the CCP), served as /favicon.ico.
@@ -32,6 +42,9 @@ FAVICON = (
 CSRF_COOKIE = "parley_csrf"
 CSRF_PATH = "/connect/login"
 LOGIN_PATH = "/connect/login"
+LOGOUT_PATH = "/connect/logout"
+# Seconds a sign-in refused because every password check is busy should wait before trying again.
+BUSY_RETRY_SECONDS = 1
 DEFAULT_LANDAT = "/connect/ccp-v2/"
 DEFAULT_INSTANCE = "demo"
 # The form has four short fields; anything bigger is not from it and is refused before parsing.
@@ -111,6 +124,32 @@ $error<form method="post" action="/connect/login" autocomplete="on">
 """)
 
 
+LOGOUT_PAGE = Template("""<!doctype html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>Parley — Sign out</title>
+<style>
+body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;padding:24px;
+ font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#1f2937;
+ background:#f8fafc}
+main{width:100%;max-width:380px;background:#fff;border:1px solid #e5e7eb;border-radius:14px;padding:28px 32px}
+h1{font-size:22px;margin:0 0 12px;font-weight:650}
+button{width:100%;margin-top:12px;padding:11px 14px;font:inherit;font-weight:600;color:#fff;background:#4f46e5;
+ border:0;border-radius:8px;cursor:pointer}
+.error{padding:10px 12px;border-radius:8px;background:#fef2f2;border:1px solid #fecaca;color:#991b1b;font-size:14px}
+</style>
+</head>
+<body>
+<main>
+<h1>$title</h1>
+$body</main>
+</body>
+</html>
+""")
+
+
 def safe_landat(value: str | None) -> str:
     """``value`` when it is a path on this site, else the CCP: never a redirect to another origin.
 
@@ -145,8 +184,9 @@ class FormError(Exception):
 class LoginPages:
     """The sign-in routes; cookies get ``Secure`` when the public URL is https."""
 
-    def __init__(self, auth: AuthService, *, secure_cookies: bool) -> None:
+    def __init__(self, auth: AuthService, instances: InstanceService, *, secure_cookies: bool) -> None:
         self.auth = auth
+        self.instances = instances
         self.secure_cookies = secure_cookies
 
     @property
@@ -160,7 +200,8 @@ class LoginPages:
     def routes(self) -> list[Route]:
         return [
             Route(LOGIN_PATH, self.login, methods=["GET", "POST"]),
-            Route("/connect/logout", self.logout, methods=["GET", "POST"]),
+            Route(LOGOUT_PATH, self.logout, methods=["GET", "POST"]),
+            Route("/connect/{instance}/logout", self.logout, methods=["GET"]),  # StreamsJS: <ccpUrl>/../logout
             Route("/auth/authorize", self.authorize, methods=["GET"]),
             Route("/connect/auth/authorize", self.authorize, methods=["GET"]),  # the legacy path StreamsJS knows
             Route("/connect/session", self.session, methods=["GET"]),
@@ -193,10 +234,16 @@ class LoginPages:
         password = form.get("password", "")
         if not username or not password:
             return self._page(request, 400, kept, "Enter your username and password.")
+        address = request.client.host if request.client else ""
         try:
-            token, _user = await self.auth.login(instance, username, password)
+            token, _user = await self.auth.login(instance, username, password, address)
         except AccessDenied:
             return self._page(request, 401, kept, WRONG_CREDENTIALS)
+        except Throttled as exc:
+            return self._page(request, 429, kept, str(exc), retry_after=exc.retry_after)
+        except PasswordsBusy:
+            return self._page(request, 503, kept, "Parley is busy signing in other agents. Try again in a moment.",
+                              retry_after=BUSY_RETRY_SECONDS)
         response = RedirectResponse(landat, status_code=303, headers=NO_STORE)
         response.set_cookie(
             SESSION_COOKIE, token, max_age=int(self.auth.session_seconds), path="/", secure=self.secure_cookies,
@@ -205,17 +252,79 @@ class LoginPages:
         return response
 
     async def logout(self, request: Request) -> Response:
+        """``POST`` with the CSRF token signs out; ``GET`` shows the button (or, for StreamsJS's own cross-origin
+        fetch from an approved origin of the agent's instance, signs out and answers CORS)."""
+        if request.method == "POST":
+            return await self._logout_submit(request)
+        origin = request.headers.get("origin")
+        if origin:
+            return await self._streams_logout(request, origin)
+        return await self._logout_page(request, 200)
+
+    async def _logout_submit(self, request: Request) -> Response:
+        try:
+            form = await read_form(request)
+        except FormError:
+            form = {}
+        cookie = request.cookies.get(CSRF_COOKIE, "")
+        sent = form.get("csrf", "")
+        if not cookie or not sent or not hmac.compare_digest(cookie.encode(), sent.encode()):
+            return await self._logout_page(request, 403, fresh_csrf=True, error=(
+                "This sign-out form has expired or was not sent from this site (the security token did not "
+                "match). Press Sign out again."))
         token = request.cookies.get(SESSION_COOKIE)
         if token:
             await self.auth.logout(token)
-        response = RedirectResponse(LOGIN_PATH, status_code=303, headers=NO_STORE)
+        return self._signed_out(RedirectResponse(LOGIN_PATH, status_code=303, headers=NO_STORE))
+
+    async def _streams_logout(self, request: Request, origin: str) -> Response:
+        """StreamsJS's ``fetch(<ccp>/logout, {credentials: "include"})``: the session ends only when ``origin`` is
+        approved for the agent's instance (and, on ``/connect/<instance>/logout``, the agent is of that instance).
+        A per-instance URL answers an approved origin the same way whether or not it signed anyone out."""
+        token = request.cookies.get(SESSION_COOKIE, "")
+        session = await self.auth.session(token) if token else None
+        named = request.path_params.get("instance")
+        instance = await self.instances.find_instance(named if named else session.instance_id if session else "")
+        if instance is None or origin not in framing_origins(instance):
+            return await self._logout_page(request, 403, error="Sign out from Parley's own page.")
+        cors = {**NO_STORE, "Access-Control-Allow-Origin": origin, "Access-Control-Allow-Credentials": "true",
+                "Vary": "Origin"}
+        response = JSONResponse({}, 200, cors)
+        if session is not None and session.instance_id == instance.id:
+            await self.auth.logout(token)
+            self._signed_out(response)
+        return response
+
+    def _signed_out(self, response: Response) -> Response:
         response.delete_cookie(SESSION_COOKIE, path="/", secure=self.secure_cookies, httponly=True,
                                samesite=self.session_same_site)
         return response
 
+    async def _logout_page(self, request: Request, status: int, *, fresh_csrf: bool = False,
+                           error: str = "") -> Response:
+        token = request.cookies.get(SESSION_COOKIE, "")
+        signed_in = bool(token) and await self.auth.session(token) is not None
+        csrf = request.cookies.get(CSRF_COOKIE, "")
+        if fresh_csrf or not _plausible_csrf(csrf):
+            csrf = secrets.token_urlsafe(32)
+        notice = f'<p class="error" role="alert">{escape(error)}</p>\n' if error else ""
+        if signed_in:
+            body = (f'{notice}<form method="post" action="{LOGOUT_PATH}">\n'
+                    f'<input type="hidden" name="csrf" value="{escape(csrf)}">\n'
+                    '<button type="submit">Sign out</button>\n</form>\n')
+            html = LOGOUT_PAGE.substitute(title="Sign out of Parley?", body=body)
+        else:
+            html = LOGOUT_PAGE.substitute(title="You are signed out",
+                                          body=f'{notice}<p><a href="{LOGIN_PATH}">Sign in</a></p>\n')
+        response = HTMLResponse(html, status, PAGE_HEADERS)
+        response.set_cookie(
+            CSRF_COOKIE, csrf, path=LOGOUT_PATH, secure=self.secure_cookies, httponly=True, samesite="strict"
+        )
+        return response
+
     async def authorize(self, request: Request) -> Response:
         token = request.cookies.get(SESSION_COOKIE)
-        issued = await self.auth.issue_access_token(token) if token else None
+        issued = await self.auth.issue_access_token(token, request.query_params.get("instance")) if token else None
         if issued is None:
             return JSONResponse({"message": "Not signed in"}, 401, NO_STORE)
         access_token, expires = issued
@@ -230,7 +339,7 @@ class LoginPages:
         """Like ``/auth/authorize`` but 200 either way (``signedIn``), so the CCP page can check before sign-in
         without an error in the browser console."""
         token = request.cookies.get(SESSION_COOKIE)
-        issued = await self.auth.issue_access_token(token) if token else None
+        issued = await self.auth.issue_access_token(token, request.query_params.get("instance")) if token else None
         if issued is None:
             return JSONResponse({"signedIn": False}, 200, NO_STORE)
         access_token, expires = issued
@@ -239,7 +348,8 @@ class LoginPages:
 
     # rendering -------------------------------------------------------------------------------------
     def _page(
-        self, request: Request, status: int, echo: Echo, error: str = "", *, fresh_csrf: bool = False
+        self, request: Request, status: int, echo: Echo, error: str = "", *, fresh_csrf: bool = False,
+        retry_after: int | None = None,
     ) -> HTMLResponse:
         csrf = request.cookies.get(CSRF_COOKIE, "")
         if fresh_csrf or not _plausible_csrf(csrf):
@@ -250,7 +360,8 @@ class LoginPages:
             username=escape(echo.username), focus_user="" if echo.username else " autofocus",
             focus_password=" autofocus" if echo.username else "",
         )
-        response = HTMLResponse(html, status, PAGE_HEADERS)
+        headers = PAGE_HEADERS if retry_after is None else {**PAGE_HEADERS, "Retry-After": str(retry_after)}
+        response = HTMLResponse(html, status, headers)
         response.set_cookie(
             CSRF_COOKIE, csrf, path=CSRF_PATH, secure=self.secure_cookies, httponly=True, samesite="lax"
         )

@@ -1,10 +1,16 @@
-"""The participant WebSocket: ``aws/subscribe``, ``aws/heartbeat``, ``aws/ping`` and pushed ``aws/chat``."""
+"""The participant WebSocket: ``aws/subscribe``, ``aws/heartbeat``, ``aws/ping`` and pushed ``aws/chat``.
+
+A participant holds at most 5 sockets, counted from accept to close on every node (``SocketSlots``); a socket
+that has not subscribed within the subscribe timeout is closed. Frame sizes and rates are held by the protocol
+(:mod:`parley.web.wsprotocol`).
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
+import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
 
@@ -15,7 +21,8 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from parley.domain.errors import AccessDenied
 from parley.service.chat import ChatService
 from parley.service.frames import text_frame
-from parley.service.ports import Feeds
+from parley.service.ports import Feeds, SocketSlots
+from parley.web.wslimits import CLOSE_POLICY
 from parley.web.wsprotocol import DirectFrames, direct_frames
 
 log = logging.getLogger(__name__)
@@ -24,6 +31,12 @@ log = logging.getLogger(__name__)
 SOCKET_QUEUE = 1000
 # Connect's limit: at most 5 open websocket connections per chat participant.
 MAX_SOCKETS_PER_PARTICIPANT = 5
+# How long a socket may stay open without aws/subscribe (the default of Config.websocket_subscribe_timeout):
+# ChatJS subscribes as soon as the socket opens and retries every 500 ms, so 30 s is only ever reached by a
+# client that holds a slot without listening.
+SUBSCRIBE_TIMEOUT_SECONDS = 30.0
+# RFC 6455 "internal error": the slot count could not be reached (the bus is down); the client reconnects.
+CLOSE_UNAVAILABLE = 1011
 CHAT_TOPIC = "aws/chat"
 
 
@@ -133,10 +146,13 @@ class Subscriber:
 class ParticipantSocket:
     """The participant websocket endpoint (served by :class:`parley.web.front.FrontDoor`)."""
 
-    def __init__(self, chat: ChatService, hub: Feeds, lifetime_seconds: float) -> None:
+    def __init__(self, chat: ChatService, hub: Feeds, slots: SocketSlots, lifetime_seconds: float,
+                 subscribe_timeout: float = SUBSCRIBE_TIMEOUT_SECONDS) -> None:
         self.chat = chat
         self.hub = hub
+        self.slots = slots
         self.lifetime_seconds = lifetime_seconds
+        self.subscribe_timeout = subscribe_timeout
 
     async def serve(self, websocket: WebSocket, send: Send) -> None:
         """Serve one connection; ``websocket`` accepts, reads and closes, frames go out through the ASGI ``send``
@@ -148,11 +164,32 @@ class ParticipantSocket:
             return
         participant = caller.participant
         await websocket.accept()
-        if self.hub.count(participant.id, caller.chat.id) >= MAX_SOCKETS_PER_PARTICIPANT:
-            await self._send(websocket, {"message": f"A participant may hold at most {MAX_SOCKETS_PER_PARTICIPANT} "
-                                                    "open websocket connections."})
-            await websocket.close(code=1008, reason="Too many connections")
+        holder = uuid.uuid4().hex
+        try:
+            taken = await self.slots.acquire(participant.id, holder, MAX_SOCKETS_PER_PARTICIPANT)
+        except Exception as exc:
+            log.warning("participant websocket refused: the socket slots cannot be counted: %s", exc)
+            with contextlib.suppress(Exception):
+                await websocket.close(code=CLOSE_UNAVAILABLE, reason="Try again")
             return
+        if not taken:
+            log.info("participant %s already holds %d websockets; refusing another", participant.id,
+                     MAX_SOCKETS_PER_PARTICIPANT)
+            with contextlib.suppress(Exception):
+                await self._send(websocket, {"message": f"A participant may hold at most "
+                                             f"{MAX_SOCKETS_PER_PARTICIPANT} open websocket connections."})
+                await websocket.close(code=CLOSE_POLICY, reason="Too many connections")
+            return
+        try:
+            await self._serve(websocket, send, participant.id, caller.chat.id)
+        finally:
+            try:
+                await self.slots.release(participant.id, holder)
+            except Exception as exc:  # it lapses by itself once this node stops refreshing it
+                log.warning("could not release a websocket slot of participant %s: %s", participant.id, exc)
+
+    async def _serve(self, websocket: WebSocket, send: Send, participant_id: str, chat_id: str) -> None:
+        """Serve an accepted socket that holds one of its participant's slots."""
 
         async def write(frame: str) -> None:
             await send({"type": "websocket.send", "text": frame})
@@ -161,9 +198,18 @@ class ParticipantSocket:
             with contextlib.suppress(Exception):
                 await websocket.close(code=code)
 
-        subscriber = Subscriber(participant.id, caller.chat.id, write, close, direct_frames(websocket.scope))
+        subscriber = Subscriber(participant_id, chat_id, write, close, direct_frames(websocket.scope))
+        loop = asyncio.get_running_loop()
         # Like Connect's websockets, a connection lives for a bounded time; clients reconnect and catch up.
-        expiry = asyncio.get_running_loop().call_later(self.lifetime_seconds, subscriber.finish, 1001)
+        expiry = loop.call_later(self.lifetime_seconds, subscriber.finish, 1001)
+
+        def unsubscribed_too_long() -> None:
+            log.warning("closing a websocket of participant %s with %d: no aws/subscribe within %g s",
+                        participant_id, CLOSE_POLICY, self.subscribe_timeout)
+            subscriber.finish(CLOSE_POLICY)
+
+        # A socket holds a slot from accept: one that never subscribes must not hold it for its whole lifetime.
+        deadline: asyncio.TimerHandle | None = loop.call_later(self.subscribe_timeout, unsubscribed_too_long)
         subscribed = False
         try:
             while True:
@@ -192,10 +238,14 @@ class ParticipantSocket:
                         "status": "success", "topics": topics}}).decode())
                     if topic == "aws/subscribe" and not subscribed:
                         subscribed = True
+                        if deadline is not None:
+                            deadline.cancel()
+                            deadline = None
                         await self.hub.add(subscriber)
                     elif topic == "aws/unsubscribe" and subscribed:
                         subscribed = False
                         self.hub.remove(subscriber)
+                        deadline = loop.call_later(self.subscribe_timeout, unsubscribed_too_long)
                 else:
                     subscriber.push(orjson.dumps({"message": "Unknown or malformed frame: send JSON with a topic "
                                                   "of aws/subscribe, aws/heartbeat or aws/ping."}).decode())
@@ -205,6 +255,8 @@ class ParticipantSocket:
             log.exception("participant websocket failed")
         finally:
             expiry.cancel()
+            if deadline is not None:
+                deadline.cancel()
             self.hub.remove(subscriber)
             await subscriber.stop()
 

@@ -167,7 +167,8 @@ def socket_gained(event: Event) -> bool:
 
 
 def seen_items(customer: Customer) -> dict[str, dict[str, Any]]:
-    """Every item the customer got, by Id: pushed to onMessage or fetched when catching up after a reconnect."""
+    """Every item the customer got, by Id: pushed to onMessage, or in what ChatJS's getTranscript returned when the
+    driver caught up after a reconnect (the scenario checks separately which items needed that)."""
     items: dict[str, dict[str, Any]] = {}
     for event in customer.events():
         if event["event"] == "onMessage" and event.get("data"):

@@ -30,6 +30,9 @@ BOT_INTERVAL = 0.2
 RECONNECTS = 2
 # Around each expected close the bot sends back to back for this long on either side, to hit the gap.
 BURST = 0.15
+# A message sent this close (seconds) to a reconnect may miss its push: the server may close the old socket
+# before pushing it, and the new socket gets pushes once ChatJS has subscribed, a moment after it opened.
+GAP_SLACK = 0.5
 
 
 def subscribed(chat: Chat, customer: Customer, text: str = "hello from ChatJS") -> dict[str, Any]:
@@ -80,15 +83,32 @@ def converse(chat: Chat, customer: Customer, earlier_id: str) -> None:
     assert_healthy(customer)
 
 
+def gaps(customer: Customer) -> list[tuple[float, float]]:
+    """When the customer had no socket to get pushes on: from each onConnectionLost to the next websocket opening,
+    in seconds of this machine's clock, widened by ``GAP_SLACK`` on both sides."""
+    events = customer.events()
+    windows = []
+    for n, event in enumerate(events):
+        if event["event"] == "onConnectionLost":
+            regained = next((e for e in events[n + 1:] if socket_gained(e)), None)
+            assert regained is not None, f"ChatJS never regained its socket\n{dump(customer)}"
+            windows.append((event["t"] / 1000 - GAP_SLACK, regained["t"] / 1000 + GAP_SLACK))
+    return windows
+
+
 def reconnect_loses_nothing(chat: Chat, customer: Customer, lifetime: float) -> dict[str, int]:
     """The server closes every socket ``lifetime`` seconds after it opened; the bot talks steadily and in a burst
-    around each close. ChatJS reconnects by itself, pushes resume on the new socket, and the customer ends up with
-    exactly the transcript's messages (live, or from the transcript it reloads on reconnect as ChatJS advises)."""
+    around each close. ChatJS reconnects by itself and pushes resume on the new socket: every bot message sent
+    while the customer had a socket reached ChatJS's onMessage, and only messages sent around a reconnect may
+    instead come from the transcript ChatJS's own getTranscript returned after that reconnect (as the Connect chat
+    widget fetches it). Together the customer ends up with exactly the transcript's messages."""
     subscribed(chat, customer)
-    sent: list[str] = []
+    sent: list[tuple[str, float, float]] = []  # (item id, before the SendMessage call, after its answer)
 
     def say() -> None:
-        sent.append(chat.bot_says(f"bot message {len(sent) + 1}"))
+        before = time.time()
+        item_id = chat.bot_says(f"bot message {len(sent) + 1}")
+        sent.append((item_id, before, time.time()))
 
     for cycle in range(1, RECONNECTS + 1):
         gains = [event for event in customer.events() if socket_gained(event)]
@@ -109,20 +129,36 @@ def reconnect_loses_nothing(chat: Chat, customer: Customer, lifetime: float) -> 
     # The reconnected socket carries live pushes again.
     last = chat.bot_says("after the reconnects")
     wait_for(customer, "a bot message pushed on the reconnected socket", message_with_id(last))
-    sent.append(last)
+    sent.append((last, time.time(), time.time()))
 
+    sent_ids = [item_id for item_id, _before, _after in sent]
     deadline = time.monotonic() + WAIT
-    while missing := set(sent) - set(seen_items(customer)):
+    while missing := set(sent_ids) - set(seen_items(customer)):
         assert time.monotonic() < deadline, f"the customer never got {sorted(missing)}\n{dump(customer)}"
         time.sleep(0.1)
+    pushed = {event["data"]["Id"] for event in events_named(customer, "onMessage")}
+    windows = gaps(customer)
+    assert len(windows) >= RECONNECTS
+    catch_ups = events_named(customer, "catchUp")
+    for item_id, before, after in sent:
+        if item_id in pushed:
+            continue
+        # Not pushed: only a message sent while the customer was between sockets may miss its push ...
+        window = next(((start, end) for start, end in windows if before <= end and after >= start), None)
+        assert window is not None, (
+            f"{item_id}, sent at {before:.3f}-{after:.3f} while ChatJS had a socket (gaps: {windows}), never reached "
+            f"onMessage\n{dump(customer)}")
+        # ... and then it is in what ChatJS's getTranscript returned after that reconnect.
+        assert any(event["t"] / 1000 >= window[1] - GAP_SLACK
+                   and item_id in {i["Id"] for i in event["data"]["Transcript"]} for event in catch_ups), (
+            f"{item_id} was neither pushed nor in a getTranscript after its reconnect\n{dump(customer)}")
     messages = {item["Id"] for item in chat.transcript() if item["Type"] == "MESSAGE"}
     seen = {item_id for item_id, item in seen_items(customer).items() if item["Type"] == "MESSAGE"}
     assert seen == messages, f"lost: {sorted(messages - seen)}, unknown: {sorted(seen - messages)}"
     assert len(events_named(customer, "onConnectionLost")) >= RECONNECTS
     assert_healthy(customer)
-    pushed = {event["data"]["Id"] for event in events_named(customer, "onMessage")}
     return {"bot_messages": len(sent), "reconnects": len(events_named(customer, "onConnectionLost")),
-            "only_from_catch_up": len(set(sent) - pushed)}
+            "pushed": len(set(sent_ids) & pushed), "only_from_catch_up": len(set(sent_ids) - pushed)}
 
 
 def disconnect_ends(chat: Chat, customer: Customer, version: str) -> None:

@@ -16,6 +16,7 @@ from tests.conftest import Server, start_server
 
 from .browser import Allowed, Watch
 from .pages import PageServer
+from .seed import seed_document
 
 REPO = Path(__file__).resolve().parents[3]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -39,6 +40,16 @@ def require_packages(streams: str, chatjs: str) -> None:
             pytest.fail(f"{manifest.parent} is missing: run scripts/install --test (npm ci)")
         found = json.loads(manifest.read_text())["version"]
         assert found == version, f"node_modules/{package} holds {found}, not {version}"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """The seed-page tests need the seed document from outside the repository: decide before any browser or
+    server starts whether they run, skip (document absent, ``CI`` unset: the reason shows with ``-rs``) or fail
+    (document absent under ``CI``)."""
+    module = getattr(item, "module", None)
+    if module is not None and module.__name__.rpartition(".")[2] == "test_seed_page":
+        seed_document()
 
 
 @pytest.fixture(params=list(VERSIONS), ids=lambda pair: f"streams{pair[0]}-chatjs{pair[1]}")

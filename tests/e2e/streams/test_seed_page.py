@@ -23,7 +23,7 @@ pytestmark = pytest.mark.e2e
 def configured_seed(server: Server, streams: str, chatjs: str) -> tuple[str, list[str]]:
     """The seed page with exactly the configuration a developer changes to run it against Parley."""
     return seed_page(SeedConfig(
-        ccp_url=f"{server.url}/connect/ccp-v2/?visual-refresh=true",
+        ccp_url=f"{server.url}/connect/demo/ccp-v2/?visual-refresh=true",
         streams_url=f"{server.url}/lib/streams/{streams}/connect-streams.js",
         chatjs_url=f"{server.url}/lib/chatjs/{chatjs}/amazon-connect-chat.js",
         participant_endpoint=server.url,

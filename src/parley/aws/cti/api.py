@@ -6,15 +6,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import orjson
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 from starlette.responses import Response
 
+from parley.aws.bodies import CTI_BODY_LIMIT, TOO_LARGE, BodyTooLarge, read_body
 from parley.domain import errors as d
 from parley.domain.agents import AgentSession
+from parley.service.telemetry import UNKNOWN, Requests
 
 log = logging.getLogger(__name__)
 
@@ -23,6 +26,9 @@ JSON_10 = "application/x-amz-json-1.0"
 
 # Operations that may hold the request for a while (the snapshot long poll): they stop when the client goes away.
 LONG_POLLS = frozenset({"GetAgentSnapshot"})
+
+# What a long poll ends with when the server starts draining (it is then answered with the current snapshot).
+STOPPING = "stopping"
 
 CtiHandler = Callable[[AgentSession, dict[str, Any]], Awaitable[dict[str, Any]]]
 Resolver = Callable[[str], Awaitable[AgentSession | None]]
@@ -55,18 +61,32 @@ def error_response(code: str, message: str, status: int) -> Response:
 
 
 class CtiApi:
-    def __init__(self, handlers: dict[str, CtiHandler], resolve: Resolver) -> None:
+    def __init__(self, handlers: dict[str, CtiHandler], resolve: Resolver, stopping: asyncio.Event | None = None
+                 ) -> None:
         self.handlers = handlers
         self.resolve = resolve
+        # Set when the server starts draining: long polls are answered at once with the current snapshot.
+        self.stopping = stopping or asyncio.Event()
+        # Counts and times every request by operation and status (parley.web.metrics); a private one by default.
+        self.requests = Requests()
 
     async def handle(self, request: Request) -> Response:
+        started = time.perf_counter()
+        response = await self._handle(request)
+        op = request.headers.get("x-amz-target", "").removeprefix(TARGET_PREFIX)
+        # Only operations Parley has count under their name: the header is the client's to fill.
+        self.requests.record(op if op in self.handlers else UNKNOWN, response.status_code,
+                             time.perf_counter() - started)
+        return response
+
+    async def _handle(self, request: Request) -> Response:
         target = request.headers.get("x-amz-target", "")
         if not target.startswith(TARGET_PREFIX):
             return error_response("UnknownOperationException",
                                   f"Send X-Amz-Target: {TARGET_PREFIX}<Operation> with a JSON 1.0 body.", 400)
         op = target[len(TARGET_PREFIX):]
         try:
-            raw = await request.body()
+            raw = await read_body(request, CTI_BODY_LIMIT)
             body = orjson.loads(raw) if raw.strip() else {}
             if not isinstance(body, dict):
                 raise CtiError("SerializationException", "The request body must be a JSON object.")
@@ -81,12 +101,17 @@ class CtiApi:
                 raise CtiError("UnknownOperationException",
                                f"Parley does not implement the CTI operation {op}.", 400)
             if op in LONG_POLLS:
-                outcome = await _unless_disconnected(request, handler(who, body))
+                outcome = await _unless_disconnected(request, handler(who, body), self.stopping)
                 if outcome is None:  # nobody is listening any more: no render, no answer
                     return Response(status_code=204)
-                result = outcome
+                # Draining: answered now, with the current state (a timeout of 0 renders it at once).
+                result = await handler(who, {**body, "timeout": 0}) if isinstance(outcome, str) else outcome
             else:
                 result = await handler(who, body)
+        except BodyTooLarge as exc:
+            return error_response(TOO_LARGE, exc.message, 413)
+        except ClientDisconnect:  # gone while sending its body: nobody reads the answer
+            return Response(status_code=204)
         except orjson.JSONDecodeError:
             return error_response("SerializationException", "The request body is not valid JSON.", 400)
         except CtiError as exc:
@@ -101,24 +126,29 @@ class CtiApi:
         return Response(orjson.dumps(result), 200, media_type=JSON_10)
 
 
-async def _unless_disconnected(request: Request, work: Awaitable[dict[str, Any]]) -> dict[str, Any] | None:
-    """``work``'s result, or None (``work`` cancelled) as soon as the client closes the connection (a CCP that
-    was closed leaves no long poll, and no last snapshot render, behind)."""
+async def _unless_disconnected(request: Request, work: Awaitable[dict[str, Any]], stopping: asyncio.Event
+                               ) -> dict[str, Any] | str | None:
+    """``work``'s result; None (``work`` cancelled) as soon as the client closes the connection (a CCP that
+    was closed leaves no long poll, and no last snapshot render, behind); :data:`STOPPING` (``work`` cancelled)
+    as soon as ``stopping`` is set."""
     task = asyncio.ensure_future(work)
     gone = asyncio.ensure_future(_disconnected(request))
+    stop = asyncio.ensure_future(stopping.wait())
     try:
-        await asyncio.wait({task, gone}, return_when=asyncio.FIRST_COMPLETED)
+        await asyncio.wait({task, gone, stop}, return_when=asyncio.FIRST_COMPLETED)
     except BaseException:
         task.cancel()
         raise
     finally:
+        went = gone.done()
         gone.cancel()
+        stop.cancel()
     if task.done():
         return task.result()
     task.cancel()
     with contextlib.suppress(asyncio.CancelledError):
         await task
-    return None
+    return None if went else STOPPING
 
 
 async def _disconnected(request: Request) -> None:

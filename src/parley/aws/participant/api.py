@@ -7,6 +7,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import Send
 
+from parley.aws.bodies import PARTICIPANT_BODY_LIMIT
 from parley.aws.errors import AwsError
 from parley.aws.model import Service
 from parley.aws.restjson import PARTICIPANT, Limiter, RestJsonApi, WholeResponse, collect_handlers
@@ -52,5 +53,6 @@ class ParticipantApi:
 
 def build_participant_api(service: Service, *handlers: object, limiter: Limiter | None = None) -> ParticipantApi:
     api = RestJsonApi(service, collect_handlers(service, *handlers), bearer, PARTICIPANT,
-                      label="Participant Service", limiter=limiter, headers=CORS_HEADERS)
+                      label="Participant Service", limiter=limiter, headers=CORS_HEADERS,
+                      body_limit=PARTICIPANT_BODY_LIMIT)
     return ParticipantApi(api)

@@ -11,6 +11,16 @@
   };
   var REGION = meta("parley-region") || "us-west-2";
   var STREAMS = meta("parley-streams") || "/lib/connect-streams.js";
+  // The instance of a per-instance CCP (/connect/<alias>/ccp-v2/), or of the signed-in agent on /connect/ccp-v2/;
+  // sign-in, the session check, /auth/authorize and the shared worker all name it, so they all use one instance.
+  var INSTANCE = meta("parley-instance");
+  var forInstance = INSTANCE ? "instance=" + encodeURIComponent(INSTANCE) : "";
+  function withInstance(path) {
+    return forInstance ? path + (path.indexOf("?") < 0 ? "?" : "&") + forInstance : path;
+  }
+  function loginUrl() {
+    return withInstance("/connect/login?landat=" + encodeURIComponent(location.pathname + location.search));
+  }
   var framed = window.parent !== window;
   var ui = {};
 
@@ -40,13 +50,12 @@
 
   // ---------------------------------------------------------------------------------------------- sign-in
   function signIn() {
-    return fetch("/connect/session", { credentials: "include", cache: "no-store" }).then(function (r) {
+    return fetch(withInstance("/connect/session"), { credentials: "include", cache: "no-store" }).then(function (r) {
       return r.json();
     }).then(function (session) {
       if (session.signedIn) { return session; }
-      var landat = location.pathname + location.search;
       if (!framed) {
-        location.href = "/connect/login?landat=" + encodeURIComponent(landat);
+        location.href = loginUrl();
       } else {
         status("Sign in to Parley in the window that opens.", "warn");
       }
@@ -209,14 +218,14 @@
 
   function start(auth) {
     connect.core.initSharedWorker({
-      sharedWorkerUrl: "/connect/ccp-v2/worker.js?lib=" + encodeURIComponent(STREAMS),
+      sharedWorkerUrl: withInstance("/connect/ccp-v2/worker.js?lib=" + encodeURIComponent(STREAMS)),
       authToken: auth.accessToken,
       authTokenExpiration: new Date(auth.expiration).toISOString(),
       refreshToken: "parley",
       region: REGION,
       endpoint: location.origin + "/api",
-      authorizeEndpoint: "/auth/authorize",
-      loginEndpoint: "/connect/login?landat=" + encodeURIComponent(location.pathname + location.search),
+      authorizeEndpoint: withInstance("/auth/authorize"),
+      loginEndpoint: loginUrl(),
       agentAppEndpoint: location.host + "/agent-app/api",
       taskTemplatesEndpoint: location.origin + "/task-templates",
       authCookieName: "parley_session"

@@ -1,0 +1,148 @@
+"""Sign-in bounds without a server: the throttle's back-off (with a hand-driven clock) and the Argon2 work gate
+(real Argon2 in threads): never more checks at once than the slots and memory budget allow, a bounded queue."""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from parley.service.passwords import Passwords, PasswordsBusy, WorkBound, memory_of
+from parley.service.signin_throttle import ADDRESS_BACKOFF, USERNAME_BACKOFF, Backoff, SigninThrottle, Throttled
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def fail(throttle: SigninThrottle, user: str = "agent1", address: str = "10.0.0.1") -> None:
+    throttle.done(throttle.admit("demo", user, address), success=False)
+
+
+def retry_after(throttle: SigninThrottle, user: str = "agent1", address: str = "10.0.0.1") -> int:
+    with pytest.raises(Throttled) as caught:
+        throttle.admit("demo", user, address)
+    return caught.value.retry_after
+
+
+def test_username_backoff_doubles_after_five_free_failures_and_is_capped() -> None:
+    clock = Clock()
+    throttle = SigninThrottle(clock=clock)
+    for _ in range(USERNAME_BACKOFF.free):
+        fail(throttle)
+    waits = []
+    for _ in range(12):
+        fail(throttle)
+        waits.append(retry_after(throttle))
+        clock.now += waits[-1]  # wait it out exactly (forgiveness is far slower than these waits)
+    assert waits[:6] == [1, 2, 4, 8, 16, 32]
+    assert max(waits) <= USERNAME_BACKOFF.cap
+
+
+def test_a_real_agent_gets_in_after_the_window_and_the_count_resets() -> None:
+    clock = Clock()
+    throttle = SigninThrottle(clock=clock)
+    for _ in range(USERNAME_BACKOFF.free + 3):
+        clock.now += 100
+        fail(throttle)
+    wait = retry_after(throttle)
+    clock.now += wait
+    attempt = throttle.admit("demo", "agent1", "10.0.0.1")
+    throttle.done(attempt, success=True)
+    fail(throttle)  # after a success the five free tries are back
+    throttle.done(throttle.admit("demo", "agent1", "10.0.0.1"), success=True)
+
+
+def test_failures_are_forgiven_over_time() -> None:
+    clock = Clock()
+    throttle = SigninThrottle(clock=clock)
+    for _ in range(USERNAME_BACKOFF.free + 1):
+        fail(throttle)
+    clock.now += USERNAME_BACKOFF.forgive_every * 2
+    throttle.done(throttle.admit("demo", "agent1", "10.0.0.1"), success=False)
+    throttle.done(throttle.admit("demo", "agent1", "10.0.0.1"), success=None)  # not closed: two forgiven
+
+
+def test_usernames_are_per_instance_and_case_insensitive() -> None:
+    clock = Clock()
+    throttle = SigninThrottle(clock=clock)
+    for _ in range(USERNAME_BACKOFF.free + 1):
+        fail(throttle, user="Agent1")
+    assert retry_after(throttle, user="agent1", address="10.0.0.2") == 1
+    throttle.done(throttle.admit("other", "agent1", "10.0.0.2"), success=None)
+
+
+def test_one_address_guessing_many_usernames_is_slowed() -> None:
+    clock = Clock()
+    throttle = SigninThrottle(clock=clock)
+    for n in range(ADDRESS_BACKOFF.free + 1):
+        fail(throttle, user=f"user{n}")
+    assert retry_after(throttle, user="someone-else") == 1
+    # another address is not affected, and a success does not reopen the guessing address
+    throttle.done(throttle.admit("demo", "someone-else", "10.0.0.9"), success=True)
+    assert retry_after(throttle, user="someone-else") >= 1
+
+
+def test_parallel_checks_of_one_key_are_capped() -> None:
+    throttle = SigninThrottle(clock=Clock())
+    held = [throttle.admit("demo", "agent1", "10.0.0.1") for _ in range(USERNAME_BACKOFF.max_in_flight)]
+    assert retry_after(throttle) == 1
+    throttle.done(held[0], success=None)
+    throttle.admit("demo", "agent1", "10.0.0.1")
+
+
+def test_remembered_keys_are_bounded() -> None:
+    small = Backoff(free=1, base=1.0, cap=10.0, forgive_every=60.0, max_in_flight=2, max_keys=50)
+    throttle = SigninThrottle(username=small, address=small, clock=Clock())
+    for n in range(500):
+        fail(throttle, user=f"u{n}", address=f"10.1.{n // 250}.{n % 250}")
+    assert len(throttle._user.keys) <= 50 and len(throttle._address.keys) <= 50
+
+
+# the Argon2 gate --------------------------------------------------------------------------------------------
+async def test_password_checks_beyond_the_queue_are_refused_at_once() -> None:
+    passwords = Passwords(fast=True, slots=1, max_waiting=2)
+    stored = await passwords.hash("right")
+    results = await asyncio.gather(*(passwords.verify(stored, "wrong") for _ in range(6)), return_exceptions=True)
+    assert sum(isinstance(r, PasswordsBusy) for r in results) == 3, results
+    assert [r for r in results if not isinstance(r, Exception)] == [False] * 3
+    assert passwords.bound.peak == 1 and passwords.bound.running == 0
+    assert await passwords.verify(stored, "right") is True
+
+
+async def test_hashing_waits_its_turn_within_the_slots() -> None:
+    passwords = Passwords(fast=True, slots=2)
+    hashes = await asyncio.gather(*(passwords.hash(f"p{n}") for n in range(8)))
+    assert len(set(hashes)) == 8
+    assert passwords.bound.peak == 2 and passwords.bound.running == 0
+
+
+async def test_memory_budget_runs_big_hashes_one_at_a_time() -> None:
+    bound = WorkBound(slots=4, budget_kib=64 * 1024, max_waiting=10)
+    await bound.acquire(64 * 1024, may_refuse=True)
+    waiting = asyncio.ensure_future(bound.acquire(64 * 1024, may_refuse=True))
+    await asyncio.sleep(0)
+    assert not waiting.done() and bound.running == 1
+    bound.release(64 * 1024)
+    await waiting
+    assert bound.running == 1 and bound.peak == 1
+    bound.release(64 * 1024)
+    assert memory_of("$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA", 1) == 65536
+
+
+async def test_a_cancelled_check_keeps_its_slot_until_its_thread_ends() -> None:
+    passwords = Passwords(fast=True, slots=1, max_waiting=4)
+    stored = await passwords.hash("right")
+    first = asyncio.ensure_future(passwords.verify(stored, "wrong"))
+    queued = asyncio.ensure_future(passwords.verify(stored, "right"))
+    await asyncio.sleep(0)
+    first.cancel()
+    queued.cancel()
+    await asyncio.gather(first, queued, return_exceptions=True)
+    assert passwords.bound.running <= 1  # the first thread may still be running; the queued one never started
+    assert await passwords.verify(stored, "right") is True
+    assert passwords.bound.peak == 1 and passwords.bound.running == 0
