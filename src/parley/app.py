@@ -8,8 +8,8 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 from starlette.applications import Starlette
-from starlette.routing import Route, WebSocketRoute
-from starlette.types import ASGIApp
+from starlette.routing import Route, WebSocketRoute, request_response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from parley.aws.connect.api import build_connect_api
 from parley.aws.connect.context import ConnectContext
@@ -172,11 +172,14 @@ async def build(config: Config) -> Parley:
         *LoginPages(auth, instances, secure_cookies=config.base_url.startswith("https")).routes(),
         *CcpPages(libraries, config.region, auth, instances).routes(),
         *libraries.routes(),
-        # The Connect API (rest-json, SigV4) answers every other path, with its own errors for unknown ones.
-        Route("/{path:path}", connect_api.__call__, methods=[*ALL_METHODS, "OPTIONS"]),
     ]
+    pages = Starlette(routes=routes)
+    # The Connect API (rest-json, SigV4) answers every other HTTP request, with its own errors for unknown paths:
+    # as the router's default rather than a "/{path:path}" route, whose pattern does not match a path holding a
+    # newline (%0A), which would get Starlette's plain 404 instead of an AWS-style error.
+    pages.router.default = connect_default(request_response(connect_api.__call__), pages.router.not_found)
     # The Participant Service's operations and websocket are dispatched before Starlette (see FrontDoor).
-    app = FrontDoor(Starlette(routes=routes), participant_api,
+    app = FrontDoor(pages, participant_api,
                     ParticipantSocket(chat, hub, bus.slots, config.websocket_lifetime,
                                       config.websocket_subscribe_timeout), admission)
     connect_api.requests = telemetry.requests["connect"]
@@ -217,6 +220,15 @@ def metrics_endpoint(config: Config, telemetry: Telemetry, storage: SqlStorage, 
     GCCollector(registry=registry)
     return MetricsEndpoint(registry, collector, lambda: count_activity(storage),
                            MetricsAccess(config.metrics_public, config.metrics_token))
+
+
+def connect_default(connect: ASGIApp, not_found: ASGIApp) -> ASGIApp:
+    """What answers a request no route matched: the Connect API for HTTP, Starlette's refusal for websockets."""
+
+    async def default(scope: Scope, receive: Receive, send: Send) -> None:
+        await (connect if scope["type"] == "http" else not_found)(scope, receive, send)
+
+    return default
 
 
 def websocket_base(base_url: str) -> str:

@@ -100,6 +100,8 @@ class CtiApi:
             if handler is None:
                 raise CtiError("UnknownOperationException",
                                f"Parley does not implement the CTI operation {op}.", 400)
+            if _holds_nul(body):
+                raise CtiError("InvalidParameterException", "Strings in the request may not contain U+0000.")
             if op in LONG_POLLS:
                 outcome = await _unless_disconnected(request, handler(who, body), self.stopping)
                 if outcome is None:  # nobody is listening any more: no render, no answer
@@ -155,6 +157,23 @@ async def _disconnected(request: Request) -> None:
     """Returns when the client has closed the connection (the request body has been read already)."""
     while (await request.receive())["type"] != "http.disconnect":
         pass
+
+
+def _holds_nul(value: object) -> bool:
+    """Whether a string anywhere in a decoded JSON value (keys included) holds U+0000, which no CTI field carries
+    and PostgreSQL's text cannot store (walked without recursion: JSON may nest a thousand levels deep)."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, str):
+            if "\x00" in item:
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return False
 
 
 def need_str(body: dict[str, Any], name: str) -> str:

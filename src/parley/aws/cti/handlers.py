@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Any
+from datetime import datetime, timedelta
+from typing import Any, Protocol
 
 from parley.aws.cti.api import CtiError, CtiHandler, need_obj, need_str, opt_str
 from parley.aws.cti.snapshot import render_snapshot, version_of
@@ -23,9 +23,18 @@ MAX_POLL_SECONDS = 25.0
 ENDPOINT_TYPES = {"USER": "agent", "QUEUE": "queue", "PHONE_NUMBER": "phone_number", "FLOW": "queue"}
 
 
+class AgentWebsocketTickets(Protocol):
+    """Where ``CreateTransport`` gets the agent websocket's URL (``parley.web.agent_socket.AgentSockets``): a port,
+    so this edge does not depend on the web edge."""
+
+    async def ticket_url(self, who: AgentSession) -> tuple[str, int, datetime]:
+        """The URL with a fresh one-use ticket, its lifetime in seconds, and when the ticket expires."""
+        ...
+
+
 class CtiHandlers:
     def __init__(self, agents: AgentService, chat: ChatService, signals: AgentSignals, account: Account,
-                 agent_websocket: Any) -> None:
+                 agent_websocket: AgentWebsocketTickets) -> None:
         self.agents = agents
         self.chat = chat
         self.signals = signals
