@@ -640,7 +640,8 @@ ROUNDS = [
     "the cyclic garbage collector stopped the event loop for 54-216 ms (middle generation) and once 720 ms (a "
     "full pass that freed 295,000 objects), measured with `gc.callbacks` in the server:",
     "",
-    "1. **Frames written straight to the socket** (`web/wsprotocol.py`, `service/frames.py`): a server's "
+    "1. **Frames written straight to the socket** (`web/wsprotocol.py`, then `service/frames.py`, now "
+    "`web/wsframes.py`): a server's "
     "websocket frames are not masked, so a message's frame is the same bytes for each of its sockets; the hub "
     "encodes it once and writes it to each open socket's transport through a `parley.frames` ASGI extension that "
     "Parley's subclass of uvicorn's websocket protocol offers. No task, coroutine or ASGI message per frame; only "

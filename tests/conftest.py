@@ -1,8 +1,12 @@
-"""Shared fixtures: a real Parley server on a free port (subprocess, real sockets) and boto3 clients."""
+"""Shared fixtures: a real Parley server on a free port (subprocess, real sockets), boto3 clients, and a scratch
+PostgreSQL database (``pg_url``).
+
+Every test that needs a ``parley serve`` of its own gets it from ``start_server`` (or ``serving``, which also stops
+it and removes its data dir); every scratch database comes from ``tests/helpers/scratch_db.py``.
+"""
 
 from __future__ import annotations
 
-import asyncio
 import os
 import shutil
 import socket
@@ -10,17 +14,21 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Coroutine, Iterator
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
-import asyncpg
 import boto3
 import httpx
 import pytest
 from botocore.config import Config as BotoConfig
+
+from tests.helpers.scratch_db import PG_HOST, PG_PORT, PG_USER, execute, pg_admin, run, scratch_database
+
+__all__ = ["PG", "REGION", "PortTaken", "Server", "admin", "connect_client", "execute", "free_port", "run",
+           "serving", "start_server"]
 
 REGION = "us-west-2"
 
@@ -55,6 +63,8 @@ class Server:
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
+                if "address already in use" in self.log().lower():
+                    raise PortTaken(f"port {self.port} was taken before parley could bind it")
                 raise RuntimeError(f"parley exited early:\n{self.log()}")
             try:
                 health = httpx.get(f"{self.url}/health", timeout=1, verify=False)
@@ -110,13 +120,36 @@ def start_server(args: list[str], data_dir: Path | None = None, scheme: str = "h
     raise AssertionError("unreachable")
 
 
+@contextmanager
+def serving(args: list[str], data_dir: Path | None = None, *, scheme: str = "http", postgres: bool = False,
+            stays_up: bool = False) -> Iterator[Server]:
+    """``start_server(args)`` for a ``with`` block: stopped at the end, its data dir removed when it made one.
+
+    ``postgres``: on a scratch PostgreSQL database (``--storage``), dropped afterwards. ``stays_up``: the block
+    fails if the server died before its end (a crash the tests themselves might not notice).
+    """
+    if postgres:
+        with scratch_database() as url, serving([*args, "--storage", url], data_dir, scheme=scheme,
+                                                stays_up=stays_up) as srv:
+            yield srv
+        return
+    srv = start_server(args, data_dir, scheme)
+    try:
+        yield srv
+        if stays_up:
+            alive = srv.process is not None and srv.process.poll() is None
+            assert alive, f"the server died during the tests:\n{srv.log()[-5000:]}"
+    finally:
+        srv.stop()
+        if data_dir is None:
+            shutil.rmtree(srv.data_dir, ignore_errors=True)
+
+
 @pytest.fixture(scope="session")
 def server() -> Iterator[Server]:
     """One demo server shared by the tests that only add their own resources."""
-    srv = start_server(["--demo"])
-    yield srv
-    srv.stop()
-    shutil.rmtree(srv.data_dir, ignore_errors=True)
+    with serving(["--demo"]) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="session")
@@ -136,53 +169,14 @@ def demo_id(connect: Any) -> str:
     return next(i["Id"] for i in instances if i["InstanceAlias"] == "demo")
 
 
-# PostgreSQL on 127.0.0.1:5432 (trust auth), started here when it is down; tests get fresh databases.
-PG = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "database": "postgres", "timeout": 5}
-T = TypeVar("T")
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run ``coro`` on a private loop (the session loop of the async tests is left alone)."""
-    loop = asyncio.new_event_loop()
-    try:
-        return loop.run_until_complete(coro)
-    finally:
-        loop.close()
-
-
-async def admin() -> asyncpg.Connection:
-    """A connection to the ``postgres`` database, starting the server first when it is down."""
-    try:
-        return await asyncpg.connect(**PG)
-    except (OSError, asyncpg.PostgresError):
-        pass
-    version = sorted(os.listdir("/etc/postgresql"))[-1]
-    command = ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"]
-    started = subprocess.run(command, capture_output=True, text=True, check=False)
-    deadline = time.monotonic() + 30
-    while True:
-        try:
-            return await asyncpg.connect(**PG)
-        except (OSError, asyncpg.PostgresError) as exc:
-            if time.monotonic() > deadline:
-                pytest.fail(f"PostgreSQL is not reachable ({exc!r}); {command}: {started.stdout}{started.stderr}")
-            await asyncio.sleep(0.5)
-
-
-async def execute(sql: str) -> None:
-    conn = await admin()
-    try:
-        await conn.execute(sql)
-    finally:
-        await conn.close()
+# PostgreSQL: scratch databases come from tests/helpers/scratch_db.py (``execute`` and ``run`` are re-exported here
+# for the suites that import them from this module).
+PG = {"host": PG_HOST, "port": PG_PORT, "user": PG_USER, "database": "postgres", "timeout": 5}
+admin = pg_admin
 
 
 @pytest.fixture
 def pg_url() -> Iterator[str]:
     """A fresh PostgreSQL database for one test, dropped afterwards."""
-    name = f"parley_test_{uuid.uuid4().hex[:12]}"
-    run(execute(f"CREATE DATABASE {name}"))
-    yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    run(execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-
-
+    with scratch_database() as url:
+        yield url

@@ -6,7 +6,6 @@ Service, the CTI API and plain pages alike."""
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Iterator
 from datetime import datetime
@@ -16,7 +15,7 @@ import httpx
 import pytest
 
 from tests.aws.chat_helpers import participant_client
-from tests.conftest import Server, start_server
+from tests.conftest import Server, serving
 
 # How long the test waits for the server to have written a request's log line.
 WAIT = 10.0
@@ -25,10 +24,8 @@ WAIT = 10.0
 @pytest.fixture(scope="module")
 def served() -> Iterator[Server]:
     # Debug turns on uvicorn's access log: a line for every request, written while the request is served.
-    srv = start_server(["--demo", "--log-format", "json", "--log-level", "debug"])
-    yield srv
-    srv.stop()
-    shutil.rmtree(srv.data_dir, ignore_errors=True)
+    with serving(["--demo", "--log-format", "json", "--log-level", "debug"]) as srv:
+        yield srv
 
 
 def entries(server: Server) -> list[dict[str, Any]]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,7 +12,7 @@ import boto3
 import pytest
 import websockets
 
-from conftest import REGION, Server, start_server
+from conftest import REGION, Server, serving
 from tests.fanout.test_bus_contract import REDIS_URL, ensure_redis
 
 
@@ -21,14 +20,8 @@ from tests.fanout.test_bus_contract import REDIS_URL, ensure_redis
 def nodes(pg_url: str) -> Iterator[tuple[Server, Server]]:
     ensure_redis()
     args = ["--storage", pg_url, "--bus", REDIS_URL]
-    first = start_server(["--demo", *args])
-    second = start_server([*args, "--access-key", "test:test"])
-    try:
+    with serving(["--demo", *args]) as first, serving([*args, "--access-key", "test:test"]) as second:
         yield first, second
-    finally:
-        for node in (first, second):
-            node.stop()
-            shutil.rmtree(node.data_dir, ignore_errors=True)
 
 
 def participant_client(url: str) -> Any:

@@ -58,7 +58,16 @@ from parley.storage import check_current, head_revision, open_storage
 from parley.storage.activity import count_activity
 from parley.storage.database import SqlStorage
 from parley.storage.files import LocalFileStore
-from parley.web.admission import Admission, LoopLag, QueueDelay, Settings, connect_admission
+from parley.web.admission import (
+    Admission,
+    ConnectPaths,
+    EarlyRefusal,
+    LoopLag,
+    QueueDelay,
+    Settings,
+    ThreadCpu,
+    connect_admission,
+)
 from parley.web.agent_socket import AgentSockets
 from parley.web.attachments import AttachmentFiles
 from parley.web.ccp import CcpPages
@@ -68,8 +77,10 @@ from parley.web.libraries import Libraries, find_node_modules
 from parley.web.login import LoginPages
 from parley.web.metrics import MetricsAccess, MetricsEndpoint, ParleyCollector, Sources
 from parley.web.ready import ready_endpoint
+from parley.web.signin_gate import SigninGate
 from parley.web.tracking import Tracking
 from parley.web.websocket import ParticipantSocket
+from parley.web.wsframes import TextFrames
 
 ALL_METHODS = ["GET", "PUT", "POST", "DELETE", "PATCH", "HEAD"]
 
@@ -88,6 +99,8 @@ class Parley:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # Set when the server starts draining (parley.server): long polls answer at once.
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
+    # Load shedding's refusal as soon as a request head is parsed (parley.web.httpprotocol); None: shedding off.
+    refuse: EarlyRefusal | None = None
 
     async def close(self) -> None:
         for closer in reversed(self.closers):
@@ -122,9 +135,9 @@ async def build(config: Config) -> Parley:
             RateLimiter({**PARTICIPANT_RATES, **overrides}), TokenInstances(storage).instance_of
         )
     # Load shedding: new requests are refused with 429 while work waits too long in this process.
-    loop_lag = LoopLag()
-    admission = Admission(QueueDelay(loop_lag, appender.oldest_wait), Settings(target=config.admission_target)
-                          ) if config.admission else None
+    loop_lag = LoopLag(cpu=ThreadCpu())
+    admission = Admission(QueueDelay(loop_lag, appender.oldest_wait, loop_lag.busy),
+                          Settings(target=config.admission_target)) if config.admission else None
     if admission is not None:
         connect_limiter = connect_admission(admission, connect_limiter)
     connect_api = build_connect_api(Service.load("connect", "2017-08-08"), ctx, access_keys, connect_limiter)
@@ -143,7 +156,8 @@ async def build(config: Config) -> Parley:
     router = Router(storage, notifier, config.offer_seconds)
     router.start()
     agents = AgentService(storage, notifier, router)
-    agent_sockets = AgentSockets(storage, agents, hub, signals, websocket_base(config.base_url))
+    frames = TextFrames()  # one per node: a message's frame is encoded once for its participant and agent sockets
+    agent_sockets = AgentSockets(storage, agents, hub, signals, websocket_base(config.base_url), frames)
     account = Account(config.region, config.account_id)
 
     async def resolve_agent(token: str) -> AgentSession | None:
@@ -178,10 +192,11 @@ async def build(config: Config) -> Parley:
     # as the router's default rather than a "/{path:path}" route, whose pattern does not match a path holding a
     # newline (%0A), which would get Starlette's plain 404 instead of an AWS-style error.
     pages.router.default = connect_default(request_response(connect_api.__call__), pages.router.not_found)
-    # The Participant Service's operations and websocket are dispatched before Starlette (see FrontDoor).
-    app = FrontDoor(pages, participant_api,
+    # The Participant Service's operations and websocket are dispatched before Starlette (see FrontDoor); sign-in
+    # posts from an address that must wait are refused before it too (SigninGate).
+    app = FrontDoor(SigninGate(pages, auth.throttle), participant_api,
                     ParticipantSocket(chat, hub, bus.slots, config.websocket_lifetime,
-                                      config.websocket_subscribe_timeout), admission)
+                                      config.websocket_subscribe_timeout, frames), admission)
     connect_api.requests = telemetry.requests["connect"]
     participant_api.api.requests = telemetry.requests["participant"]
     cti_api.requests = telemetry.requests["cti"]
@@ -189,6 +204,8 @@ async def build(config: Config) -> Parley:
                     stopping=stopping)
     parley.closers += [bus.close, hub.stop, signals.stop, router.stop, timers.stop, appender.close]
     if admission is not None:
+        parley.refuse = EarlyRefusal(admission, ConnectPaths.of(connect_api.service.model, [
+            path for route in routes if isinstance(path := getattr(route, "path", None), str)]))
         loop_lag.start(admission.observe)
         parley.closers.append(loop_lag.stop)
     return parley

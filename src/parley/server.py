@@ -89,7 +89,8 @@ async def serve(config: Config) -> None:
     collector = Collector()
     collector.start()
     try:
-        guard = ConnectionGuard(config.header_timeout, config.max_connections or automatic_max_connections())
+        guard = ConnectionGuard(config.header_timeout, config.max_connections or automatic_max_connections(),
+                                parley.refuse)
         server = DrainingServer(uvicorn.Config(
             parley.app, host=config.host, port=config.port, log_level=config.log_level,
             http=guard.protocol(), ws=GoingAwayWebSocketProtocol, lifespan="off",

@@ -7,22 +7,18 @@ of ``chatMediaInfo.connectionData``) with a participant websocket that collects 
 from __future__ import annotations
 
 import json
-import os
 import re
-import shutil
 import time
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import httpx
 from botocore.exceptions import ClientError
 
 from tests.aws.chat_helpers import EVENT, Party, Socket, join, participant_client
-from tests.conftest import Server, execute, run, start_server
+from tests.conftest import Server, serving
 
 PASSWORD = "Parley-demo-1"
 AGENTS = ("agent1", "agent2", "agent3", "agent4", "agent5")
@@ -45,66 +41,13 @@ Snapshot = dict[str, Any]
 ContactView = dict[str, Any]
 
 
-def _listens(pid: int, port: int) -> bool | None:
-    """Whether process ``pid`` holds the listening socket of ``port`` (None where /proc cannot tell)."""
-    try:
-        inodes = set()
-        for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-            with open(table) as rows:
-                for row in list(rows)[1:]:
-                    fields = row.split()
-                    if fields[3] == "0A" and int(fields[1].rsplit(":", 1)[1], 16) == port:
-                        inodes.add(f"socket:[{fields[9]}]")
-        fds = Path(f"/proc/{pid}/fd")
-        return any(os.readlink(fd) in inodes for fd in fds.iterdir())
-    except OSError:
-        return None
-
-
-@contextmanager
-def postgres_database() -> Iterator[str]:
-    """A fresh database on the PostgreSQL server of 127.0.0.1:5432 (trust auth), dropped afterwards. PostgreSQL is
-    started when it is down, and the test fails (never skips) when it cannot be had, as the storage suite does."""
-    name = f"parley_agents_{uuid.uuid4().hex[:12]}"
-    run(execute(f"CREATE DATABASE {name}"))
-    try:
-        yield f"postgresql://postgres@127.0.0.1:5432/{name}"
-    finally:
-        run(execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-
-
 @contextmanager
 def dedicated_server(args: list[str], storage: str = "sqlite") -> Iterator[Server]:
-    """A ``parley serve`` of the test module's own (SQLite in its data dir, or a fresh PostgreSQL database),
-    checked to be the process that answers on its port.
-
-    Other suites start servers at the same time: when our process loses the race for its free port, the
-    health check may be answered by someone else's server, which may stop in the middle of our tests.
-    """
-    if storage == "postgresql":
-        with postgres_database() as url, dedicated_server([*args, "--storage", url]) as srv:
-            yield srv
-        return
-    for _attempt in range(3):
-        srv = start_server(args)
-        assert srv.process is not None
-        deadline = time.monotonic() + 10
-        while srv.process.poll() is None and _listens(srv.process.pid, srv.port) is False \
-                and time.monotonic() < deadline:
-            time.sleep(0.05)
-        if srv.process.poll() is None and _listens(srv.process.pid, srv.port) is not False:
-            break
-        srv.stop()
-        shutil.rmtree(srv.data_dir, ignore_errors=True)
-    else:
-        raise RuntimeError(f"parley did not stay up on its own port:\n{srv.log()[-3000:]}")
-    try:
+    """A ``parley serve`` of the test module's own (SQLite in its data dir, or a scratch PostgreSQL database),
+    which must still be up when the module's tests are done. ``start_server`` makes sure the process answering on
+    its port is this one (the pid ``/health`` reports), retrying on another port when it loses the race for it."""
+    with serving(args, postgres=storage == "postgresql", stays_up=True) as srv:
         yield srv
-        alive = srv.process is not None and srv.process.poll() is None
-        assert alive, f"the server died during the tests:\n{srv.log()[-5000:]}"
-    finally:
-        srv.stop()
-        shutil.rmtree(srv.data_dir, ignore_errors=True)
 
 
 class CtiFailure(Exception):

@@ -5,7 +5,6 @@ acknowledged is lost across a server restart."""
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import threading
 import time
@@ -31,7 +30,7 @@ from tests.aws.chat_helpers import (
     participant_client,
 )
 from tests.aws.conftest import builtin_ids
-from tests.conftest import Server, start_server
+from tests.conftest import Server, serving
 
 
 @pytest.fixture(scope="module")
@@ -289,10 +288,8 @@ def test_concurrent_senders_across_chats_do_not_mix(connect: Any, pc: Any, demo:
 
 @pytest.fixture
 def own_server() -> Iterator[Server]:
-    srv = start_server(["--demo"])
-    yield srv
-    srv.stop()
-    shutil.rmtree(srv.data_dir, ignore_errors=True)
+    with serving(["--demo"]) as srv:
+        yield srv
 
 
 def demo_of(srv: Server) -> Any:

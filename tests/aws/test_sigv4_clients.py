@@ -16,7 +16,7 @@ import boto3
 import pytest
 from botocore.config import Config as BotoConfig
 
-from conftest import Server, start_server
+from conftest import Server, serving
 from tests.aws.conftest import check_refused
 
 HERE = Path(__file__).parent
@@ -33,10 +33,8 @@ def connect_in(server: Server, region: str) -> Any:
 @pytest.fixture(scope="module")
 def eu_server() -> Iterator[Server]:
     """A server whose region is eu-west-1."""
-    srv = start_server(["--demo", "--region", "eu-west-1"])
-    yield srv
-    srv.stop()
-    shutil.rmtree(srv.data_dir, ignore_errors=True)
+    with serving(["--demo", "--region", "eu-west-1"]) as srv:
+        yield srv
 
 
 def test_boto3_in_another_region_is_refused(server: Server, eu_server: Server) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -11,16 +10,14 @@ import pytest
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
-from tests.conftest import REGION, Server, start_server
+from tests.conftest import REGION, Server, serving
 
 
 @pytest.fixture(scope="module")
 def limited() -> Iterator[Server]:
-    srv = start_server(["--demo", "--rate-limits", "on", "--rate-limit", "SendMessage=0.5/2",
-                        "--rate-limit", "StartChatContact=0.5/2"])
-    yield srv
-    srv.stop()
-    shutil.rmtree(srv.data_dir, ignore_errors=True)
+    with serving(["--demo", "--rate-limits", "on", "--rate-limit", "SendMessage=0.5/2",
+                  "--rate-limit", "StartChatContact=0.5/2"]) as srv:
+        yield srv
 
 
 def _start(connect: Any) -> dict[str, Any]:

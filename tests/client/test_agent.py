@@ -4,7 +4,6 @@ three-way conference through a quick connect, refusals, leaving, after-contact w
 from __future__ import annotations
 
 import asyncio
-import shutil
 from collections.abc import Iterator
 from typing import Any
 
@@ -24,7 +23,7 @@ from parley.client import (
     is_message,
     message_with,
 )
-from tests.conftest import Server, start_server
+from tests.conftest import Server, serving
 
 PASSWORD = "Parley-demo-1"
 
@@ -32,10 +31,8 @@ PASSWORD = "Parley-demo-1"
 @pytest.fixture(scope="module")
 def srv() -> Iterator[Server]:
     """A server of its own: these tests change agent states, which would route other modules' chats."""
-    server = start_server(["--demo"])
-    yield server
-    server.stop()
-    shutil.rmtree(server.data_dir, ignore_errors=True)
+    with serving(["--demo"]) as server:
+        yield server
 
 
 def demo_agent(srv: Server, username: str, **options: Any) -> Agent:

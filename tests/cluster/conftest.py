@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -97,6 +98,9 @@ class Cluster:
             process = subprocess.Popen(argv, env=env, cwd=cwd, stdin=subprocess.DEVNULL, stdout=log,
                                        stderr=subprocess.STDOUT, start_new_session=True)
         (self.run_dir / f"node{n}.pid").write_text(f"{process.pid}\n")
+        # Reaped as soon as it exits: a zombie still answers ``kill -0``, so ``scripts/cluster stop`` would wait
+        # for it until its time-out.
+        threading.Thread(target=process.wait, daemon=True).start()
         deadline = time.monotonic() + wait
         while True:
             with contextlib.suppress(httpx.HTTPError):
@@ -168,6 +172,10 @@ def start_cluster(nodes: int = 3, serve_args: tuple[str, ...] = (), services: Se
         yield cluster
     finally:
         cluster.script("stop")
+        keep = os.environ.get("PARLEY_CLUSTER_LOGS")  # a folder to copy the nodes' logs to, for a failure's story
+        if keep:
+            for log in run_dir.glob("*.log"):
+                shutil.copy(log, Path(keep) / log.name)
         if services is None:
             run(execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
         shutil.rmtree(run_dir, ignore_errors=True)

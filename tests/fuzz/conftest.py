@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import uuid
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -22,7 +21,7 @@ from hypothesis import HealthCheck, event, settings
 
 from tests.aws.chat_helpers import Chat, Party, new_chat, participant_client
 from tests.aws.conftest import DemoIds, builtin_ids
-from tests.conftest import REGION, Server, execute, run, start_server
+from tests.conftest import REGION, Server, serving
 
 # One profile for every fuzz test: the same examples on every run (derandomize, no example database), no
 # per-example deadline (a shared 2-core machine is slow at times), and few enough examples that the whole suite
@@ -78,18 +77,8 @@ def fuzz_server() -> Iterator[Server]:
     SQLite by default; ``PARLEY_FUZZ_STORAGE=postgresql`` runs it on a fresh PostgreSQL database instead (the
     storage where, for example, a NUL character in an id used to fail inside the driver).
     """
-    database = None
-    args = ["--demo"]
-    if os.environ.get("PARLEY_FUZZ_STORAGE") == "postgresql":
-        database = f"parley_fuzz_{uuid.uuid4().hex[:12]}"
-        run(execute(f"CREATE DATABASE {database}"))
-        args += ["--storage", f"postgresql://postgres@127.0.0.1:5432/{database}"]
-    srv = start_server(args)
-    yield srv
-    srv.stop()
-    shutil.rmtree(srv.data_dir, ignore_errors=True)
-    if database is not None:
-        run(execute(f"DROP DATABASE IF EXISTS {database} WITH (FORCE)"))
+    with serving(["--demo"], postgres=os.environ.get("PARLEY_FUZZ_STORAGE") == "postgresql") as srv:
+        yield srv
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -5,15 +5,13 @@ on PostgreSQL."""
 from __future__ import annotations
 
 import json
-import shutil
-import uuid
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from tests.aws.conftest import DemoIds
-from tests.conftest import Server, execute, run, start_server
+from tests.conftest import Server, serving
 from tests.fuzz.agent import TARGET, CtiAgent
 from tests.fuzz.conftest import LogWatch, Reply, check_answer, sign
 
@@ -37,13 +35,8 @@ def test_the_reproducers_still_reach_the_server(fuzz_server: Server, http: httpx
 @pytest.fixture(scope="module")
 def postgres_server() -> Iterator[Server]:
     """A demo server on a fresh PostgreSQL database."""
-    name = f"parley_fuzz_{uuid.uuid4().hex[:12]}"
-    run(execute(f"CREATE DATABASE {name}"))
-    srv = start_server(["--demo", "--storage", f"postgresql://postgres@127.0.0.1:5432/{name}"])
-    yield srv
-    srv.stop()
-    shutil.rmtree(srv.data_dir, ignore_errors=True)
-    run(execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    with serving(["--demo"], postgres=True) as srv:
+        yield srv
 
 
 @pytest.mark.postgres

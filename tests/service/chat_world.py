@@ -3,13 +3,10 @@ wired like ``parley.app.build`` does, plus an instance with its built-in flows."
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-
-import asyncpg
 
 from parley.aws.participant.items import chat_frame
 from parley.domain.resources import ContactFlow
@@ -20,6 +17,7 @@ from parley.service.instances import SAMPLE_INBOUND_FLOW, InstanceService
 from parley.service.notify import ChatNotifier
 from parley.storage import open_storage
 from parley.storage.database import SqlStorage
+from tests.helpers.scratch_db import scratch_url
 
 
 @dataclass
@@ -55,27 +53,8 @@ async def start_chat(node: Node, instance_id: str, flow_id: str, name: str = "Ja
     return await node.contacts.start_chat(ChatRequest(instance_id, flow_id, name, {}))
 
 
-# PostgreSQL of the test machine (trust auth), as the storage contract suite uses it.
-PG_ADMIN = {"host": "127.0.0.1", "port": 5432, "user": "postgres", "database": "postgres"}
-
-
 @asynccontextmanager
 async def database_url(backend: str, tmp_path: Path) -> AsyncIterator[str]:
     """A new, empty database of ``backend`` ("sqlite" or "postgresql"), dropped afterwards."""
-    if backend == "sqlite":
-        yield f"sqlite:///{tmp_path / 'parley.db'}"
-        return
-    name = f"parley_svc_{uuid.uuid4().hex[:12]}"
-    admin = await asyncpg.connect(**PG_ADMIN, timeout=5)
-    try:
-        await admin.execute(f"CREATE DATABASE {name}")
-    finally:
-        await admin.close()
-    try:
-        yield f"postgresql://{PG_ADMIN['user']}@{PG_ADMIN['host']}:{PG_ADMIN['port']}/{name}"
-    finally:
-        admin = await asyncpg.connect(**PG_ADMIN, timeout=5)
-        try:
-            await admin.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-        finally:
-            await admin.close()
+    async with scratch_url(backend, tmp_path, "parley_svc") as url:
+        yield url

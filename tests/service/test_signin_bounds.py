@@ -8,7 +8,17 @@ import asyncio
 import pytest
 
 from parley.service.passwords import Passwords, PasswordsBusy, WorkBound, memory_of
-from parley.service.signin_throttle import ADDRESS_BACKOFF, USERNAME_BACKOFF, Backoff, SigninThrottle, Throttled
+from parley.service.signin_throttle import (
+    ADDRESS_BACKOFF,
+    ADDRESS_POSTS,
+    DEVICE_BACKOFF,
+    USERNAME_BACKOFF,
+    Backoff,
+    PostRate,
+    SigninThrottle,
+    Throttled,
+    address_key,
+)
 
 
 class Clock:
@@ -101,6 +111,90 @@ def test_remembered_keys_are_bounded() -> None:
     for n in range(500):
         fail(throttle, user=f"u{n}", address=f"10.1.{n // 250}.{n % 250}")
     assert len(throttle._user.keys) <= 50 and len(throttle._address.keys) <= 50
+
+
+# the gate before the form is read ---------------------------------------------------------------------------
+def test_the_gate_lets_a_burst_of_posts_through_then_one_a_second() -> None:
+    clock = Clock()
+    throttle = SigninThrottle(clock=clock)
+    assert [throttle.gate("10.0.0.1") for _ in range(ADDRESS_POSTS.burst)] == [0] * ADDRESS_POSTS.burst
+    assert throttle.gate("10.0.0.1") == 1
+    assert throttle.gate("10.0.0.2") == 0  # another address has its own bucket
+    clock.now += 1 / ADDRESS_POSTS.per_second
+    assert throttle.gate("10.0.0.1") == 0
+    assert throttle.gate("10.0.0.1") == 1
+
+
+def test_successful_sign_ins_give_their_post_back() -> None:
+    throttle = SigninThrottle(clock=Clock())
+    for _ in range(ADDRESS_POSTS.burst * 3):  # an office behind one address, everyone signing in
+        assert throttle.gate("10.0.0.1") == 0
+        throttle.signed_in("10.0.0.1")
+    assert throttle.gate("10.0.0.1") == 0
+
+
+def test_the_gate_refuses_a_closed_address_until_its_window_ends() -> None:
+    clock = Clock()
+    throttle = SigninThrottle(clock=clock, posts=PostRate(burst=10_000, per_second=1.0, max_keys=10))
+    for n in range(ADDRESS_BACKOFF.free + 1):
+        fail(throttle, user=f"user{n}")
+    clock.now += 0.5
+    assert throttle.gate("10.0.0.1") == 1
+    clock.now += 0.5
+    assert throttle.gate("10.0.0.1") == 0
+
+
+def test_ipv6_addresses_count_by_their_64() -> None:
+    assert address_key("2001:db8:1:2:aaaa::1") == address_key("2001:db8:1:2:bbbb::9") == "2001:db8:1:2::/64"
+    assert address_key("2001:db8:1:3::1") != address_key("2001:db8:1:2::1")
+    assert address_key("10.0.0.1") == "10.0.0.1"
+    throttle = SigninThrottle(clock=Clock())
+    for n in range(ADDRESS_POSTS.burst):
+        assert throttle.gate(f"2001:db8::{n + 1:x}") == 0
+    assert throttle.gate("2001:db8::ffff") == 1
+
+
+def test_bucket_addresses_are_bounded() -> None:
+    throttle = SigninThrottle(clock=Clock(), posts=PostRate(burst=2, per_second=1.0, max_keys=50))
+    for n in range(500):
+        throttle.gate(f"10.2.{n // 250}.{n % 250}")
+    assert len(throttle._posts.buckets) <= 50
+
+
+# device cookies ---------------------------------------------------------------------------------------------
+def test_a_known_device_signs_in_while_its_username_is_closed() -> None:
+    clock = Clock()
+    throttle = SigninThrottle(clock=clock)
+    for _ in range(USERNAME_BACKOFF.free):  # an attacker keeps the username closed
+        fail(throttle, address="10.9.9.9")
+    for _ in range(6):
+        fail(throttle, address="10.9.9.9")
+        clock.now += retry_after(throttle, address="10.9.9.9")
+    fail(throttle, address="10.9.9.9")
+    assert retry_after(throttle, address="10.0.0.1") >= 32  # a new browser waits
+    attempt = throttle.admit("demo", "agent1", "10.0.0.1", device="dev-1")
+    assert attempt.device
+    throttle.done(attempt, success=True)
+    # its success does not reopen the username for the attacker
+    assert retry_after(throttle, address="10.9.9.9") >= 31
+
+
+def test_device_failures_back_off_per_device_only() -> None:
+    clock = Clock()
+    throttle = SigninThrottle(clock=clock)
+    for _ in range(DEVICE_BACKOFF.free + 1):
+        throttle.done(throttle.admit("demo", "agent1", "10.0.0.1", device="dev-1"), success=False)
+    with pytest.raises(Throttled) as caught:
+        throttle.admit("demo", "agent1", "10.0.0.1", device="dev-1")
+    assert caught.value.retry_after == 1
+    # neither the username, the address nor another device of the same agent is affected
+    throttle.done(throttle.admit("demo", "agent1", "10.0.0.1"), success=None)
+    throttle.done(throttle.admit("demo", "agent1", "10.0.0.1", device="dev-2"), success=None)
+    clock.now += 1
+    throttle.done(throttle.admit("demo", "agent1", "10.0.0.1", device="dev-1"), success=True)
+    for _ in range(DEVICE_BACKOFF.free):  # a success gives the device its free tries back
+        throttle.done(throttle.admit("demo", "agent1", "10.0.0.1", device="dev-1"), success=False)
+    throttle.done(throttle.admit("demo", "agent1", "10.0.0.1", device="dev-1"), success=None)
 
 
 # the Argon2 gate --------------------------------------------------------------------------------------------

@@ -1,16 +1,25 @@
-"""The load-shedding controller with a fake clock and a fake queue: when it refuses and when it admits again."""
+"""The load-shedding controller with a fake clock, a fake queue and a fake CPU counter: when it refuses and when it
+admits again, how it tells a saturated event loop from a starved one, and which requests the protocol decides."""
 
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 
+import orjson
+
+from parley.aws.model import Service
 from parley.service.appends import Append, Appender
 from parley.web.admission import (
+    DECIDED,
     Admission,
+    ConnectPaths,
+    EarlyRefusal,
     LoopLag,
     QueueDelay,
     Settings,
+    ThreadCpu,
     sheds,
     throttled,
 )
@@ -198,3 +207,129 @@ def test_the_answer_is_the_participant_services_throttling_shape() -> None:
     assert answer.headers["x-amzn-ErrorType"] == "ThrottlingException"
     assert answer.headers["Access-Control-Allow-Origin"] == "*"
     assert answer.body.startswith(b'{"Message":"Rate exceeded')
+
+
+@dataclass
+class Cpu:
+    """The loop thread's counters as ThreadCpu reports them: seconds run, seconds waited for a CPU."""
+
+    run: float = 0.0
+    waited: float = 0.0
+
+    def __call__(self) -> tuple[float, float]:
+        return self.run, self.waited
+
+
+def ticking(lag: LoopLag, clock: Clock, cpu: Cpu, seconds: float, *, ran: float, waited: float,
+            late: float = 0.0) -> None:
+    """Ticks over ``seconds``: of each tick's wall time the thread ran ``ran`` and waited for a CPU ``waited``
+    (shares); each tick ran ``late`` seconds after it was due."""
+    for _ in range(round(seconds / lag.tick)):
+        step = lag.tick + late
+        clock.now += step
+        cpu.run += ran * step
+        cpu.waited += waited * step
+        lag.sample()
+
+
+def test_a_loop_that_never_sleeps_is_busy_even_while_it_waits_for_a_cpu() -> None:
+    clock, cpu = Clock(), Cpu()
+    lag = LoopLag(tick=0.005, clock=clock, cpu=cpu, window=0.05)
+    assert lag.busy() == 1.0, "no samples yet: the lag counts, as before the loop was measured"
+    ticking(lag, clock, cpu, 0.2, ran=1.0, waited=0.0)
+    assert lag.busy() > 0.99
+    ticking(lag, clock, cpu, 0.2, ran=0.4, waited=0.6)  # saturated on a machine whose CPUs others take
+    assert lag.busy() > 0.99, "ran 40% and waited 60% for a CPU: it never slept"
+
+
+def test_a_loop_that_sleeps_is_not_busy_however_late_its_timers() -> None:
+    clock, cpu = Clock(), Cpu()
+    lag = LoopLag(tick=0.005, clock=clock, cpu=cpu, window=0.05)
+    ticking(lag, clock, cpu, 0.2, ran=0.3, waited=0.4, late=0.03)  # slept 30% of the time
+    assert abs(lag.busy() - 0.3 / 0.6) < 1e-6
+    assert lag() > TARGET, "its timers do run late"
+
+
+def test_the_busy_share_covers_the_last_window_only() -> None:
+    clock, cpu = Clock(), Cpu()
+    lag = LoopLag(tick=0.005, clock=clock, cpu=cpu, window=0.05)
+    ticking(lag, clock, cpu, 1.0, ran=0.2, waited=0.0)  # a long idle second
+    ticking(lag, clock, cpu, 0.06, ran=1.0, waited=0.0)  # then a window of saturation
+    assert lag.busy() > 0.95
+
+
+def test_without_run_queue_figures_the_share_is_cpu_time_over_wall_time() -> None:
+    clock, cpu = Clock(), Cpu()
+    lag = LoopLag(tick=0.005, clock=clock, cpu=cpu, window=0.05)
+    ticking(lag, clock, cpu, 0.2, ran=0.5, waited=0.0)
+    assert abs(lag.busy() - 0.5) < 1e-6
+
+
+def starved_or_saturated(ran: float, waited: float) -> tuple[Admission, Clock, Cpu, LoopLag]:
+    """A controller on the loop's lag alone (nothing queued for the database), the loop running ``ran`` and
+    waiting for a CPU ``waited`` of the time, its timers 30 ms late for longer than an interval."""
+    clock, cpu = Clock(), Cpu()
+    lag = LoopLag(tick=0.005, clock=clock, cpu=cpu, window=INTERVAL)
+    admission = Admission(QueueDelay(lag, lambda: 0.0, lag.busy), Settings(TARGET, INTERVAL, HOLD, MIN_REQUESTS),
+                          clock)
+    for _ in range(round(2 * INTERVAL / lag.tick)):
+        ticking(lag, clock, cpu, lag.tick, ran=ran, waited=waited, late=0.03)
+        admission.observe()
+        admission.admit()
+    return admission, clock, cpu, lag
+
+
+def test_a_saturated_loop_is_shed_even_on_a_starved_machine() -> None:
+    admission, *_ = starved_or_saturated(ran=0.5, waited=0.5)
+    assert admission.refused > 0 and admission.shedding
+
+
+def test_a_starved_loop_with_room_to_spare_is_not_shed() -> None:
+    admission, *_ = starved_or_saturated(ran=0.3, waited=0.5)  # asleep a fifth of the time
+    assert admission.refused == 0 and not admission.shedding
+
+
+def test_the_oldest_append_counts_even_while_the_loop_sleeps() -> None:
+    assert QueueDelay(lambda: 0.5, lambda: 0.04, lambda: 0.1)() == 0.04, "the loop's lag is not counted"
+    assert QueueDelay(lambda: 0.5, lambda: 0.04, lambda: 0.95)() == 0.5
+
+
+def test_thread_cpu_reads_this_threads_run_and_wait_times() -> None:
+    cpu = ThreadCpu()
+    run, waited = cpu()
+    deadline = time.thread_time() + 0.05
+    while time.thread_time() < deadline:
+        pass
+    later, waited_later = cpu()
+    cpu.close()
+    assert later - run >= 0.04 and waited_later >= waited >= 0.0
+    missing = ThreadCpu("/nonexistent/schedstat")
+    assert missing()[1] == 0.0 and missing()[0] > 0.0, "falls back to the thread's CPU time"
+
+
+def test_early_refusal_decides_only_what_may_be_shed() -> None:
+    connect = ConnectPaths.of(Service.load("connect", "2017-08-08").model, ["/connect/login", "/api", "/health"])
+    assert {"instance", "users", "contact", "quick-connects"} <= connect.segments
+    assert "connect" not in connect.segments and "api" not in connect.segments
+    assert ("POST", "/contact/stop") in connect.kept
+    refusing = Admission(lambda: 1.0, Settings(TARGET, INTERVAL, HOLD, MIN_REQUESTS))
+    refusing.admit = lambda: False  # type: ignore[method-assign]
+    early = EarlyRefusal(refusing, connect)
+    for method, path in [("POST", "/participant/connection"), ("POST", "/participant/disconnect"),
+                         ("OPTIONS", "/participant/message"), ("HEAD", "/participant/message"),
+                         ("PUT", "/participant/attachments/abc"), ("POST", "/contact/stop"),
+                         ("GET", "/connect/login"), ("POST", "/api"), ("GET", "/health")]:
+        scope = {"method": method, "path": path}
+        assert early(scope) is None, (method, path)
+        assert DECIDED not in scope, "left to the app"
+    participant = early({"method": "POST", "path": "/participant/message"})
+    connect_answer = early({"method": "PUT", "path": "/contact/chat"})
+    assert participant is not None and connect_answer is not None
+    status, head, body = participant
+    assert status == 429 and b"x-amzn-errortype: ThrottlingException\r\n" in head
+    assert b"access-control-allow-origin: *\r\n" in head and head.startswith(b"x-amzn-requestid: ")
+    assert orjson.loads(body)["Message"].startswith("Rate exceeded")
+    assert b"access-control" not in connect_answer[1] and b"x-amzn-errortype: ThrottlingException" in connect_answer[1]
+    admitting = EarlyRefusal(Admission(lambda: 0.0), connect)
+    scope = {"method": "POST", "path": "/participant/message"}
+    assert admitting(scope) is None and scope[DECIDED], "admitted here: the app does not ask again"

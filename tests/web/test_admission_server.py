@@ -21,7 +21,7 @@ import pytest
 from botocore.config import Config as BotoConfig
 from botocore.exceptions import ClientError
 
-from tests.conftest import REGION, Server, start_server
+from tests.conftest import REGION, Server, serving, start_server
 
 # How long a wave of probes is given to be answered before they count as queued behind the lock (not a speed
 # check: every probe is classified by its eventual outcome below).
@@ -35,10 +35,8 @@ DEADLINE = 20.0
 
 @pytest.fixture(scope="module")
 def srv() -> Iterator[Server]:
-    server = start_server(["--demo"])
-    yield server
-    server.stop()
-    shutil.rmtree(server.data_dir, ignore_errors=True)
+    with serving(["--demo"]) as server:
+        yield server
 
 
 def participant(url: str, retries: int = 1) -> Any:

@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 from parley.aws.bodies import CONNECT_BODY_LIMIT, CTI_BODY_LIMIT, PARTICIPANT_BODY_LIMIT
 from tests.aws.chat_helpers import new_chat, participant_client
 from tests.aws.conftest import builtin_ids
-from tests.conftest import Server, start_server
+from tests.conftest import Server, serving, start_server
 
 # The header timeout of the server under test: short, so the test is quick (the default is 10 s).
 HEADER_TIMEOUT = 1.0
@@ -36,10 +36,8 @@ TOO_LARGE = "RequestEntityTooLargeException"
 
 @pytest.fixture(scope="module")
 def limited() -> Iterator[Server]:
-    srv = start_server(["--demo", "--header-timeout", str(HEADER_TIMEOUT)])
-    yield srv
-    srv.stop()
-    shutil.rmtree(srv.data_dir, ignore_errors=True)
+    with serving(["--demo", "--header-timeout", str(HEADER_TIMEOUT)]) as srv:
+        yield srv
 
 
 def rss_kib(server: Server) -> int:

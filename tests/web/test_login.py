@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+import zlib
 from collections.abc import AsyncIterator, Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -29,9 +30,13 @@ TWELVE_HOURS_MS = 12 * 3600 * 1000
 
 
 @pytest.fixture
-def browser(server: Server) -> Iterator[httpx.Client]:
-    """A cookie-keeping client that does not follow redirects, like a browser tab we can inspect."""
-    with httpx.Client(base_url=server.url, follow_redirects=False, timeout=30) as client:
+def browser(server: Server, request: pytest.FixtureRequest) -> Iterator[httpx.Client]:
+    """A cookie-keeping client that does not follow redirects, like a browser tab we can inspect. Each test's
+    browser connects from a loopback address of its own (any 127/8 address reaches the server), so the sign-in
+    posts one test sends do not use up another's (the server counts them per address)."""
+    spot = zlib.crc32(request.node.nodeid.encode())
+    transport = httpx.HTTPTransport(local_address=f"127.1.{spot >> 8 & 0xFF}.{1 + spot % 250}")
+    with httpx.Client(base_url=server.url, follow_redirects=False, timeout=30, transport=transport) as client:
         yield client
 
 

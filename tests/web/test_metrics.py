@@ -5,7 +5,6 @@ non-loopback address), to requests that came through a proxy, and to wrong token
 
 from __future__ import annotations
 
-import shutil
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -19,7 +18,7 @@ from starlette.requests import Request
 from parley.web.metrics import MetricsAccess
 from tests.aws.chat_helpers import Socket, new_chat, participant_client
 from tests.aws.conftest import DemoIds, builtin_ids
-from tests.conftest import Server, start_server
+from tests.conftest import Server, serving
 
 TOKEN = "metrics-test-token-0123456789"
 # How long a test waits for a value to show in /metrics (database counts are cached there for 5 s).
@@ -30,10 +29,8 @@ Samples = dict[tuple[str, frozenset[tuple[str, str]]], float]
 @pytest.fixture(scope="module")
 def served() -> Iterator[Server]:
     # Listening on every address, so the test can also come in from a non-loopback one.
-    srv = start_server(["--demo", "--host", "0.0.0.0", "--metrics-token", TOKEN])
-    yield srv
-    srv.stop()
-    shutil.rmtree(srv.data_dir, ignore_errors=True)
+    with serving(["--demo", "--host", "0.0.0.0", "--metrics-token", TOKEN]) as srv:
+        yield srv
 
 
 def scrape(url: str, **headers: str) -> Samples:
@@ -66,13 +63,9 @@ def test_metrics_after_a_chat_show_requests_sockets_and_the_chat(served: Server)
 
 
 @pytest.mark.postgres
-def test_metrics_after_a_chat_on_postgresql(pg_url: str) -> None:
-    srv = start_server(["--demo", "--storage", pg_url])
-    try:
+def test_metrics_after_a_chat_on_postgresql() -> None:
+    with serving(["--demo"], postgres=True) as srv:
         after_a_chat(srv)
-    finally:
-        srv.stop()
-        shutil.rmtree(srv.data_dir, ignore_errors=True)
 
 
 def after_a_chat(served: Server) -> None:

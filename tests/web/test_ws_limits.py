@@ -8,7 +8,6 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import shutil
 import socket
 import struct
 import time
@@ -24,7 +23,7 @@ from websockets.uri import parse_uri
 
 from tests.aws.chat_helpers import Chat, new_chat, participant_client
 from tests.aws.conftest import DemoIds, builtin_ids
-from tests.conftest import Server, start_server
+from tests.conftest import Server, serving
 
 # How long a test waits for an answer or a close before it fails.
 WAIT = 10.0
@@ -131,10 +130,8 @@ def frame_header(length: int, opcode: int = 0x1, fin: bool = True) -> bytes:
 
 @pytest.fixture(scope="module")
 def limited() -> Iterator[Server]:
-    srv = start_server(["--demo", "--websocket-subscribe-timeout", str(SUBSCRIBE_TIMEOUT)])
-    yield srv
-    srv.stop()
-    shutil.rmtree(srv.data_dir, ignore_errors=True)
+    with serving(["--demo", "--websocket-subscribe-timeout", str(SUBSCRIBE_TIMEOUT)]) as srv:
+        yield srv
 
 
 @pytest.fixture(scope="module")

@@ -4,14 +4,13 @@ socket: a binary frame is answered like the participant socket answers it (no si
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Iterator
 
 import pytest
 
 from tests.agents.cti import Agent
 from tests.aws.chat_helpers import participant_client
-from tests.conftest import Server, run, start_server
+from tests.conftest import Server, run, serving
 from tests.web.test_ws_limits import HEARTBEAT, KB, SUBSCRIBE_TIMEOUT, Raw, answered, no_traceback
 
 # The URL prefix Parley hands StreamsJS over plain http (its CCP worker dials it as ws:// on its own host).
@@ -20,10 +19,8 @@ INSECURE_MARKER = "wss://parley-insecure.invalid/"
 
 @pytest.fixture(scope="module")
 def limited() -> Iterator[Server]:
-    srv = start_server(["--demo", "--websocket-subscribe-timeout", str(SUBSCRIBE_TIMEOUT)])
-    yield srv
-    srv.stop()
-    shutil.rmtree(srv.data_dir, ignore_errors=True)
+    with serving(["--demo", "--websocket-subscribe-timeout", str(SUBSCRIBE_TIMEOUT)]) as srv:
+        yield srv
 
 
 def agent_socket_url(server: Server, username: str = "agent1") -> str:

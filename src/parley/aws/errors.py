@@ -57,6 +57,21 @@ class AwsError(Exception):
         self.fields = fields
 
 
+# The status of an answer to a request that met the database unreachable (restarting, failing over): 503 says
+# "not done, try again" to every client. Neither the Connect nor the Participant Service model lists a
+# ServiceUnavailableException, so the body keeps the operation's own internal-error code (Connect's
+# InternalServiceException, the Participant Service's InternalServerException), which typed clients know; botocore
+# retries on the status alone (500, 502, 503 and 504 in its legacy and standard modes), and 503 rather than the
+# models' 500 tells people and balancers the failure is temporary, not a bug. ThrottlingException (429) is retried
+# too, but would tell adaptive clients to slow down for something that is not their rate.
+UNAVAILABLE_STATUS = 503
+
+
+def unavailable_error(internal_code: str) -> AwsError:
+    """The answer while the database cannot be reached: ``internal_code`` with status 503."""
+    return AwsError(internal_code, "The service is temporarily unavailable. Try again.", UNAVAILABLE_STATUS)
+
+
 def error_status(op: OperationModel | None, code: str) -> int:
     if op is not None:
         for shape in op.error_shapes:

@@ -17,10 +17,11 @@ from starlette.types import Send
 
 from parley.aws import shapes
 from parley.aws.bodies import CONNECT_BODY_LIMIT, TOO_LARGE, BodyTooLarge, read_body
-from parley.aws.errors import AwsError, error_status, from_domain
+from parley.aws.errors import AwsError, error_status, from_domain, unavailable_error
 from parley.aws.model import Service
 from parley.domain.errors import DomainError
 from parley.domain.ids import new_request_id
+from parley.service.ports import StorageUnavailable
 from parley.service.telemetry import UNKNOWN, Requests
 
 log = logging.getLogger(__name__)
@@ -185,6 +186,9 @@ class RestJsonApi:
             return op, self._error(op, AwsError(self.dialect.validation_code, exc.message), request_id)
         except DomainError as exc:
             return op, self._error(op, from_domain(op, exc, self.dialect.validation_code), request_id)
+        except StorageUnavailable as exc:
+            log.warning("%s %s: %s", self.label, op.name, exc)
+            return op, self._error(op, unavailable_error(self.dialect.internal_code), request_id)
         except Exception:
             log.exception("%s %s failed", self.label, op.name)
             return op, self._error(op, AwsError(

@@ -1,8 +1,9 @@
 """The per-node hub: keeps this node's chat sockets and pushes committed items to them from storage.
 
 A poke on the bus says "chat C has items up to seq S". The hub reads what it has not pushed yet from
-storage, in order, and queues it to every socket of the chat. A missed poke costs nothing but time: each
-chat with sockets is also caught up periodically, and every new socket triggers a catch-up.
+storage, in order, and queues each item's message text to every socket of the chat (the web edge turns the text
+into frame bytes). A missed poke costs nothing but time: each chat with sockets is also caught up periodically,
+and every new socket triggers a catch-up.
 """
 
 from __future__ import annotations
@@ -15,9 +16,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from parley.domain.transcript import CHAT_ENDED, LEFT, Item
-from parley.service.frames import text_frame
 from parley.service.notify import CHAT_CHANNEL, Delivery, Poke, decode_pokes, delivery
-from parley.service.ports import Bus, Sink, Storage
+from parley.service.ports import Bus, Sink, Storage, StorageUnavailable
 from parley.service.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
@@ -121,12 +121,11 @@ class Hub:
                     return
 
     def _deliver(self, feed: Feed, item: Delivery) -> None:
-        frame = item.frame
-        wire = text_frame(frame)
+        text = item.text  # one object for every socket: the web edge encodes it once for all of them
         for sub in list(feed.subscribers):
             if item.ephemeral and sub.participant_id == item.participant_id:
                 continue
-            sub.push(frame, wire)
+            sub.push(text)
             if item.content_type == CHAT_ENDED:
                 sub.finish()
             elif item.content_type == LEFT and item.participant_id == sub.participant_id:
@@ -183,6 +182,8 @@ class Hub:
                 await self.catch_up(chat_id)
                 if not feed.dirty:
                     return
+        except StorageUnavailable as exc:  # the next sweep tries again once the database is back
+            log.warning("catch-up of chat %s failed: %s", chat_id, exc)
         except Exception:
             log.exception("catch-up of chat %s failed", chat_id)
         finally:
@@ -193,6 +194,8 @@ class Hub:
             await asyncio.sleep(SWEEP_SECONDS)
             try:
                 await self.sweep()
+            except StorageUnavailable as exc:
+                log.warning("the periodic catch-up failed: %s", exc)
             except Exception:
                 log.exception("the periodic catch-up failed")
 

@@ -4,10 +4,15 @@ Both credentials are random bearer secrets stored only as hashes in ``agent_sess
 carries the storage key of the session that issued it (``<session hash>.<secret>``; the hash cannot be
 turned back into the cookie), so it is valid only while that session is: logging out revokes at once every
 access token the session handed out, and :meth:`AuthService.purge` removes the rows once they expire.
+
+Sign-ins are throttled (:mod:`parley.service.signin_throttle`); a browser holding a device cookie of the account
+(:mod:`parley.service.device_cookies`, handed out by :meth:`AuthService.remember_device` after a sign-in) is
+throttled under that device instead of the username, so guessing an agent's password does not lock that agent out.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from parley.domain.agents import AgentSession
@@ -15,9 +20,10 @@ from parley.domain.clock import utcnow
 from parley.domain.errors import AccessDenied
 from parley.domain.ids import hash_token, new_token
 from parley.domain.resources import User
+from parley.service.device_cookies import DeviceCookies, DeviceGrant, who_of
 from parley.service.passwords import Passwords
 from parley.service.ports import Storage, Tx
-from parley.service.signin_throttle import SigninThrottle
+from parley.service.signin_throttle import SigninThrottle, Throttled, user_key
 
 COOKIE = "cookie"
 ACCESS = "access"
@@ -44,22 +50,33 @@ class AuthService:
     def __init__(
         self, storage: Storage, passwords: Passwords, *, session_seconds: float = 12 * 3600,
         access_seconds: float = 12 * 3600, throttle: SigninThrottle | None = None,
+        devices: DeviceCookies | None = None,
     ) -> None:
         self.storage = storage
         self.passwords = passwords
         self.throttle = throttle or SigninThrottle()
+        self.devices = devices or DeviceCookies(storage)
         self.session_seconds = session_seconds
         self.access_seconds = access_seconds
         self._dummy_hash: str | None = None
 
-    async def login(self, instance_alias: str, username: str, password: str, address: str = "") -> tuple[str, User]:
+    async def login(self, instance_alias: str, username: str, password: str, address: str = "",
+                    devices: Sequence[DeviceGrant] = (), address_wait: int = 0) -> tuple[str, User]:
         """A new session token for the user; :class:`AccessDenied` with one message for every failure.
 
         An empty ``instance_alias`` means the only instance, when there is exactly one. ``address`` is the
         client's address for throttling: :class:`~parley.service.signin_throttle.Throttled` when this username
         or address must wait, :class:`~parley.service.passwords.PasswordsBusy` when too many checks are queued.
+        ``devices`` are the valid entries of the browser's device cookie (:meth:`DeviceCookies.grants`): one
+        issued to this account puts the attempt under that device's back-off instead of the username's and
+        address's. ``address_wait`` is what :meth:`SigninThrottle.gate` told the web edge (which let the post in
+        for its device cookie): without a device cookie of this account, the attempt is refused with it.
         """
-        attempt = self.throttle.admit(instance_alias, username, address)
+        who = who_of(user_key(instance_alias, username))
+        device = next((grant.device for grant in devices if grant.who == who), None)
+        if device is None and address_wait > 0:
+            raise Throttled(address_wait)
+        attempt = self.throttle.admit(instance_alias, username, address, device=device)
         outcome: bool | None = None
         try:
             token, user = await self._login(instance_alias, username, password)
@@ -86,6 +103,11 @@ class AuthService:
             await tx.insert_session(hash_token(token), session)
             await tx.delete_expired_sessions(now)
         return token, user
+
+    async def remember_device(self, user: User, instance_alias: str, username: str, cookie: str = "") -> str:
+        """The device cookie value to hand the browser after ``user`` signed in with these form values (its other
+        valid entries, ``cookie``, are kept)."""
+        return await self.devices.issue(user.instance_id, user_key(instance_alias, username), cookie)
 
     async def session(self, token: str) -> AgentSession | None:
         """The live session of a session-cookie token, or None."""

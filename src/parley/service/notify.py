@@ -28,10 +28,11 @@ AGENT_CHANNEL = "parley.agents"
 
 @dataclass(frozen=True)
 class Delivery:
-    """An item as sockets get it: its frame, rendered once, and what the hub needs to route it."""
+    """An item as sockets get it: the text of its websocket message (JSON, rendered once), and what the hub
+    needs to route it. Turning the text into frame bytes is the web edge's job."""
 
     seq: int
-    frame: str
+    text: str
     content_type: str
     participant_id: str | None
 
@@ -40,7 +41,7 @@ class Delivery:
         return self.content_type == TYPING
 
     def dump(self) -> list[object]:
-        return [self.seq, self.frame, self.content_type, self.participant_id]
+        return [self.seq, self.text, self.content_type, self.participant_id]
 
 
 def delivery(item: Item, render: Callable[[Item], str]) -> Delivery:
@@ -48,7 +49,8 @@ def delivery(item: Item, render: Callable[[Item], str]) -> Delivery:
 
 
 class ChatNotifier:
-    """Publishes pokes; ``render`` turns an item into its websocket frame (done once, on the committing node)."""
+    """Publishes pokes; ``render`` turns an item into its websocket message's text (done once, on the committing
+    node)."""
 
     def __init__(self, bus: Bus, render: Callable[[Item], str]) -> None:
         self.bus = bus
@@ -61,7 +63,7 @@ class ChatNotifier:
     def pokes_after_commit(self, tx: Tx, new_items: dict[str, list[Item]]) -> None:
         """Tell every node which chats got which items, in one bus message, once ``tx`` commits.
 
-        A poke names a chat and its newest seq. Small items travel in the poke itself, as rendered frames, so
+        A poke names a chat and its newest seq. Small items travel in the poke itself, as rendered text, so
         hubs that are up to date push them without reading them back from storage; hubs that missed something
         still catch up from storage. A group commit that added items to many chats sends them all at once.
         """
@@ -123,10 +125,10 @@ class Poke:
 
 
 def _load(raw: list[object]) -> Delivery:
-    seq, frame, content_type, participant_id = raw
-    if not isinstance(seq, int) or not isinstance(frame, str) or not isinstance(content_type, str):
+    seq, text, content_type, participant_id = raw
+    if not isinstance(seq, int) or not isinstance(text, str) or not isinstance(content_type, str):
         raise ValueError("malformed delivery")
-    return Delivery(seq, frame, content_type, participant_id if isinstance(participant_id, str) else None)
+    return Delivery(seq, text, content_type, participant_id if isinstance(participant_id, str) else None)
 
 
 def decode_pokes(payload: bytes) -> list[Poke]:

@@ -106,8 +106,13 @@ class Tx(Protocol):
         ...
 
 
+class StorageUnavailable(Exception):
+    """The database cannot be reached now (down, restarting, connection lost); the transaction did not commit, or
+    may not have when the connection broke during its commit. Worth retrying: edges answer 503."""
+
+
 class Storage(Protocol):
-    """The database: opens transactions."""
+    """The database: opens transactions (which raise :class:`StorageUnavailable` while it cannot be reached)."""
 
     def transaction(self) -> AbstractAsyncContextManager[Tx]: ...
 
@@ -141,9 +146,9 @@ class Sink(Protocol):
     participant_id: str
     chat_id: str
 
-    def push(self, frame: str, wire: bytes | None = None) -> None:
-        """Queue ``frame``; ``wire`` is the same frame encoded for the socket (``parley.service.frames``), once for
-        all the sockets it goes to."""
+    def push(self, frame: str) -> None:
+        """Queue the message ``frame`` (its JSON text). The hub hands the same ``str`` object to every socket of
+        the chat, so the edge may encode it once for all of them."""
         ...
 
     def finish(self) -> None: ...

@@ -8,7 +8,10 @@ The repositories speak SQLAlchemy Core to a :class:`parley.storage.statements.St
   SendMessage). Transactions are serialized by an :class:`asyncio.Lock` per storage and start with
   ``BEGIN IMMEDIATE``; when another process (or another storage on the same file) holds the write lock, the
   start is retried asynchronously, so the event loop never blocks waiting for a lock.
-* **PostgreSQL**: asyncpg through SQLAlchemy's asyncio extension, with row locks instead of the process lock.
+* **PostgreSQL**: asyncpg through SQLAlchemy's asyncio extension, with row locks instead of the process lock. While
+  the server cannot be reached (down, restarting, a connection cut), transactions raise
+  :class:`parley.service.ports.StorageUnavailable` (answered 503, which clients retry); the pool checks a connection
+  before handing it out, so once the server is back the next transaction gets a fresh one.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
+from parley.service.ports import StorageUnavailable
 from parley.storage.decoded import Decoded
 from parley.storage.repos import SqlTx
 from parley.storage.statements import AsyncStatements, LoopStatements
@@ -62,6 +66,10 @@ WAL_SIZE_LIMIT = 64 * 1024 * 1024
 CACHE_KIB = 16 * 1024
 # Prepared statements the driver keeps per connection (sqlite3's default: 128).
 CACHED_STATEMENTS = 512
+# SQLSTATEs (or their class) saying the server cannot serve now, not that the request was wrong: class 08 (connection
+# exceptions), 57P01-57P03 (shut down by an administrator, crashed, starting up or shutting down), 53300 (too many
+# connections).
+UNAVAILABLE_SQLSTATES = ("08", "57P01", "57P02", "57P03", "53300")
 
 
 class Checkpointer:
@@ -179,6 +187,25 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what it wraps: SQLAlchemy's ``orig``, the driver's ``__cause__``) says the database cannot
+    be reached or is restarting, rather than that the statement failed."""
+    current: BaseException | None = exc
+    for _ in range(5):  # SQLAlchemy's error, the adapted driver error, asyncpg's own, and the socket's
+        if current is None:
+            return False
+        if isinstance(current, ConnectionError):
+            return True
+        if isinstance(current, sa.exc.DBAPIError) and current.connection_invalidated:
+            return True
+        state = getattr(current, "sqlstate", None)
+        if isinstance(state, str) and state.startswith(UNAVAILABLE_SQLSTATES):
+            return True
+        orig = current.orig if isinstance(current, sa.exc.DBAPIError) else None
+        current = orig if isinstance(orig, BaseException) else current.__cause__
+    return False
+
+
 def _locked(exc: OperationalError) -> bool:
     return "locked" in str(exc.orig).lower() or "busy" in str(exc.orig).lower()
 
@@ -217,9 +244,14 @@ class SqlStorage:
                     raise
         else:
             assert self.postgres is not None
-            async with self.postgres.connect() as aconn, aconn.begin():
-                tx = SqlTx(AsyncStatements(aconn), row_locks=True, decoded=self.decoded)
-                yield tx
+            try:
+                async with self.postgres.connect() as aconn, aconn.begin():
+                    tx = SqlTx(AsyncStatements(aconn), row_locks=True, decoded=self.decoded)
+                    yield tx
+            except Exception as exc:
+                if unavailable(exc):
+                    raise StorageUnavailable(f"the database cannot be reached: {type(exc).__name__}: {exc}") from exc
+                raise
         for callback in tx.callbacks:
             try:
                 await callback()

@@ -14,11 +14,30 @@ is let through; a delay above ``target`` that lasts a whole ``interval``, during
 requests arrived, is a standing queue of requests, and from then on requests are refused whenever the delay is
 above the target, until ``hold`` has passed without a refusal.
 
-A refused request is answered before its body is read and before anything is looked up: nothing changes, and
-a refusal costs a fraction of what an accepted one would (0.08-0.12 ms of server CPU against 0.25 ms for a
-SendMessage to a chat without sockets, measured on the 2-core development machine; most of it is uvicorn's
-parsing and its task per request). Requests that end work or
-finish work already paid for are never refused (:data:`NEVER_SHED`).
+The event loop's lag counts only while the loop is saturated (:meth:`LoopLag.busy`). A timer runs late for two
+reasons: the loop was busy with other work (its own queue: shedding shortens it), or the loop was ready but the
+process was not given a CPU (other processes on the machine took it: starvation, which shedding cannot cure, and
+refusing then fails clients that the server would have served as soon as it ran again). The loop's thread tells
+them apart by where its time went over the last ``interval``: running, waiting on a run queue for a CPU, or
+asleep in the loop's poll with nothing to do. A saturated loop never sleeps: it runs or waits for a CPU the whole
+time, so the share of the time it could run (wall time less run-queue wait) that it ran is about 1; a starved
+loop with spare capacity sleeps between its bursts, and the share falls well below 1, however late its timers
+are. Linux reports the run-queue wait per thread (``/proc/thread-self/schedstat``); where it does not, the share
+is the thread's CPU time over wall time, which cannot tell a loop that waits for a CPU from an idle one (then
+only a loop that gets a whole CPU counts as saturated). The age of the oldest queued append counts whatever the
+loop does: a database that cannot keep up is saturation even while the loop sleeps.
+
+A refused request is answered as soon as its head is parsed (:class:`EarlyRefusal`, called by
+:class:`parley.web.httpprotocol.ParleyHttpToolsProtocol` before uvicorn makes a task for the request): its body
+is read only to be dropped, nothing is looked up or changed, and no application code runs. ``python -m
+bench.refusal_cpu`` measures it: 0.074-0.086 ms of server CPU per refusal, against 0.104-0.113 ms when the
+application refused (the request's task, the middleware, the front door) and 0.48 ms for an accepted SendMessage
+to a chat without sockets (2-core development machine at a load average of 3-6; a bare httptools server answering
+a fixed response costs 0.017 ms there, the floor of any answer: most of what is left is uvicorn's parsing of the
+head into a scope, and the system calls). The same decision is
+taken in the application (:class:`parley.web.front.FrontDoor`, :func:`connect_admission`) for requests the
+protocol did not decide (another ASGI server, Connect API paths that share a first segment with Parley's own
+routes). Requests that end work or finish work already paid for are never refused (:data:`NEVER_SHED`).
 """
 
 from __future__ import annotations
@@ -26,10 +45,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import os
 import time
-from collections.abc import Callable
+from collections import deque
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+
+import orjson
+from botocore.model import ServiceModel
 
 from parley.aws.errors import AwsError
 from parley.aws.participant.api import CORS_HEADERS
@@ -61,6 +85,12 @@ HOLD_SECONDS = 1.0
 MIN_REQUESTS = 64
 # How often the event loop's lag is sampled: the lag a request sees is at most this stale.
 TICK_SECONDS = 0.005
+# The share of the time the loop's thread could run (wall time less its wait for a CPU) that it must have run over
+# the last interval for its lag to count as saturation. A saturated loop polls without sleeping and shows 0.97-1.0;
+# one that sleeps a tenth of the time had room for more work, and its late timers were the scheduler's doing.
+BUSY_SHARE = 0.9
+# Where Linux reports, for the thread that reads it, nanoseconds run and nanoseconds waited on a run queue.
+SCHEDSTAT = "/proc/thread-self/schedstat"
 # The answer's words: Connect's throttling message starts the same way.
 SHED = "Rate exceeded: the server is at capacity; retry with backoff."
 # Participant Service paths never refused: leaving a chat ends work (and a customer who cannot leave stays in a
@@ -74,6 +104,12 @@ SHED = "Rate exceeded: the server is at capacity; retry with backoff."
 # new items). Opening the participant websocket is not refused here.
 NEVER_SHED = frozenset({"/participant/disconnect", "/participant/connection",
                         "/participant/complete-attachment-upload"})
+PARTICIPANT_PREFIX = "/participant/"
+# Under the Participant Service's prefix but served by the Starlette app: attachment downloads and uploads (their
+# URLs were handed out for work already admitted), never refused.
+ATTACHMENT_FILES = "/participant/attachments/"
+# Where the protocol notes in a request's scope that it took the admission decision (the app does not ask again).
+DECIDED = "parley.admission_decided"
 # Connect API operations never refused: StopContact ends a chat and the work of all its sockets.
 CONNECT_NEVER_SHED = frozenset({"StopContact"})
 
@@ -143,19 +179,70 @@ class Admission:
         return True
 
 
+class ThreadCpu:
+    """Seconds the calling thread has run and has waited on a run queue for a CPU, since it started.
+
+    Read from :data:`SCHEDSTAT`, opened by the first call (so it is the thread that calls, the event loop's: the
+    file is kept open and read again from its start each time). Where it cannot be read the wait is 0 and the run
+    time is :func:`time.thread_time`."""
+
+    def __init__(self, path: str = SCHEDSTAT) -> None:
+        self.path = path
+        self._fd: int | None = None
+        self._unavailable = False
+
+    def __call__(self) -> tuple[float, float]:
+        if not self._unavailable:
+            try:
+                if self._fd is None:
+                    self._fd = os.open(self.path, os.O_RDONLY)
+                run, waited = os.pread(self._fd, 128, 0).split()[:2]
+                return int(run) / 1e9, int(waited) / 1e9
+            except (OSError, ValueError):
+                self._unavailable = True
+                self.close()
+        return time.thread_time(), 0.0
+
+    def close(self) -> None:
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+
+
 class LoopLag:
     """How late the event loop runs a timer due every ``tick`` seconds: the last lateness measured, or, when the
-    timer is overdue right now, how overdue it is (so a request handled late in a long loop turn sees it)."""
+    timer is overdue right now, how overdue it is (so a request handled late in a long loop turn sees it). And, at
+    each tick, where the loop's thread spent its time (``cpu()``: seconds run and seconds waited for a CPU, as
+    :class:`ThreadCpu` reads them), for :meth:`busy`."""
 
-    def __init__(self, tick: float = TICK_SECONDS, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, tick: float = TICK_SECONDS, clock: Callable[[], float] = time.monotonic,
+                 cpu: Callable[[], tuple[float, float]] | None = None, window: float = INTERVAL_SECONDS) -> None:
         self.tick = tick
         self.clock = clock
+        self.cpu = cpu
+        self.window = window
         self.last = 0.0
         self._due = float("inf")
         self._task: asyncio.Task[None] | None = None
+        # (clock, seconds run, seconds waited for a CPU) at each tick, the oldest one at least a window old.
+        self._samples: deque[tuple[float, float, float]] = deque()
 
     def __call__(self) -> float:
         return max(self.last, self.clock() - self._due)
+
+    def busy(self) -> float:
+        """The share of the last ``window`` that the loop's thread ran, of the time it could have run (the wall
+        time less what it waited for a CPU): about 1 when it never slept. 1.0 before two samples are taken, or
+        without ``cpu``."""
+        samples = self._samples
+        if len(samples) < 2:
+            return 1.0
+        then, run_then, waited_then = samples[0]
+        now, run_now, waited_now = samples[-1]
+        could_run = (now - then) - (waited_now - waited_then)
+        if could_run <= 0:
+            return 1.0
+        return min(1.0, (run_now - run_then) / could_run)
 
     def sample(self) -> None:
         """The timer ran: record its lateness and set when it is due next."""
@@ -163,6 +250,12 @@ class LoopLag:
         if self._due != float("inf"):
             self.last = max(0.0, now - self._due)
         self._due = now + self.tick
+        if self.cpu is not None:
+            run, waited = self.cpu()
+            samples = self._samples
+            samples.append((now, run, waited))
+            while len(samples) > 2 and now - samples[1][0] >= self.window:
+                samples.popleft()
 
     def start(self, listener: Callable[[], object] | None = None) -> None:
         """Sample every tick; ``listener`` is called after each sample (:meth:`Admission.observe`)."""
@@ -174,6 +267,8 @@ class LoopLag:
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
             self._task = None
+        if isinstance(self.cpu, ThreadCpu):
+            self.cpu.close()
 
     async def _run(self, listener: Callable[[], object] | None) -> None:
         while True:
@@ -184,22 +279,29 @@ class LoopLag:
 
 
 class QueueDelay:
-    """The longer of the event loop's lag and the oldest queued append's wait (``oldest_wait()``, seconds)."""
+    """The longer of the event loop's lag, counted only while the loop is saturated (``busy()`` at least
+    :data:`BUSY_SHARE`), and the oldest queued append's wait (``oldest_wait()``, seconds)."""
 
-    def __init__(self, lag: Callable[[], float], oldest_wait: Callable[[], float]) -> None:
+    def __init__(self, lag: Callable[[], float], oldest_wait: Callable[[], float],
+                 busy: Callable[[], float] = lambda: 1.0) -> None:
         self.lag = lag
         self.oldest_wait = oldest_wait
+        self.busy = busy
 
     def __call__(self) -> float:
-        return max(self.lag(), self.oldest_wait())
+        oldest = self.oldest_wait()
+        if self.busy() < BUSY_SHARE:  # the loop slept: its timers ran late for want of a CPU, not of time
+            return oldest
+        return max(self.lag(), oldest)
 
     def __str__(self) -> str:
-        return f"event-loop lag {self.lag() * 1e3:.0f} ms, oldest queued append {self.oldest_wait() * 1e3:.0f} ms"
+        return (f"event-loop lag {self.lag() * 1e3:.0f} ms with the loop busy {self.busy():.0%} of the time it "
+                f"could run, oldest queued append {self.oldest_wait() * 1e3:.0f} ms")
 
 
 def sheds(method: str, path: str) -> bool:
     """Whether a Participant Service request may be refused (its path and method; see :data:`NEVER_SHED`)."""
-    return method != "OPTIONS" and path not in NEVER_SHED
+    return method != "OPTIONS" and path not in NEVER_SHED and not path.startswith(ATTACHMENT_FILES)
 
 
 def throttled() -> Answer:
@@ -210,13 +312,87 @@ def throttled() -> Answer:
 
 def connect_admission(admission: Admission, then: Limiter | None) -> Limiter:
     """A Connect API limiter: refuse while saturated (before the per-instance rate limits, so a refused call
-    spends no rate), then ``then``. Only Participant Service requests count as in progress: a flood of Connect
-    API calls alone is met by the per-instance rate limits (:mod:`parley.aws.ratelimit`)."""
+    spends no rate), then ``then``; for calls the protocol did not decide already (:class:`EarlyRefusal`)."""
 
     async def check(call: Any) -> None:
-        if call.op.name not in CONNECT_NEVER_SHED and not admission.admit():
+        if (call.op.name not in CONNECT_NEVER_SHED and DECIDED not in call.request.scope
+                and not admission.admit()):
             raise AwsError("ThrottlingException", SHED, 429)
         if then is not None:
             await then(call)
 
     return check
+
+
+# An answer written by the protocol: status, header lines (``name: value`` CR LF each, without content-length) and
+# body; the protocol adds its own headers (server, date), content-length and, when it closes, connection: close.
+Refusal = tuple[int, bytes, bytes]
+
+
+@dataclass(frozen=True)
+class ConnectPaths:
+    """Which requests are the Connect API's, told from the path's first segment alone, and the ones never shed."""
+
+    segments: frozenset[str]  # first path segments only Connect API operations use
+    kept: frozenset[tuple[str, str]]  # (method, path) of the operations in CONNECT_NEVER_SHED
+
+    @classmethod
+    def of(cls, model: ServiceModel, own_paths: Iterable[str]) -> ConnectPaths:
+        """From the Connect model's request URIs, less the first segments of Parley's own routes (``/connect/``,
+        ``/auth/``...: a request there may be a page's, decided by the app instead)."""
+        own = {first_segment(path) for path in own_paths}
+        segments: set[str] = set()
+        kept: set[tuple[str, str]] = set()
+        for name in model.operation_names:
+            http = model.operation_model(name).http
+            uri = http["requestUri"].split("?", 1)[0]
+            segment = first_segment(uri)
+            if name in CONNECT_NEVER_SHED:
+                if "{" in uri:  # not a fixed path: its whole segment is left to the app's decision
+                    own.add(segment)
+                kept.add((http["method"], uri))
+            segments.add(segment)
+        return cls(frozenset(segments - own - {""}), frozenset(kept))
+
+
+def first_segment(path: str) -> str:
+    return path[1:].split("/", 1)[0] if path.startswith("/") else path.split("/", 1)[0]
+
+
+class EarlyRefusal:
+    """Admission for a request whose head was just parsed (the protocol calls it with the request's ASGI scope
+    before it makes a task for the request): None to go on, or the whole 429 to write instead.
+
+    Only requests the controller may refuse are counted and decided here (Participant Service operations but
+    :data:`NEVER_SHED`, Connect API operations but :data:`CONNECT_NEVER_SHED`; never ``OPTIONS`` or ``HEAD``);
+    their scope is marked :data:`DECIDED` so the app does not ask again. The answers are the services' own:
+    ``x-amzn-RequestId`` (a new one: the request never reaches :class:`parley.web.tracking.Tracking`, which gives
+    ids to the others), ``x-amzn-ErrorType: ThrottlingException``, ``{"Message": ...}``, and the Participant
+    Service's CORS headers on its paths."""
+
+    def __init__(self, admission: Admission, connect: ConnectPaths) -> None:
+        self.admission = admission
+        self.connect = connect
+        body = orjson.dumps({"Message": SHED})
+        self._body = body
+        error = b"x-amzn-errortype: ThrottlingException\r\ncontent-type: application/json\r\n"
+        cors = "".join(f"{name.lower()}: {value}\r\n" for name, value in CORS_HEADERS.items()).encode("latin-1")
+        self._participant = cors + error
+        self._connect = error
+
+    def __call__(self, scope: Any) -> Refusal | None:
+        method: str = scope["method"]
+        path: str = scope["path"]
+        if path.startswith(PARTICIPANT_PREFIX):
+            if method == "HEAD" or not sheds(method, path):
+                return None
+            rest = self._participant
+        else:
+            if (method in ("OPTIONS", "HEAD") or first_segment(path) not in self.connect.segments
+                    or (method, path) in self.connect.kept):
+                return None
+            rest = self._connect
+        scope[DECIDED] = True
+        if self.admission.admit():
+            return None
+        return 429, b"x-amzn-requestid: " + new_request_id().encode() + b"\r\n" + rest, self._body

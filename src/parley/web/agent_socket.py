@@ -1,10 +1,12 @@
 """The agent websocket (CTI ``CreateTransport`` web_socket): one socket carries ``aws/chat`` for every chat
 the agent is connected to, following the agent as chats are accepted and left.
 
-Frame sizes and rates are held by the protocol (:mod:`parley.web.wsprotocol`), as on the participant socket.
-There is no subscribe timeout: StreamsJS's worker opens this socket at sign-in and subscribes to nothing itself
-(pages subscribe ``aws/chat`` when they use chat), so an unsubscribed agent socket is normal; it is bounded by
-its lifetime and costs no fan-out until it subscribes.
+It speaks the protocol both sockets share (:mod:`parley.web.socket_protocol`); what is its own is here: its
+ticket, and what subscribing to ``aws/chat`` attaches. Frame sizes and rates are held by the server protocol
+(:mod:`parley.web.wsprotocol`), as on the participant socket. There is no subscribe timeout: StreamsJS's worker
+opens this socket at sign-in and subscribes to nothing itself (pages subscribe ``aws/chat`` when they use chat),
+so an unsubscribed agent socket is normal; it is bounded by its lifetime and costs no fan-out until it
+subscribes.
 """
 
 from __future__ import annotations
@@ -14,15 +16,16 @@ import contextlib
 import logging
 from datetime import datetime, timedelta
 
-import orjson
-from starlette.websockets import WebSocket, WebSocketDisconnect
+from starlette.websockets import WebSocket
 
 from parley.domain.agents import AgentSession
 from parley.domain.clock import utcnow
 from parley.domain.ids import hash_token, new_token
 from parley.service.agents import AgentService
 from parley.service.ports import AgentSignals, Feeds, Storage
+from parley.web.socket_protocol import SocketProtocol
 from parley.web.websocket import Subscriber
+from parley.web.wsframes import TextFrames
 from parley.web.wsprotocol import direct_frames
 
 log = logging.getLogger(__name__)
@@ -34,6 +37,10 @@ LIFETIME_SECONDS = 3600
 INSECURE_MARKER = "wss://parley-insecure.invalid/"
 # How long the socket waits for a poke before re-reading the agent's chats anyway.
 RESYNC_SECONDS = 30.0
+# How the agent socket speaks the shared protocol: it answers success to any (un)subscribe (only aws/chat attaches
+# anything), answers a frame it does not understand briefly, has no subscribe timeout (see above), and lives a
+# minute longer than StreamsJS is told, so that StreamsJS is the one to reconnect.
+PROTOCOL = SocketProtocol("agent", '{"message":"Unknown or malformed frame."}', LIFETIME_SECONDS + 60)
 
 
 class ChatSink:
@@ -45,8 +52,8 @@ class ChatSink:
         self.participant_id = participant_id
         self.feeds = feeds
 
-    def push(self, frame: str, wire: bytes | None = None) -> None:
-        self.socket.push(frame, wire)
+    def push(self, frame: str) -> None:
+        self.socket.push(frame)
 
     def finish(self, code: int = 1000) -> None:
         self.feeds.remove(self)
@@ -57,12 +64,13 @@ class ChatSink:
 
 class AgentSockets:
     def __init__(self, storage: Storage, agents: AgentService, feeds: Feeds, signals: AgentSignals,
-                 websocket_base: str) -> None:
+                 websocket_base: str, frames: TextFrames | None = None) -> None:
         self.storage = storage
         self.agents = agents
         self.feeds = feeds
         self.signals = signals
         self.websocket_base = websocket_base
+        self.frames = frames or TextFrames()
 
     async def ticket_url(self, who: AgentSession) -> tuple[str, int, datetime]:
         ticket = new_token()
@@ -99,59 +107,50 @@ class AgentSockets:
             with contextlib.suppress(Exception):
                 await websocket.close(code=code)
 
-        socket = Subscriber(who.user_id, "", send, close, direct_frames(websocket.scope))
-        sinks: dict[str, ChatSink] = {}
-        follower: asyncio.Task[None] | None = None
-        expiry = asyncio.get_running_loop().call_later(LIFETIME_SECONDS + 60, socket.finish, 1001)
-        try:
-            while True:
-                message = await websocket.receive()
-                if message["type"] == "websocket.disconnect":
-                    raise WebSocketDisconnect(message.get("code", 1000))
-                text = message.get("text") or message.get("bytes") or b""  # binary frames get the same answers
-                try:
-                    frame = orjson.loads(text)
-                    topic = frame.get("topic") if isinstance(frame, dict) else None
-                except orjson.JSONDecodeError:
-                    frame, topic = {}, None
-                if topic == "aws/heartbeat":
-                    socket.push('{"topic":"aws/heartbeat"}')
-                elif topic == "aws/ping":
-                    socket.push('{"topic":"aws/ping","statusCode":200,"statusContent":"OK"}')
-                elif topic in ("aws/subscribe", "aws/unsubscribe"):
-                    content = frame.get("content")
-                    topics = content.get("topics") if isinstance(content, dict) else None
-                    topics = topics if isinstance(topics, list) else []
-                    socket.push(orjson.dumps({"topic": topic, "content": {"status": "success",
-                                                                          "topics": topics}}).decode())
-                    if topic == "aws/subscribe" and "aws/chat" in topics and follower is None:
-                        follower = asyncio.get_running_loop().create_task(self._follow(who, socket, sinks))
-                    elif topic == "aws/unsubscribe" and "aws/chat" in topics and follower is not None:
-                        follower.cancel()
-                        follower = None
-                        self._detach_all(sinks)
-                else:
-                    socket.push(orjson.dumps({"message": "Unknown or malformed frame."}).decode())
-        except WebSocketDisconnect:
-            pass
-        except Exception:
-            log.exception("agent websocket failed")
-        finally:
-            expiry.cancel()
-            if follower is not None:
-                follower.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await follower
-            self._detach_all(sinks)
-            await socket.stop()
+        socket = Subscriber(who.user_id, "", send, close, direct_frames(websocket.scope), self.frames)
+        await PROTOCOL.serve(websocket, socket, AgentChats(who, socket, self.agents, self.feeds, self.signals))
 
-    def _detach_all(self, sinks: dict[str, ChatSink]) -> None:
-        for sink in sinks.values():
+
+class AgentChats:
+    """What an agent socket's ``aws/subscribe`` attaches: every chat the agent is connected to, followed as the
+    agent accepts and leaves chats (a task that re-reads them on each poke of the agent)."""
+
+    def __init__(self, who: AgentSession, socket: Subscriber, agents: AgentService, feeds: Feeds,
+                 signals: AgentSignals) -> None:
+        self.who = who
+        self.socket = socket
+        self.agents = agents
+        self.feeds = feeds
+        self.signals = signals
+        self.sinks: dict[str, ChatSink] = {}
+        self.follower: asyncio.Task[None] | None = None
+
+    async def attach(self) -> None:
+        if self.follower is None:
+            self.follower = asyncio.get_running_loop().create_task(self._follow())
+
+    def detach(self) -> None:
+        if self.follower is not None:
+            self.follower.cancel()
+            self.follower = None
+        self._detach_all()
+
+    async def close(self) -> None:
+        follower, self.follower = self.follower, None
+        if follower is not None:
+            follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await follower
+        self._detach_all()
+
+    def _detach_all(self) -> None:
+        for sink in self.sinks.values():
             self.feeds.remove(sink)
-        sinks.clear()
+        self.sinks.clear()
 
-    async def _follow(self, who: AgentSession, socket: Subscriber, sinks: dict[str, ChatSink]) -> None:
+    async def _follow(self) -> None:
         """Keep the socket attached to exactly the chats the agent is connected to."""
+        who, sinks = self.who, self.sinks
         while True:
             seen = self.signals.mark(who.user_id)
             try:
@@ -160,7 +159,7 @@ class AgentSockets:
                     self.feeds.remove(sinks.pop(chat_id))
                 for chat_id, participant_id in chats.items():
                     if chat_id not in sinks:
-                        sinks[chat_id] = ChatSink(socket, chat_id, participant_id, self.feeds)
+                        sinks[chat_id] = ChatSink(self.socket, chat_id, participant_id, self.feeds)
                         await self.feeds.add(sinks[chat_id])
             except Exception:
                 log.exception("agent websocket could not follow the agent's chats")

@@ -6,7 +6,9 @@ matching: about a tenth of the server's CPU at saturation. The Participant Servi
 websocket need none of it (the API turns every error into an AWS-style answer itself, the websocket handler
 catches its own), so :class:`FrontDoor` hands them their requests directly and everything else to the
 Starlette app with its routes. While the server is saturated, :class:`parley.web.admission.Admission` refuses
-Participant Service operations here with 429 ThrottlingException, before their bodies are read.
+Participant Service operations with 429 ThrottlingException before their bodies are read: in the HTTP protocol
+as soon as the head is parsed (:class:`parley.web.admission.EarlyRefusal`), or here for a request the protocol
+did not decide (another ASGI server runs the app).
 """
 
 from __future__ import annotations
@@ -19,16 +21,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from starlette.websockets import WebSocket
 
 from parley.aws.participant.api import ParticipantApi
-from parley.web.admission import Admission, sheds, throttled
+from parley.web.admission import ATTACHMENT_FILES, DECIDED, PARTICIPANT_PREFIX, Admission, sheds, throttled
 from parley.web.httpprotocol import direct_response
 from parley.web.websocket import ParticipantSocket
 
 log = logging.getLogger(__name__)
 
-PARTICIPANT_PREFIX = "/participant/"
 PARTICIPANT_SOCKET = "/participant/ws"
-# Served by the Starlette app: file downloads and uploads, not Participant Service operations.
-ATTACHMENT_FILES = "/participant/attachments/"
+# ATTACHMENT_FILES, under PARTICIPANT_PREFIX, are served by the Starlette app: file downloads and uploads.
 
 
 class FrontDoor:
@@ -63,7 +63,8 @@ class FrontDoor:
 
         whole = direct_response(scope)
         admission = self.admission
-        if admission is not None and sheds(scope["method"], scope["path"]) and not admission.admit():
+        if (admission is not None and DECIDED not in scope and sheds(scope["method"], scope["path"])
+                and not admission.admit()):
             await throttled().send(send, whole)  # the body is never read: nothing was looked up or changed
             return
         try:

@@ -22,6 +22,11 @@ The protocol also holds every connection to Parley's limits, when it is bound to
   connection that has waited longest for a request head (a half-sent head, or an idle keep-alive connection),
   so connections that never finish their heads cannot lock everyone else out; only when every connection is
   busy with a request is the new one answered ``503`` and closed.
+* **A request the server is too busy for is refused before any of its work.** ``refuse`` (load shedding's
+  :class:`parley.web.admission.EarlyRefusal`) is asked as soon as a request head is parsed, before uvicorn makes
+  the request's task; a refusal is written to the socket at once and the body that follows is dropped as below.
+  Refusing costs the parsing of the head and one write, so a server shedding a flood keeps its CPU for the
+  requests it took.
 * **An answered request's unread body is not read for long.** When the app answers before reading the body
   (a ``413``), uvicorn reads and drops the rest so the connection can carry the next request; Parley drops at
   most :data:`DISCARD_BYTES` more, within ``header_timeout`` seconds, then closes the connection.
@@ -38,6 +43,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import weakref
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -60,6 +66,10 @@ BUSY = (b"HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\nretry-after: 
 
 log = logging.getLogger(__name__)
 
+# Asked with a request's ASGI scope once its head is parsed: None to serve it, or (status, header lines, body) to
+# answer at once instead (header lines as :meth:`DirectResponse.write` takes them).
+Refuse = Callable[[Any], tuple[int, bytes, bytes] | None]
+
 
 @dataclass(eq=False)
 class ConnectionGuard:
@@ -67,6 +77,7 @@ class ConnectionGuard:
 
     header_timeout: float
     max_connections: int
+    refuse: Refuse | None = None
     # Connections waiting for a request head, longest waiting first (a dict keeps insertion order).
     waiting: dict[ParleyHttpToolsProtocol, None] = field(default_factory=dict)
     evicted: int = 0
@@ -124,19 +135,25 @@ class DirectResponse:
         cycle = self._cycle()
         if cycle is None:
             raise RuntimeError("the request is over")
-        cycle.response_started = True
-        cycle.waiting_for_100_continue = False
-        default = b"".join([b"%s: %s\r\n" % pair for pair in cycle.default_headers])
-        close = b"" if cycle.keep_alive else b"connection: close\r\n"
-        cycle.transport.write(b"".join((STATUS_LINE[status], default, head, b"content-length: %d\r\n" % len(body),
-                                        close, b"\r\n", body)))
-        cycle.expected_content_length = 0
-        cycle.chunked_encoding = False
-        cycle.response_complete = True
-        cycle.message_event.set()
-        if not cycle.keep_alive:
-            cycle.transport.close()
-        cycle.on_response()
+        write_whole(cycle, status, head, body)
+
+
+def write_whole(cycle: RequestResponseCycle, status: int, head: bytes, body: bytes) -> None:
+    """Write one whole response for ``cycle`` and complete the request as uvicorn's ``send`` does (keep-alive,
+    the next pipelined request, ``Connection: close``)."""
+    cycle.response_started = True
+    cycle.waiting_for_100_continue = False
+    default = b"".join([b"%s: %s\r\n" % pair for pair in cycle.default_headers])
+    close = b"" if cycle.keep_alive else b"connection: close\r\n"
+    cycle.transport.write(b"".join((STATUS_LINE[status], default, head, b"content-length: %d\r\n" % len(body),
+                                    close, b"\r\n", body)))
+    cycle.expected_content_length = 0
+    cycle.chunked_encoding = False
+    cycle.response_complete = True
+    cycle.message_event.set()
+    if not cycle.keep_alive:
+        cycle.transport.close()
+    cycle.on_response()
 
 
 class ParleyHttpToolsProtocol(HttpToolsProtocol):
@@ -181,6 +198,9 @@ class ParleyHttpToolsProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
+        # A request that follows one answered while it was being read (a refusal), in the same read: the
+        # keep-alive timer armed by that answer must not close the connection under this one.
+        self._unset_keepalive_if_required()
         self._in_head = True
         self._discarded = 0
 
@@ -203,6 +223,18 @@ class ParleyHttpToolsProtocol(HttpToolsProtocol):
                     previous.keep_alive = True  # a pipelined request follows it: the last answer closes instead
                 cycle.keep_alive = False
                 self._drain_closes = cycle
+
+    def _start_asgi_task(self, cycle: RequestResponseCycle, app: Any) -> None:
+        """Start the request's task, unless ``refuse`` answers it now (it is then never given one)."""
+        guard = self.guard
+        if guard is not None and guard.refuse is not None:
+            refusal = guard.refuse(cycle.scope)
+            if refusal is not None:
+                if self._draining:
+                    cycle.keep_alive = False
+                write_whole(cycle, *refusal)
+                return
+        super()._start_asgi_task(cycle, app)
 
     def on_body(self, body: bytes) -> None:
         cycle = self.cycle

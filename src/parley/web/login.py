@@ -3,7 +3,14 @@
 The login form posts ``username`` and ``password`` (plus ``instance``, ``landat`` and a double-submit CSRF
 token) and answers with the ``parley_session`` cookie; ``GET /auth/authorize`` turns that cookie into the
 ``{accessToken, expiration}`` the CCP page and the StreamsJS worker use as the CTI ``authToken`` (with
-``?instance=``, only for an agent of that instance). Failed sign-ins are throttled (429 with ``Retry-After``).
+``?instance=``, only for an agent of that instance).
+
+Failed sign-ins are throttled (:mod:`parley.service.signin_throttle`). A post from an address that is closed or
+has sent too many is refused by :mod:`parley.web.signin_gate` before its body is read, and every throttled post
+gets a few hundred bytes (429, ``Retry-After`` and one sentence for a person), never the form: a flood of guesses
+costs little each. A successful sign-in also sets the ``parley_device`` cookie (:mod:`parley.service.device_cookies`);
+a browser presenting a valid one for the account it signs in to is throttled under that device alone, so guesses
+from elsewhere do not keep a real agent out of a browser they signed in on before.
 
 Signing out is ``POST /connect/logout`` with its own double-submit CSRF token (``GET`` shows a page with the
 button), so no other site can sign an agent out. One exception keeps StreamsJS's own sign-out working:
@@ -28,9 +35,20 @@ from starlette.routing import Route
 
 from parley.domain.errors import AccessDenied
 from parley.service.auth import WRONG_CREDENTIALS, AuthService
+from parley.service.device_cookies import LIFETIME_SECONDS
 from parley.service.instances import InstanceService, framing_origins
 from parley.service.passwords import PasswordsBusy
 from parley.service.signin_throttle import Throttled
+from parley.web.signin_gate import (
+    DEVICE_COOKIE,
+    DEVICE_MARK,
+    GATE_KEY,
+    LOGIN_PATH,
+    NO_STORE,
+    PAGE_HEADERS,
+    refusal,
+    throttled,
+)
 
 SESSION_COOKIE = "parley_session"
 # Parley's mark (the indigo "P" of the sign-in page and the CCP), served as /favicon.ico.
@@ -41,7 +59,6 @@ FAVICON = (
 )
 CSRF_COOKIE = "parley_csrf"
 CSRF_PATH = "/connect/login"
-LOGIN_PATH = "/connect/login"
 LOGOUT_PATH = "/connect/logout"
 # Seconds a sign-in refused because every password check is busy should wait before trying again.
 BUSY_RETRY_SECONDS = 1
@@ -56,16 +73,6 @@ MAX_LANDAT = 2000
 MAX_ECHO = 256
 # Length of ``secrets.token_urlsafe(32)``: the only CSRF cookie value reused as is.
 CSRF_LENGTH = 43
-NO_STORE = {"Cache-Control": "no-store"}
-PAGE_HEADERS = {
-    **NO_STORE,
-    "Content-Security-Policy": (
-        "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Frame-Options": "DENY",
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "same-origin",
-}
 
 PAGE = Template("""<!doctype html>
 <html lang="en">
@@ -217,6 +224,15 @@ class LoginPages:
         return self._page(request, 200, Echo(instance, "", safe_landat(query.get("landat"))))
 
     async def _submit(self, request: Request) -> Response:
+        address = request.client.host if request.client else ""
+        gated = request.scope.get(GATE_KEY)
+        wait = gated if isinstance(gated, int) else self.auth.throttle.gate(address)
+        # Cookies are parsed only when there is one to read (most of a flood's posts carry none).
+        device_cookie = request.cookies.get(DEVICE_COOKIE, "") if DEVICE_MARK in request.headers.get(
+            "cookie", "") else ""
+        devices = await self.auth.devices.grants(device_cookie) if device_cookie else []
+        if wait and not devices:  # a known browser's account is checked once the form says which it is
+            return throttled(wait)
         try:
             form = await read_form(request)
         except FormError as exc:
@@ -234,20 +250,25 @@ class LoginPages:
         password = form.get("password", "")
         if not username or not password:
             return self._page(request, 400, kept, "Enter your username and password.")
-        address = request.client.host if request.client else ""
         try:
-            token, _user = await self.auth.login(instance, username, password, address)
+            token, user = await self.auth.login(instance, username, password, address, devices, wait)
         except AccessDenied:
             return self._page(request, 401, kept, WRONG_CREDENTIALS)
         except Throttled as exc:
-            return self._page(request, 429, kept, str(exc), retry_after=exc.retry_after)
+            return refusal(429, "Too many sign-in attempts", str(exc), exc.retry_after)
         except PasswordsBusy:
-            return self._page(request, 503, kept, "Parley is busy signing in other agents. Try again in a moment.",
-                              retry_after=BUSY_RETRY_SECONDS)
+            return refusal(503, "Parley is busy", "Parley is busy signing in other agents. Try again in a moment.",
+                           BUSY_RETRY_SECONDS)
+        self.auth.throttle.signed_in(address)
         response = RedirectResponse(landat, status_code=303, headers=NO_STORE)
         response.set_cookie(
             SESSION_COOKIE, token, max_age=int(self.auth.session_seconds), path="/", secure=self.secure_cookies,
             httponly=True, samesite=self.session_same_site,
+        )
+        response.set_cookie(
+            DEVICE_COOKIE, await self.auth.remember_device(user, instance, username, device_cookie),
+            max_age=LIFETIME_SECONDS, path=LOGIN_PATH, secure=self.secure_cookies, httponly=True,
+            samesite=self.session_same_site,
         )
         return response
 
@@ -349,7 +370,6 @@ class LoginPages:
     # rendering -------------------------------------------------------------------------------------
     def _page(
         self, request: Request, status: int, echo: Echo, error: str = "", *, fresh_csrf: bool = False,
-        retry_after: int | None = None,
     ) -> HTMLResponse:
         csrf = request.cookies.get(CSRF_COOKIE, "")
         if fresh_csrf or not _plausible_csrf(csrf):
@@ -360,8 +380,7 @@ class LoginPages:
             username=escape(echo.username), focus_user="" if echo.username else " autofocus",
             focus_password=" autofocus" if echo.username else "",
         )
-        headers = PAGE_HEADERS if retry_after is None else {**PAGE_HEADERS, "Retry-After": str(retry_after)}
-        response = HTMLResponse(html, status, headers)
+        response = HTMLResponse(html, status, PAGE_HEADERS)
         response.set_cookie(
             CSRF_COOKIE, csrf, path=CSRF_PATH, secure=self.secure_cookies, httponly=True, samesite="lax"
         )

@@ -9,7 +9,7 @@ while a received message waits in its queue, and a read's worth of frames can qu
 A chat message goes to six sockets. Through the ASGI ``send`` each of those frames is a coroutine call into
 uvicorn, which has the ``websockets`` library build the frame, and a wake-up of the socket's writer task. The
 bytes are the same for every socket (a server's frames are not masked), so Parley encodes a message's frame
-once (:func:`parley.service.frames.text_frame`) and writes it to each connection's transport through this
+once (:class:`parley.web.wsframes.TextFrames`) and writes it to each connection's transport through this
 extension, in the order the frames were pushed. The ASGI ``send`` still does everything else: accepting,
 closing, and any frame while the connection is not open or its transport is paused (a slow client).
 

@@ -3,13 +3,12 @@ and Chromium customers (closed after each test), and one headless Debian chromiu
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
 
-from tests.conftest import Server, start_server
+from tests.conftest import Server, serving
 
 from .harness import CHATJS_PACKAGES, SOCKET_LIFETIME, Chat
 from .runtimes import CHROMIUM, CHROMIUM_ARGS, BrowserCustomer, NodeCustomer, PageServer
@@ -23,10 +22,8 @@ def version(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture(scope="session")
 def lifetime_server() -> Iterator[Server]:
-    srv = start_server(["--demo", "--websocket-lifetime", str(SOCKET_LIFETIME)])
-    yield srv
-    srv.stop()
-    shutil.rmtree(srv.data_dir, ignore_errors=True)
+    with serving(["--demo", "--websocket-lifetime", str(SOCKET_LIFETIME)]) as srv:
+        yield srv
 
 
 @pytest.fixture

@@ -5,14 +5,13 @@ leaves agents busy for the next), and a console/request watch that each test ass
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import Server, start_server
+from tests.conftest import Server, serving
 
 from .browser import Allowed, Watch
 from .pages import PageServer
@@ -85,12 +84,8 @@ def pages() -> Iterator[PageServer]:
 
 @pytest.fixture
 def parley() -> Iterator[Server]:
-    srv = start_server(["--demo"])
-    yield srv
-    alive = srv.process is not None and srv.process.poll() is None
-    srv.stop()
-    assert alive, f"parley died during the test:\n{srv.log()[-5000:]}"
-    shutil.rmtree(srv.data_dir, ignore_errors=True)
+    with serving(["--demo"], stays_up=True) as srv:
+        yield srv
 
 
 # Console errors accepted while a Parley bug stands (see docs/custom-ccp.md, "Known issues"); each names the URL.
