@@ -13,6 +13,7 @@ from parley.aws.model import Service
 from parley.service.appends import Append, Appender
 from parley.web.admission import (
     DECIDED,
+    IDLE_TICK_SECONDS,
     Admission,
     ConnectPaths,
     EarlyRefusal,
@@ -333,3 +334,20 @@ def test_early_refusal_decides_only_what_may_be_shed() -> None:
     admitting = EarlyRefusal(Admission(lambda: 0.0), connect)
     scope = {"method": "POST", "path": "/participant/message"}
     assert admitting(scope) is None and scope[DECIDED], "admitted here: the app does not ask again"
+
+
+def test_the_lag_is_sampled_slowly_while_the_loop_sleeps_and_every_tick_while_it_works() -> None:
+    now = [0.0]
+    ran = [0.0]
+    lag = LoopLag(tick=0.005, clock=lambda: now[0], cpu=lambda: (ran[0], 0.0), window=0.05)
+    for _ in range(3):  # the loop sleeps: 1 ms of work in every 100 ms
+        lag.sample()
+        now[0] += 0.1
+        ran[0] += 0.001
+    lag.sample()
+    assert lag.next_tick() == IDLE_TICK_SECONDS
+    for _ in range(12):  # the loop works all the time
+        now[0] += 0.005
+        ran[0] += 0.005
+        lag.sample()
+    assert lag.next_tick() == 0.005

@@ -90,6 +90,10 @@ TICK_SECONDS = 0.005
 # one that sleeps a tenth of the time had room for more work, and its late timers were the scheduler's doing.
 BUSY_SHARE = 0.9
 # Where Linux reports, for the thread that reads it, nanoseconds run and nanoseconds waited on a run queue.
+# How often the lag is sampled while the loop ran less than IDLE_SHARE of the last window: load that arrives is
+# seen within this, and the controller still needs a whole interval above the target before it refuses anything.
+IDLE_TICK_SECONDS = 0.1
+IDLE_SHARE = 0.2
 SCHEDSTAT = "/proc/thread-self/schedstat"
 # The answer's words: Connect's throttling message starts the same way.
 SHED = "Rate exceeded: the server is at capacity; retry with backoff."
@@ -275,7 +279,12 @@ class LoopLag:
             self.sample()
             if listener is not None:
                 listener()
-            await asyncio.sleep(self.tick)
+            await asyncio.sleep(self.next_tick())
+
+    def next_tick(self) -> float:
+        """``tick`` while the loop works; :data:`IDLE_TICK_SECONDS` while it mostly sleeps (a sleeping loop has no
+        queue to watch, and 200 wake-ups a second cost an idle server a few percent of a core)."""
+        return self.tick if self.busy() >= IDLE_SHARE else max(self.tick, IDLE_TICK_SECONDS)
 
 
 class QueueDelay:
