@@ -47,7 +47,6 @@ import multiprocessing.synchronize
 import os
 import re
 import resource
-import socket
 import subprocess
 import sys
 import tempfile
@@ -58,7 +57,7 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
-from bench.lib import HttpError, HttpPool, Server, cpu_seconds, free_port, pct, status_kib
+from bench.lib import HttpConn, HttpError, HttpPool, Server, cpu_seconds, free_port, pct, read_chunked, status_kib
 
 # Any region does for the demo; the one the tests use.
 REGION = "us-west-2"
@@ -113,28 +112,12 @@ class Answer:
     body: bytes
 
 
-class RawHttp:
-    """One keep-alive HTTP/1.1 connection from ``source`` (an address on this host) to the server."""
+class RawHttp(HttpConn):
+    """:class:`bench.lib.HttpConn` from ``source`` that keeps the response headers and reopens a kept-alive
+    connection the server closed meanwhile."""
 
-    def __init__(self, host: str, port: int, source: str | None = None) -> None:
-        self.host, self.port, self.source = host, port, source
-        self.reader: asyncio.StreamReader | None = None
-        self.writer: asyncio.StreamWriter | None = None
-
-    async def _open(self) -> None:
-        local = (self.source, 0) if self.source else None
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port, local_addr=local)
-        sock = self.writer.get_extra_info("socket")
-        if sock is not None:
-            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-
-    def close(self) -> None:
-        if self.writer is not None:
-            self.writer.close()
-        self.reader = self.writer = None
-
-    async def request(self, method: str, path: str, headers: dict[str, str] | None = None,
-                      body: bytes = b"") -> Answer:
+    async def exchange(self, method: str, path: str, headers: dict[str, str] | None = None,
+                       body: bytes = b"") -> Answer:
         """One request; a kept-alive connection the server closed meanwhile is reopened once."""
         for attempt in (1, 2):
             reused = self.writer is not None
@@ -148,7 +131,7 @@ class RawHttp:
 
     async def _request(self, method: str, path: str, headers: dict[str, str] | None, body: bytes) -> Answer:
         if self.writer is None:
-            await self._open()
+            await self.open()
         assert self.reader is not None and self.writer is not None
         head = [f"{method} {path} HTTP/1.1", f"Host: {self.host}:{self.port}", f"Content-Length: {len(body)}"]
         head += [f"{k}: {v}" for k, v in (headers or {}).items()]
@@ -166,14 +149,7 @@ class RawHttp:
             n = int(fields["content-length"])
             data = await self.reader.readexactly(n) if n else b""
         elif "chunked" in fields.get("transfer-encoding", "").lower():
-            parts = []
-            while True:
-                size = int((await self.reader.readuntil(b"\r\n")).strip(), 16)
-                chunk = await self.reader.readexactly(size + 2)
-                if size == 0:
-                    break
-                parts.append(chunk[:-2])
-            data = b"".join(parts)
+            data = await read_chunked(self.reader)
         else:
             data = b""
         if fields.get("connection", "").lower() == "close":
@@ -201,7 +177,7 @@ def heartbeat_frame(size: int) -> bytes:
 
 async def _socket_url(http: RawHttp, participant_token: str) -> tuple[str | None, int]:
     """CreateParticipantConnection (WEBSOCKET) with the attacker's participant token: (URL or None, status)."""
-    answer = await http.request("POST", "/participant/connection", {
+    answer = await http.exchange("POST", "/participant/connection", {
         "X-Amz-Bearer": participant_token, "Content-Type": "application/json"}, b'{"Type":["WEBSOCKET"]}')
     if answer.status != 200:
         return None, answer.status
@@ -302,7 +278,7 @@ async def _guess(port: int, source: str, window_end: list[float], stats: Counter
     while time.monotonic() < stop_at:
         try:
             if not token:
-                page = await http.request("GET", f"/connect/login?instance={DEMO_INSTANCE}")
+                page = await http.exchange("GET", f"/connect/login?instance={DEMO_INSTANCE}")
                 found = CSRF_FIELD.search(page.body)
                 if found is None:
                     stats[f"form {page.status} without token"] += 1
@@ -313,7 +289,7 @@ async def _guess(port: int, source: str, window_end: list[float], stats: Counter
             body = urlencode({"csrf": token, "landat": "/connect/ccp-v2/", "instance": DEMO_INSTANCE,
                               "username": DEMO_AGENT, "password": f"guess-{n}-{guess}"}).encode()
             began = time.monotonic()
-            answer = await http.request("POST", "/connect/login", {
+            answer = await http.exchange("POST", "/connect/login", {
                 "Content-Type": "application/x-www-form-urlencoded", "Cookie": f"parley_csrf={token}"}, body)
             now = time.monotonic()
             latencies.append(1000 * (now - began))
@@ -498,13 +474,13 @@ async def real_agent_signin(port: int, abuse_end: float) -> dict[str, Any]:
     signed_in_at: float | None = None
     while time.monotonic() - began < SIGNIN_GIVE_UP:
         try:
-            page = await http.request("GET", f"/connect/login?instance={DEMO_INSTANCE}")
+            page = await http.exchange("GET", f"/connect/login?instance={DEMO_INSTANCE}")
             found = CSRF_FIELD.search(page.body)
             assert found is not None, f"no CSRF token in the sign-in form ({page.status})"
             token = found.group(1).decode()
             body = urlencode({"csrf": token, "landat": "/connect/ccp-v2/", "instance": DEMO_INSTANCE,
                               "username": DEMO_AGENT, "password": DEMO_PASSWORD}).encode()
-            answer = await http.request("POST", "/connect/login", {
+            answer = await http.exchange("POST", "/connect/login", {
                 "Content-Type": "application/x-www-form-urlencoded", "Cookie": f"parley_csrf={token}"}, body)
         except (OSError, asyncio.IncompleteReadError, ValueError) as exc:
             attempts.append({"at_s": round(time.monotonic() - abuse_end, 2), "error": type(exc).__name__})

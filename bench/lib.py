@@ -209,14 +209,28 @@ class HttpError(Exception):
     pass
 
 
+async def read_chunked(reader: asyncio.StreamReader) -> bytes:
+    """A ``Transfer-Encoding: chunked`` body, after its head."""
+    parts: list[bytes] = []
+    while True:
+        size = int((await reader.readuntil(b"\r\n")).strip(), 16)
+        chunk = await reader.readexactly(size + 2)
+        if size == 0:
+            return b"".join(parts)
+        parts.append(chunk[:-2])
+
+
 class HttpConn:
-    def __init__(self, host: str, port: int) -> None:
-        self.host, self.port = host, port
+    """One keep-alive connection; ``source`` binds its local address (an address of this host)."""
+
+    def __init__(self, host: str, port: int, source: str | None = None) -> None:
+        self.host, self.port, self.source = host, port, source
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
     async def open(self) -> None:
-        self.reader, self.writer = await asyncio.open_connection(self.host, self.port)
+        local = (self.source, 0) if self.source else None
+        self.reader, self.writer = await asyncio.open_connection(self.host, self.port, local_addr=local)
         sock = self.writer.get_extra_info("socket")
         if sock is not None:
             sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
@@ -243,14 +257,7 @@ class HttpConn:
             n = int(lower[i + 15:lower.index(b"\r\n", i)])
             data = await self.reader.readexactly(n) if n else b""
         elif b"transfer-encoding: chunked" in lower:
-            parts = []
-            while True:
-                size = int((await self.reader.readuntil(b"\r\n")).strip(), 16)
-                chunk = await self.reader.readexactly(size + 2)
-                if size == 0:
-                    break
-                parts.append(chunk[:-2])
-            data = b"".join(parts)
+            data = await read_chunked(self.reader)
         else:
             data = b""
         if b"connection: close" in lower:
