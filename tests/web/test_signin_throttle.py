@@ -55,7 +55,7 @@ def assert_small_refusal(answer: httpx.Response) -> int:
     assert answer.headers["content-type"].startswith("text/html")
     assert "<form" not in answer.text and "parley_csrf" not in answer.headers.get("set-cookie", "")
     wait = int(answer.headers["retry-after"])
-    assert f"Too many sign-in attempts. Try again in {wait} seconds." in answer.text
+    assert f"Too many sign-in attempts. Try again in {wait} second{'' if wait == 1 else 's'}." in answer.text
     assert 'href="/connect/login"' in answer.text
     assert answer.headers["x-frame-options"] == "DENY" and answer.headers["cache-control"] == "no-store"
     assert "frame-ancestors 'none'" in answer.headers["content-security-policy"]

@@ -73,11 +73,16 @@ ADDRESS_POSTS = PostRate(burst=20, per_second=1.0, max_keys=100_000)
 Kind = Literal["user", "address", "device"]
 
 
+def try_again(seconds: int) -> str:
+    """What a person is told when a sign-in is throttled."""
+    return f"Too many sign-in attempts. Try again in {seconds} second{'' if seconds == 1 else 's'}."
+
+
 class Throttled(Exception):
     """A sign-in refused by the throttle before any password check; retry after ``retry_after`` seconds."""
 
     def __init__(self, retry_after: int) -> None:
-        super().__init__(f"Too many sign-in attempts. Try again in {retry_after} seconds.")
+        super().__init__(try_again(retry_after))
         self.retry_after = retry_after
 
 

@@ -20,7 +20,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from parley.aws.restjson import REQUEST_ID_KEY
-from parley.service.signin_throttle import SigninThrottle
+from parley.service.signin_throttle import SigninThrottle, try_again
 from parley.web.httpprotocol import direct_response
 
 LOGIN_PATH = "/connect/login"
@@ -79,7 +79,7 @@ def _has_device_cookie(scope: Scope) -> bool:
 
 def throttled(wait: int) -> Response:
     """The answer to a sign-in attempt refused by the throttle."""
-    return refusal(429, "Too many sign-in attempts", f"Too many sign-in attempts. Try again in {wait} seconds.", wait)
+    return refusal(429, "Too many sign-in attempts", try_again(wait), wait)
 
 
 def refusal(status: int, title: str, message: str, retry_after: int) -> Response:
