@@ -37,6 +37,9 @@ RING_ALLOWED: dict[str, frozenset[str]] = {
     "fanout": frozenset({"domain", "service"}),
     "aws": frozenset({"domain", "service"}),
     "web": frozenset({"domain", "service", "aws"}),
+    # The pages for people (home, test chat, widget, workspace, console): an edge over the services, like the
+    # Connect API, with no knowledge of the wire's other edges or of storage.
+    "pages": frozenset({"domain", "service"}),
     "client": frozenset(),
 }
 # Where each top-level module of the package sits (the file name without ``.py``), and why:

@@ -11,6 +11,7 @@ from starlette.applications import Starlette
 from starlette.routing import Route, WebSocketRoute, request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from parley import __version__
 from parley.aws.connect.api import build_connect_api
 from parley.aws.connect.context import ConnectContext
 from parley.aws.cti.api import CtiApi
@@ -37,13 +38,16 @@ from parley.fanout.agent_signals import AgentSignals
 from parley.fanout.hub import Hub
 from parley.fanout.local import LocalBus
 from parley.fanout.redis import RedisBus
+from parley.pages.assets import Assets
+from parley.pages.home import DemoFacts, HomePage, NotFoundPage
+from parley.pages.templating import Pages
 from parley.service.agents import AgentService
 from parley.service.appends import Appender
 from parley.service.attachments import AttachmentService
 from parley.service.auth import AuthService
 from parley.service.chat import ChatService
 from parley.service.contacts import ContactService
-from parley.service.demo import Demo, ensure_demo
+from parley.service.demo import DEMO_USERS, Demo, ensure_demo
 from parley.service.directory import DirectoryService
 from parley.service.instances import InstanceService
 from parley.service.notify import ChatNotifier
@@ -170,9 +174,19 @@ async def build(config: Config) -> Parley:
     cti_api = CtiApi(CtiHandlers(agents, chat, signals, account, agent_sockets).table(), resolve_agent, stopping)
     timers = Timers(storage, chat)
     timers.start()
-    libraries = Libraries(find_node_modules())
+    node_modules = find_node_modules()
+    libraries = Libraries(node_modules)
+    assets = Assets(node_modules)
+    page_renderer = Pages(assets, site={
+        "public_url": config.base_url, "region": config.region, "version": __version__,
+        "ccp_path": f"/connect/{demo.instance.alias}/ccp-v2/" if demo and demo.instance.alias else "/connect/ccp-v2/",
+    })
+    connect_json = request_response(connect_api.__call__)
+    demo_facts = DemoFacts.of(demo, tuple(u for u in DEMO_USERS if u.startswith("agent"))) if demo else None
 
     routes = [
+        Route("/", HomePage(page_renderer, connect_json, demo_facts, public_url=config.base_url,
+                            region=config.region, access_key_id=next(iter(access_keys), None))),
         Route("/health", health_endpoint(storage), methods=["GET"]),  # type: ignore[arg-type]
         Route("/ready", ready_endpoint(readiness_checks(storage, bus)), methods=["GET"]),
         Route("/metrics", metrics_endpoint(config, telemetry, storage, hub, admission).handle, methods=["GET"]),
@@ -186,12 +200,14 @@ async def build(config: Config) -> Parley:
         *LoginPages(auth, instances, secure_cookies=config.base_url.startswith("https")).routes(),
         *CcpPages(libraries, config.region, auth, instances).routes(),
         *libraries.routes(),
+        *assets.routes(),
     ]
     pages = Starlette(routes=routes)
     # The Connect API (rest-json, SigV4) answers every other HTTP request, with its own errors for unknown paths:
     # as the router's default rather than a "/{path:path}" route, whose pattern does not match a path holding a
     # newline (%0A), which would get Starlette's plain 404 instead of an AWS-style error.
-    pages.router.default = connect_default(request_response(connect_api.__call__), pages.router.not_found)
+    # A browser's GET that no route takes gets an HTML page instead (parley.pages.home.NotFoundPage).
+    pages.router.default = NotFoundPage(page_renderer, connect_default(connect_json, pages.router.not_found))
     # The Participant Service's operations and websocket are dispatched before Starlette (see FrontDoor); sign-in
     # posts from an address that must wait are refused before it too (SigninGate).
     app = FrontDoor(SigninGate(pages, auth.throttle), participant_api,
