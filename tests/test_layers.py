@@ -47,9 +47,6 @@ KNOWN_VIOLATIONS: dict[tuple[str, str, str], str] = {}
 
 # Constructor parameters typed Any or object inside the rings, and why each carries data, not a dependency.
 LOOSE_PARAMETERS: dict[tuple[str, str, str], str] = {
-    ("any-parameter", "parley.aws.restjson", "Call.caller"):
-        "what the service's authenticator returned (the bearer token or the SigV4 access key id, a str today); "
-        "aws-internal, typing it means typing RestJsonApi's Authenticator",
     ("any-parameter", "parley.aws.shapes", "_Fail.value"):
         "the JSON value that failed validation, quoted in the error sentence: data, not a dependency",
 }

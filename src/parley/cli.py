@@ -1,4 +1,5 @@
-"""The ``parley`` command: ``parley serve`` runs the server, ``parley migrate`` brings its database up to date.
+"""The ``parley`` command: ``parley serve`` runs the server, ``parley migrate`` brings its database up to date,
+``parley widget`` manages the embeddable chat widgets.
 
 Every long flag of a subcommand can also come from a ``PARLEY_<FLAG>`` environment variable (``--offer-timeout``
 from ``PARLEY_OFFER_TIMEOUT``), for systemd ``EnvironmentFile``s and container specs; the command line wins.
@@ -16,6 +17,7 @@ from pathlib import Path
 from parley import __version__
 from parley.aws.ratelimit import parse_rate
 from parley.config import Config, parse_access_keys
+from parley.widget_cli import WIDGET_ENV_FLAGS, add_widget_parser, run_widget_command
 
 DESCRIPTION = """\
 Parley: a self-hosted multi-party chat contact center that speaks Amazon Connect's wire protocols.
@@ -123,6 +125,7 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument("--storage", metavar="URL",
                          help="database URL: sqlite:///PATH (default: DATA_DIR/parley.db) or "
                               "postgresql://USER@HOST:PORT/DB")
+    add_widget_parser(commands)
     return parser
 
 
@@ -191,13 +194,23 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is not None:
         given = list(sys.argv[1:] if argv is None else argv)
         try:
-            extra = environment_args(_subcommand(parser, args.command), given, os.environ)
+            command = _subcommand(parser, args.command)
+            if getattr(args, "action", None):  # parley widget ACTION: only where the database is, from the environment
+                command = _subcommand(command, args.action)
+            extra = environment_args(command, given, os.environ)
+            if args.command == "widget":
+                extra = [flag for flag in extra if flag.split("=", 1)[0] in WIDGET_ENV_FLAGS]
         except ValueError as exc:
             parser.error(str(exc))
         if extra:
             args = parser.parse_args([*given, *extra])
     if args.command == "migrate":
         return _migrate(args.storage or Config(data_dir=args.data_dir).storage)
+    if args.command == "widget":
+        if args.action is None:
+            _subcommand(parser, "widget").print_help()
+            return 2
+        return run_widget_command(args)
     if args.command != "serve":
         parser.print_help()
         return 0 if args.command is None else 2

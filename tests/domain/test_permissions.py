@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
+import parley
 from parley.domain.permissions import (
     ACCESS_CCP,
     ADMIN_PERMISSIONS,
@@ -9,6 +13,7 @@ from parley.domain.permissions import (
     BARGE,
     BUILTIN_SECURITY_PROFILES,
     MONITOR,
+    NEEDS,
     QUICK_CONNECTS_VIEW,
 )
 
@@ -37,3 +42,16 @@ def test_admins_get_everything_and_managers_monitor() -> None:
 def test_quality_analysts_cannot_use_the_ccp() -> None:
     assert ACCESS_CCP not in permissions("QualityAnalyst")
     assert MONITOR in permissions("QualityAnalyst")
+
+
+def test_admins_may_do_every_use_case_a_security_profile_can_grant() -> None:
+    needed = {need.permission for need in NEEDS.values() if need.permission is not None}
+    assert needed <= permissions("Admin")
+    assert "ContactSearchView" in needed & permissions("CallCenterManager")
+
+
+def test_every_use_case_of_the_table_is_asked_by_a_service_and_no_other() -> None:
+    """The table has no entry nobody asks for, and no service asks for one it lacks."""
+    source = "\n".join(p.read_text() for p in sorted((Path(parley.__file__).parent / "service").glob("*.py")))
+    asked = set(re.findall(r'\ballow\(.*"(\w+)"\)$', source, re.MULTILINE))
+    assert asked == set(NEEDS)

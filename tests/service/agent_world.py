@@ -26,6 +26,7 @@ import parley.service.routing
 from parley.aws.participant.items import chat_frame
 from parley.domain.agents import AgentSession, Presence
 from parley.domain.arns import Account
+from parley.domain.callers import SYSTEM
 from parley.domain.clock import utcnow
 from parley.domain.contact import Contact, Participant
 from parley.domain.ids import new_id
@@ -139,7 +140,7 @@ class World:
                     available: bool = True) -> Staff:
         """A new agent on ``profile_id`` (default: the Basic Routing Profile), Available unless told otherwise."""
         user = await self.directory.create_user(
-            self.instance_id, name, None, IdentityInfo(first_name=name.title()), PhoneConfig(),
+            SYSTEM, self.instance_id, name, None, IdentityInfo(first_name=name.title()), PhoneConfig(),
             [self.agent_security_profile], profile_id or self.basic_profile, auto_accept_chat=auto_accept,
         )
         now = self.clock()
@@ -153,14 +154,16 @@ class World:
 
     async def routing_profile(self, name: str, chats: int, queue_ids: list[str]) -> RoutingProfile:
         return await self.directory.create_routing_profile(
-            self.instance_id, name, "", self.basic_queue, [MediaConcurrency("CHAT", chats)],
+            SYSTEM, self.instance_id, name, "", self.basic_queue, [MediaConcurrency("CHAT", chats)],
             [RoutingQueueConfig(q, "CHAT", 1, 0) for q in queue_ids],
         )
 
     async def queue_with_flow(self, name: str) -> tuple[Queue, str]:
         """A new standard queue and an inbound flow that routes chats to it (flows have no Connect API here)."""
-        basic = await self.directory.get_queue(self.instance_id, self.basic_queue)
-        queue = await self.directory.create_queue(self.instance_id, name, "", basic.hours_of_operation_id, None, [])
+        basic = await self.directory.get_queue(SYSTEM, self.instance_id, self.basic_queue)
+        queue = await self.directory.create_queue(
+            SYSTEM, self.instance_id, name, "", basic.hours_of_operation_id, None, []
+        )
         flow = ContactFlow(self.instance_id, new_id(), f"To {name}", self.clock(), flow_type="CONTACT_FLOW",
                            target_queue_id=queue.id)
         async with self.storage.transaction() as tx:
@@ -177,14 +180,14 @@ class World:
     async def user_quick_connect(self, staff: Staff) -> str:
         """A USER quick connect to ``staff`` on BasicQueue (so every Basic agent sees it); returns its ARN."""
         flow = await self._flow(AGENT_TRANSFER_FLOW)
-        qc = await self.quick_connects.create(self.instance_id, f"To {staff.user.username}", None,
+        qc = await self.quick_connects.create(SYSTEM, self.instance_id, f"To {staff.user.username}", None,
                                               QuickConnectConfig("USER", user_id=staff.id, contact_flow_id=flow))
         return await self._on_basic_queue(qc)
 
     async def queue_quick_connect(self, queue_id: str | None = None) -> str:
         flow = await self._flow(QUEUE_TRANSFER_FLOW)
         qc = await self.quick_connects.create(
-            self.instance_id, f"To queue {new_id()[:8]}", None,
+            SYSTEM, self.instance_id, f"To queue {new_id()[:8]}", None,
             QuickConnectConfig("QUEUE", queue_id=queue_id or self.basic_queue, contact_flow_id=flow),
         )
         return await self._on_basic_queue(qc)
@@ -196,15 +199,16 @@ class World:
         return flow.id
 
     async def _on_basic_queue(self, qc: QuickConnect) -> str:
-        await self.quick_connects.associate_with_queue(self.instance_id, self.basic_queue, [qc.id])
+        await self.quick_connects.associate_with_queue(SYSTEM, self.instance_id, self.basic_queue, [qc.id])
         return ACCOUNT.arn(self.instance_id, "transfer-destination", qc.id)
 
     # customers and what the tests look at ----------------------------------------------------------
     async def customer(self, name: str = "Jane", flow_id: str | None = None) -> StartedChat:
-        return await self.contacts.start_chat(ChatRequest(self.instance_id, flow_id or self.inbound_flow, name, {}))
+        request = ChatRequest(self.instance_id, flow_id or self.inbound_flow, name, {})
+        return await self.contacts.start_chat(SYSTEM, request)
 
     async def contact(self, contact_id: str) -> Contact:
-        return await self.contacts.describe(self.instance_id, contact_id)
+        return await self.contacts.describe(SYSTEM, self.instance_id, contact_id)
 
     async def offered_to(self, staff: Staff) -> list[str]:
         """Ids of the contacts offered to ``staff`` right now."""
@@ -252,8 +256,8 @@ async def open_world(db: str, monkeypatch: pytest.MonkeyPatch) -> World:
         QuickConnectService(storage), ContactService(storage, notifier), ChatService(storage, notifier), router,
         AgentService(storage, notifier, router),
     )
-    instance = await world.instances.create_instance(f"desk-{new_id()[:8]}", "SAML", True, True)
-    await world.instances.set_attribute(instance.id, "MULTI_PARTY_CHAT_CONFERENCE", "true")
+    instance = await world.instances.create_instance(SYSTEM, f"desk-{new_id()[:8]}", "SAML", True, True)
+    await world.instances.set_attribute(SYSTEM, instance.id, "MULTI_PARTY_CHAT_CONFERENCE", "true")
     async with storage.transaction() as tx:
         flow = await tx.find_resource_by_name(ContactFlow, instance.id, SAMPLE_INBOUND_FLOW)
         queue = await tx.find_resource_by_name(Queue, instance.id, BASIC_QUEUE)

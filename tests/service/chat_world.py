@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from parley.aws.participant.items import chat_frame
+from parley.domain.callers import SYSTEM
 from parley.domain.resources import ContactFlow
 from parley.fanout.local import LocalBus
 from parley.service.chat import ChatService
@@ -42,7 +43,7 @@ async def open_node(db: Path | str) -> Node:
 
 async def new_instance(node: Node, alias: str = "svc") -> tuple[str, str]:
     """(instance id, id of its "Sample inbound flow")."""
-    instance = await InstanceService(node.storage).create_instance(alias, "CONNECT_MANAGED", True, True)
+    instance = await InstanceService(node.storage).create_instance(SYSTEM, alias, "CONNECT_MANAGED", True, True)
     async with node.storage.transaction() as tx:
         flow = await tx.find_resource_by_name(ContactFlow, instance.id, SAMPLE_INBOUND_FLOW)
     assert flow is not None
@@ -50,7 +51,7 @@ async def new_instance(node: Node, alias: str = "svc") -> tuple[str, str]:
 
 
 async def start_chat(node: Node, instance_id: str, flow_id: str, name: str = "Jane") -> StartedChat:
-    return await node.contacts.start_chat(ChatRequest(instance_id, flow_id, name, {}))
+    return await node.contacts.start_chat(SYSTEM, ChatRequest(instance_id, flow_id, name, {}))
 
 
 @asynccontextmanager

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from parley.domain.agents import NOT_ROUTABLE, OFFLINE, ROUTABLE
+from parley.domain.callers import SYSTEM
 from parley.domain.contact import AGENT, CLOSED, CONNECTED, ENDED, INVITE_SEGMENT, QUEUED, TRANSFER_SEGMENT
 from parley.domain.errors import InvalidParameter, InvalidRequest, LimitExceeded, NotFound
 from parley.domain.transcript import INVITED, JOINED, LEFT, TRANSFER_SUCCEEDED
@@ -114,7 +115,7 @@ async def test_an_offer_of_a_chat_the_customer_left_cannot_be_accepted(world: Wo
     ann = await world.agent("ann")
     chat = await world.customer()
     await world.route()
-    await world.contacts.stop(world.instance_id, chat.contact_id)
+    await world.contacts.stop(SYSTEM, world.instance_id, chat.contact_id)
     with pytest.raises(ContactStateError):
         await world.agents.accept(ann.who, chat.contact_id)
     assert not [p for p in await world.participants(chat.contact_id) if p.role == AGENT]
@@ -228,7 +229,7 @@ async def test_invitations_need_multi_party_chat_and_a_quick_connect_of_the_inst
     elsewhere = to_bob.replace(world.instance_id, "00000000-0000-4000-8000-000000000000")
     with pytest.raises(InvalidParameter, match="is not a quick connect of this instance"):
         await world.agents.invite(ann.who, chat.contact_id, elsewhere, "agent")
-    await world.instances.set_attribute(world.instance_id, "MULTI_PARTY_CHAT_CONFERENCE", "false")
+    await world.instances.set_attribute(SYSTEM, world.instance_id, "MULTI_PARTY_CHAT_CONFERENCE", "false")
     with pytest.raises(InvalidRequest, match=says("Multi-party chat is not enabled on this instance", whole=False)):
         await world.agents.invite(ann.who, chat.contact_id, to_bob, "agent")
     assert [s.id for s in await world.segments(chat.contact_id)] == [chat.contact_id]

@@ -14,6 +14,7 @@ import pytest
 import sqlalchemy as sa
 
 from parley.aws.participant.items import chat_frame
+from parley.domain.callers import SYSTEM
 from parley.domain.clock import utcnow
 from parley.domain.transcript import CHAT_ENDED, JOINED, LEFT, Item
 from parley.fanout.hub import Hub
@@ -62,7 +63,7 @@ async def test_an_expired_chat_ends_exactly_once(node: Node) -> None:
     instance_id, flow_id = await new_instance(node)
     started = await start_chat(node, instance_id, flow_id)
     chat_id = started.contact_id
-    await node.chat.add_bot(instance_id, chat_id, "Bot", None)
+    await node.chat.add_bot(SYSTEM, instance_id, chat_id, "Bot", None)
     running = (await start_chat(node, instance_id, flow_id, "Still Talking")).contact_id
 
     assert await node.chat.end_expired_chats() == 0  # nothing is due yet
@@ -83,7 +84,7 @@ async def test_two_nodes_end_each_chat_once(tmp_path: Path) -> None:
         chats = [(await start_chat(first if n % 2 else second, instance_id, flow_id, f"C{n}")).contact_id
                  for n in range(6)]
         for chat_id in chats[:3]:
-            await first.chat.add_bot(instance_id, chat_id, "Bot", None)
+            await first.chat.add_bot(SYSTEM, instance_id, chat_id, "Bot", None)
         for chat_id in chats:
             await expire(first, chat_id)
         rounds = await asyncio.gather(*(node.chat.end_expired_chats() for node in (first, second) * 3))

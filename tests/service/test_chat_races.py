@@ -22,6 +22,7 @@ from typing import Any, TypeVar
 import pytest
 import sqlalchemy as sa
 
+from parley.domain.callers import SYSTEM
 from parley.domain.clock import utcnow
 from parley.domain.errors import AccessDenied, Conflict, QuotaExceeded
 from parley.domain.transcript import CHAT_ENDED, LEFT
@@ -164,7 +165,7 @@ async def test_messages_racing_the_end_never_follow_chat_ended(nodes: tuple[Node
             break
         started = await start_chat(first, instance_id, flow_id)
         customer = await connection(first, started.participant_token)
-        _bot, bot_token = await first.chat.add_bot(instance_id, started.contact_id, "Bot", None)
+        _bot, bot_token = await first.chat.add_bot(SYSTEM, instance_id, started.contact_id, "Bot", None)
         bot = await connection(first, bot_token)
 
         async def chatter(node: Node | Remote, token: str) -> int:
@@ -200,7 +201,7 @@ async def test_two_bots_racing_for_one_seat(nodes: tuple[Node, Remote]) -> None:
         started = await start_chat(first, instance_id, flow_id)
         overlap = Overlap(first, second, "bot 0", "bot 1", "bot 2", "bot 3")
         outcomes = await asyncio.gather(
-            *(overlap.run(f"bot {n}", node.chat.add_bot(instance_id, started.contact_id, f"Bot {n}", None))
+            *(overlap.run(f"bot {n}", node.chat.add_bot(SYSTEM, instance_id, started.contact_id, f"Bot {n}", None))
               for n, node in enumerate[Node | Remote]((first, second, first, second))),
             return_exceptions=True,
         )
@@ -221,7 +222,7 @@ async def test_a_bot_racing_the_end_of_the_chat(nodes: tuple[Node, Remote]) -> N
         customer = await connection(first, started.participant_token)
         overlap = Overlap(first, second, "join", "end")
         raced: list[object] = list(await asyncio.gather(
-            overlap.run("join", first.chat.add_bot(instance_id, started.contact_id, "Late Bot", None)),
+            overlap.run("join", first.chat.add_bot(SYSTEM, instance_id, started.contact_id, "Late Bot", None)),
             overlap.run("end", second.chat.disconnect(customer)), return_exceptions=True,
         ))
         joined = raced[0]

@@ -15,6 +15,7 @@ import pytest
 
 from parley.aws.errors import from_domain
 from parley.aws.model import Service
+from parley.domain.callers import SYSTEM
 from parley.domain.clock import utcnow
 from parley.domain.contact import AGENT, Participant
 from parley.domain.errors import Conflict
@@ -41,7 +42,7 @@ async def test_receipts_refused_while_more_than_two_are_active(node: Node) -> No
     started = await start_chat(node, instance_id, flow_id)
     chat_id = started.contact_id
     customer = await connection(node, started.participant_token)
-    bot, bot_token = await node.chat.add_bot(instance_id, chat_id, "Bot", None)
+    bot, bot_token = await node.chat.add_bot(SYSTEM, instance_id, chat_id, "Bot", None)
     bot_conn = await connection(node, bot_token)
     message = await node.chat.send_message(customer, "text/plain", "hi", None)
     receipt = json.dumps({"messageId": message.id})

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from parley.domain.callers import SYSTEM
 from parley.domain.resources import IdentityInfo, PhoneConfig, QuickConnect, RoutingProfile, SecurityProfile, User
 from parley.service.demo import COMPLETE_TAG, DEMO_USERS, ensure_demo
 from parley.service.directory import DirectoryService
@@ -20,11 +21,11 @@ async def test_an_interrupted_demo_setup_is_finished_on_the_next_start(tmp_path:
         directory = DirectoryService(storage, Passwords(fast=True))
         quick_connects = QuickConnectService(storage)
         # A first start that stopped after creating the instance and one user.
-        partial = await instances.create_instance("demo", "CONNECT_MANAGED", True, True)
+        partial = await instances.create_instance(SYSTEM, "demo", "CONNECT_MANAGED", True, True)
         async with storage.transaction() as tx:
             profile = next(p for p in await tx.all_resources(SecurityProfile, partial.id) if p.name == "Agent")
             routing = (await tx.all_resources(RoutingProfile, partial.id))[0]
-        await directory.create_user(partial.id, "agent1", "Parley-demo-1", IdentityInfo(first_name="Agent1"),
+        await directory.create_user(SYSTEM, partial.id, "agent1", "Parley-demo-1", IdentityInfo(first_name="Agent1"),
                                     PhoneConfig(), [profile.id], routing.id)
 
         first = await ensure_demo(storage, instances, directory, quick_connects)
@@ -38,10 +39,10 @@ async def test_an_interrupted_demo_setup_is_finished_on_the_next_start(tmp_path:
             qcs = sorted(q.name or "" for q in await tx.all_resources(QuickConnect, partial.id))
         assert users == sorted(DEMO_USERS)
         assert qcs == sorted([*(f"Transfer-to-agent-{n}" for n in range(1, 6)), "Transfer-to-BasicQueue"])
-        instance = await instances.get_instance(partial.id)
+        instance = await instances.get_instance(SYSTEM, partial.id)
         assert instance.multi_party_chat
         assert set(instance.approved_origins) == {"http://localhost:8080", "http://127.0.0.1:8080"}
-        listed, _ = await instances.list_instances(None, 10)
+        listed, _ = await instances.list_instances(SYSTEM, None, 10)
         assert [i.alias for i in listed] == ["demo"]
     finally:
         await storage.close()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from parley.domain.callers import SYSTEM
 from parley.domain.errors import Duplicate, InvalidParameter, InvalidRequest, NotFound
 from parley.domain.resources import (
     IdentityInfo,
@@ -50,7 +51,7 @@ class Directory:
             "phone": PhoneConfig(), "security_profile_ids": [self.agent_profile.id],
             "routing_profile_id": self.basic_profile.id, **changes,
         }
-        return await self.service.create_user(self.instance_id, username, **args)  # type: ignore[arg-type]
+        return await self.service.create_user(SYSTEM, self.instance_id, username, **args)  # type: ignore[arg-type]
 
     def missing(self, label: str, resource_id: str) -> str:
         """The ``match`` pattern of the NotFound message of resource ``label`` ``resource_id`` in this instance."""
@@ -67,7 +68,7 @@ class Directory:
 async def directory(tmp_path: Path) -> AsyncIterator[Directory]:
     storage = await open_storage(f"sqlite:///{tmp_path / 'parley.db'}")
     try:
-        instance = await InstanceService(storage).create_instance("directory", "CONNECT_MANAGED", True, True)
+        instance = await InstanceService(storage).create_instance(SYSTEM, "directory", "CONNECT_MANAGED", True, True)
         async with storage.transaction() as tx:
             queue = await tx.find_resource_by_name(Queue, instance.id, BASIC_QUEUE)
             profile = await tx.find_resource_by_name(RoutingProfile, instance.id, BASIC_ROUTING_PROFILE)
@@ -81,14 +82,14 @@ async def directory(tmp_path: Path) -> AsyncIterator[Directory]:
 # users --------------------------------------------------------------------------------------------------
 async def test_a_user_is_created_with_its_own_agent_queue(directory: Directory) -> None:
     user = await directory.user(auto_accept_chat=True, tags={"team": "blue"})
-    described = await directory.service.get_user(directory.instance_id, user.id)
+    described = await directory.service.get_user(SYSTEM, directory.instance_id, user.id)
     assert described == user
     assert (described.username, described.display_name, described.auto_accept_chat) == ("ann", "Ann", True)
     assert described.security_profile_ids == (directory.agent_profile.id,)
     assert described.tags == {"team": "blue"}
     assert described.password_hash and PASSWORD not in described.password_hash
     assert await directory.service.passwords.verify(described.password_hash, PASSWORD)
-    queue = await directory.service.get_queue(directory.instance_id, user.agent_queue_id)
+    queue = await directory.service.get_queue(SYSTEM, directory.instance_id, user.agent_queue_id)
     assert (queue.queue_type, queue.owner_user_id, queue.name) == ("AGENT", user.id, None)
     assert await directory.service.find_user_by_username(directory.instance_id, "ann") == user
 
@@ -96,9 +97,9 @@ async def test_a_user_is_created_with_its_own_agent_queue(directory: Directory) 
 async def test_users_are_listed_by_name_a_page_at_a_time(directory: Directory) -> None:
     for name in ("cy", "Ann", "bob"):
         await directory.user(name)
-    page, token = await directory.service.list_users(directory.instance_id, None, 2)
+    page, token = await directory.service.list_users(SYSTEM, directory.instance_id, None, 2)
     assert [u.username for u in page] == ["Ann", "bob"] and token
-    rest, end = await directory.service.list_users(directory.instance_id, token, 2)
+    rest, end = await directory.service.list_users(SYSTEM, directory.instance_id, token, 2)
     assert [u.username for u in rest] == ["cy"] and end is None
 
 
@@ -124,9 +125,9 @@ async def test_two_users_created_at_once_with_one_username_make_one_user(directo
     made = [o for o in outcomes if isinstance(o, User)]
     refused = [o for o in outcomes if isinstance(o, Duplicate)]
     assert len(made) == 1 and len(refused) == 1, outcomes
-    listed, _ = await directory.service.list_users(directory.instance_id, None, 100)
+    listed, _ = await directory.service.list_users(SYSTEM, directory.instance_id, None, 100)
     assert [u.id for u in listed] == [made[0].id]
-    agent_queues, _ = await directory.service.list_queues(directory.instance_id, ["AGENT"], None, 100)
+    agent_queues, _ = await directory.service.list_queues(SYSTEM, directory.instance_id, ["AGENT"], None, 100)
     assert [q.owner_user_id for q in agent_queues] == [made[0].id]
 
 
@@ -143,26 +144,27 @@ async def test_a_user_refers_to_profiles_that_exist(directory: Directory) -> Non
             f"A user can have at most {MAX_SECURITY_PROFILES_PER_USER} security profiles.")):
         await directory.user(security_profile_ids=[directory.agent_profile.id] * 11)
     with pytest.raises(NotFound, match=says(f"Instance {NOBODY} was not found.")):
-        await directory.service.create_user(NOBODY, "x", PASSWORD, IdentityInfo(), PhoneConfig(), [], "x")
+        await directory.service.create_user(SYSTEM, NOBODY, "x", PASSWORD, IdentityInfo(), PhoneConfig(), [], "x")
     assert await directory.everything() == before
 
 
 async def test_a_user_is_updated_field_by_field(directory: Directory) -> None:
     user = await directory.user()
-    admin = await directory.service.create_security_profile(directory.instance_id, "Helpers", "", ["Users.View"])
+    admin = await directory.service.create_security_profile(
+        SYSTEM, directory.instance_id, "Helpers", "", ["Users.View"])
     vip = await directory.service.create_routing_profile(
-        directory.instance_id, "VIP", "", directory.basic_queue.id, [MediaConcurrency("CHAT", 2)], [])
+        SYSTEM, directory.instance_id, "VIP", "", directory.basic_queue.id, [MediaConcurrency("CHAT", 2)], [])
 
-    renamed = await directory.service.update_user_identity(directory.instance_id, user.id,
+    renamed = await directory.service.update_user_identity(SYSTEM, directory.instance_id, user.id,
                                                            IdentityInfo(first_name="Annie"))
     assert renamed.display_name == "Annie" and renamed.modified > user.modified
-    moved = await directory.service.update_user_routing_profile(directory.instance_id, user.id, vip.id)
+    moved = await directory.service.update_user_routing_profile(SYSTEM, directory.instance_id, user.id, vip.id)
     assert moved.routing_profile_id == vip.id
     granted = await directory.service.update_user_security_profiles(
-        directory.instance_id, user.id, [admin.id, directory.agent_profile.id, admin.id])
+        SYSTEM, directory.instance_id, user.id, [admin.id, directory.agent_profile.id, admin.id])
     assert granted.security_profile_ids == (admin.id, directory.agent_profile.id)  # duplicates dropped, in order
-    await directory.service.set_password(directory.instance_id, user.id, "Another-one-2")
-    stored = await directory.service.get_user(directory.instance_id, user.id)
+    await directory.service.set_password(SYSTEM, directory.instance_id, user.id, "Another-one-2")
+    stored = await directory.service.get_user(SYSTEM, directory.instance_id, user.id)
     assert (stored.display_name, stored.routing_profile_id, stored.security_profile_ids) == (
         "Annie", vip.id, (admin.id, directory.agent_profile.id))
     assert await directory.service.passwords.verify(stored.password_hash, "Another-one-2")
@@ -173,56 +175,56 @@ async def test_updates_to_what_does_not_exist_are_refused_and_change_nothing(dir
     user = await directory.user()
     before = await directory.everything()
     with pytest.raises(NotFound, match=directory.missing("Routing profile", NOBODY)):
-        await directory.service.update_user_routing_profile(directory.instance_id, user.id, NOBODY)
+        await directory.service.update_user_routing_profile(SYSTEM, directory.instance_id, user.id, NOBODY)
     with pytest.raises(NotFound, match=directory.missing("Security profile", NOBODY)):
-        await directory.service.update_user_security_profiles(directory.instance_id, user.id,
+        await directory.service.update_user_security_profiles(SYSTEM, directory.instance_id, user.id,
                                                               [directory.agent_profile.id, NOBODY])
     with pytest.raises(NotFound, match=directory.missing("User", NOBODY)):
-        await directory.service.update_user_identity(directory.instance_id, NOBODY, IdentityInfo())
+        await directory.service.update_user_identity(SYSTEM, directory.instance_id, NOBODY, IdentityInfo())
     assert await directory.everything() == before
 
 
 async def test_deleting_a_user_deletes_its_agent_queue(directory: Directory) -> None:
     user = await directory.user()
-    await directory.service.delete_user(directory.instance_id, user.id)
+    await directory.service.delete_user(SYSTEM, directory.instance_id, user.id)
     with pytest.raises(NotFound, match=directory.missing("User", user.id)):
-        await directory.service.get_user(directory.instance_id, user.id)
+        await directory.service.get_user(SYSTEM, directory.instance_id, user.id)
     with pytest.raises(NotFound, match=directory.missing("Queue", user.agent_queue_id)):
-        await directory.service.get_queue(directory.instance_id, user.agent_queue_id)
+        await directory.service.get_queue(SYSTEM, directory.instance_id, user.agent_queue_id)
     with pytest.raises(NotFound):
-        await directory.service.delete_user(directory.instance_id, user.id)
+        await directory.service.delete_user(SYSTEM, directory.instance_id, user.id)
     await directory.user()  # the username is free again
 
 
 # security profiles --------------------------------------------------------------------------------------
 async def test_security_profiles_are_created_described_and_listed(directory: Directory) -> None:
     made = await directory.service.create_security_profile(
-        directory.instance_id, "Helpers", "help desk", ["Users.View", "Queues.View", "Users.View"], {"k": "v"})
+        SYSTEM, directory.instance_id, "Helpers", "help desk", ["Users.View", "Queues.View", "Users.View"], {"k": "v"})
     assert made.permissions == ("Users.View", "Queues.View") and not made.builtin
-    assert await directory.service.get_security_profile(directory.instance_id, made.id) == made
-    listed, _ = await directory.service.list_security_profiles(directory.instance_id, None, 100)
+    assert await directory.service.get_security_profile(SYSTEM, directory.instance_id, made.id) == made
+    listed, _ = await directory.service.list_security_profiles(SYSTEM, directory.instance_id, None, 100)
     assert [p.name for p in listed] == ["Admin", "Agent", "CallCenterManager", "Helpers", "QualityAnalyst"]
     before = await directory.everything()
     with pytest.raises(Duplicate, match=says("A security profile named 'Helpers' already exists.")):
-        await directory.service.create_security_profile(directory.instance_id, "Helpers", "", [])
+        await directory.service.create_security_profile(SYSTEM, directory.instance_id, "Helpers", "", [])
     assert await directory.everything() == before
 
 
 # routing profiles and queues ----------------------------------------------------------------------------
 async def test_routing_profiles_are_created_with_their_queues_and_concurrency(directory: Directory) -> None:
-    sales = await directory.service.create_queue(directory.instance_id, "Sales", "",
+    sales = await directory.service.create_queue(SYSTEM, directory.instance_id, "Sales", "",
                                                  directory.basic_queue.hours_of_operation_id, 10, [])
     profile = await directory.service.create_routing_profile(
-        directory.instance_id, "Sales desk", "sells", sales.id, [MediaConcurrency("CHAT", 4)],
+        SYSTEM, directory.instance_id, "Sales desk", "sells", sales.id, [MediaConcurrency("CHAT", 4)],
         [RoutingQueueConfig(sales.id, "CHAT", 1, 0)])
     assert profile.concurrency("CHAT") == 4 and profile.concurrency("VOICE") == 0
-    assert await directory.service.get_routing_profile(directory.instance_id, profile.id) == profile
+    assert await directory.service.get_routing_profile(SYSTEM, directory.instance_id, profile.id) == profile
 
     more = await directory.service.associate_routing_profile_queues(
-        directory.instance_id, profile.id, [RoutingQueueConfig(directory.basic_queue.id, "CHAT", 2, 5)])
+        SYSTEM, directory.instance_id, profile.id, [RoutingQueueConfig(directory.basic_queue.id, "CHAT", 2, 5)])
     assert [(c.queue_id, c.priority, c.delay) for c in more.queue_configs] == [
         (sales.id, 1, 0), (directory.basic_queue.id, 2, 5)]
-    rows, token = await directory.service.routing_profile_queues(directory.instance_id, profile.id, None, 10)
+    rows, token = await directory.service.routing_profile_queues(SYSTEM, directory.instance_id, profile.id, None, 10)
     assert [q.name for _config, q in rows] == ["BasicQueue", "Sales"] and token is None
 
 
@@ -231,36 +233,36 @@ async def test_routing_profile_refusals_change_nothing(directory: Directory) -> 
     before = await directory.everything()
     create = directory.service.create_routing_profile
     with pytest.raises(InvalidParameter, match=says("Concurrency for CHAT must be between 1 and 10, got 11.")):
-        await create(directory.instance_id, "P", "", queue, [MediaConcurrency("CHAT", 11)], [])
+        await create(SYSTEM, directory.instance_id, "P", "", queue, [MediaConcurrency("CHAT", 11)], [])
     with pytest.raises(InvalidParameter, match=says("MediaConcurrencies lists channel CHAT more than once.")):
-        await create(directory.instance_id, "P", "", queue, [MediaConcurrency("CHAT", 1)] * 2, [])
+        await create(SYSTEM, directory.instance_id, "P", "", queue, [MediaConcurrency("CHAT", 1)] * 2, [])
     with pytest.raises(NotFound, match=directory.missing("Queue", NOBODY)):
-        await create(directory.instance_id, "P", "", NOBODY, [MediaConcurrency("CHAT", 1)], [])
+        await create(SYSTEM, directory.instance_id, "P", "", NOBODY, [MediaConcurrency("CHAT", 1)], [])
     with pytest.raises(NotFound, match=directory.missing("Queue", NOBODY)):
-        await create(directory.instance_id, "P", "", queue, [], [RoutingQueueConfig(NOBODY, "CHAT", 1, 0)])
+        await create(SYSTEM, directory.instance_id, "P", "", queue, [], [RoutingQueueConfig(NOBODY, "CHAT", 1, 0)])
     with pytest.raises(InvalidRequest, match=says(
             f"Queue {queue} is already associated with the routing profile for CHAT.")):
-        await create(directory.instance_id, "P", "", queue, [], [RoutingQueueConfig(queue, "CHAT", 1, 0)] * 2)
+        await create(SYSTEM, directory.instance_id, "P", "", queue, [], [RoutingQueueConfig(queue, "CHAT", 1, 0)] * 2)
     with pytest.raises(Duplicate, match=says(f"A routing profile named '{BASIC_ROUTING_PROFILE}' already exists.")):
-        await create(directory.instance_id, BASIC_ROUTING_PROFILE, "", queue, [], [])
+        await create(SYSTEM, directory.instance_id, BASIC_ROUTING_PROFILE, "", queue, [], [])
     with pytest.raises(InvalidRequest, match=says(
             f"Queue {queue} is already associated with the routing profile for CHAT.")):
         await directory.service.associate_routing_profile_queues(
-            directory.instance_id, directory.basic_profile.id, [RoutingQueueConfig(queue, "CHAT", 1, 0)])
+            SYSTEM, directory.instance_id, directory.basic_profile.id, [RoutingQueueConfig(queue, "CHAT", 1, 0)])
     with pytest.raises(NotFound, match=directory.missing("Hours of operation", NOBODY)):
-        await directory.service.create_queue(directory.instance_id, "Q", "", NOBODY, None, [])
+        await directory.service.create_queue(SYSTEM, directory.instance_id, "Q", "", NOBODY, None, [])
     with pytest.raises(NotFound, match=directory.missing("Quick connect", NOBODY)):
-        await directory.service.create_queue(directory.instance_id, "Q", "", hours, None, [NOBODY])
+        await directory.service.create_queue(SYSTEM, directory.instance_id, "Q", "", hours, None, [NOBODY])
     with pytest.raises(Duplicate, match=says(f"A queue named '{BASIC_QUEUE}' already exists.")):
-        await directory.service.create_queue(directory.instance_id, BASIC_QUEUE, "", hours, None, [])
+        await directory.service.create_queue(SYSTEM, directory.instance_id, BASIC_QUEUE, "", hours, None, [])
     assert await directory.everything() == before
 
 
 async def test_queues_are_listed_by_type(directory: Directory) -> None:
     user = await directory.user()
-    agent_queues, _ = await directory.service.list_queues(directory.instance_id, ["AGENT"], None, 100)
+    agent_queues, _ = await directory.service.list_queues(SYSTEM, directory.instance_id, ["AGENT"], None, 100)
     assert [q.id for q in agent_queues] == [user.agent_queue_id]
-    standard, _ = await directory.service.list_queues(directory.instance_id, ["STANDARD"], None, 100)
+    standard, _ = await directory.service.list_queues(SYSTEM, directory.instance_id, ["STANDARD"], None, 100)
     assert [q.name for q in standard] == [BASIC_QUEUE]
-    everything, _ = await directory.service.list_queues(directory.instance_id, None, None, 100)
+    everything, _ = await directory.service.list_queues(SYSTEM, directory.instance_id, None, None, 100)
     assert [q.name for q in everything] == [BASIC_QUEUE, None]  # unnamed agent queues come last

@@ -21,6 +21,7 @@ import parley.service.chat as chat_module
 import parley.service.chat_txn as chat_txn_module
 import parley.service.timers as timers_module
 from parley.domain.agents import AgentSession
+from parley.domain.callers import SYSTEM
 from parley.domain.clock import utcnow
 from parley.domain.ids import hash_token
 from parley.domain.transcript import CHAT_ENDED, LEFT, Connection
@@ -94,7 +95,7 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
 
 async def start_chat(node: Node, instance_id: str, flow_id: str, name: str) -> tuple[str, str]:
     """A chat of ``MINUTES`` minutes with its customer connected: (contact id, connection token)."""
-    started = await node.contacts.start_chat(ChatRequest(instance_id, flow_id, name, {},
+    started = await node.contacts.start_chat(SYSTEM, ChatRequest(instance_id, flow_id, name, {},
                                                          chat_duration_minutes=MINUTES))
     grant = await node.chat.create_connection(started.participant_token, ["CONNECTION_CREDENTIALS"], False)
     assert grant.connection_token is not None

@@ -102,7 +102,7 @@ def full_samples(iid: str) -> list[Any]:
                 MediaConcurrency("CHAT", 3, "ROUTE_ANY_CHANNEL"), MediaConcurrency("TASK", 2)
             ),
             queue_configs=(RoutingQueueConfig(uid(), "CHAT", 1, 0), RoutingQueueConfig(uid(), "TASK", 2, 30)),
-            tags={"k": "v"},
+            tags={"k": "v"}, builtin=True,
         ),
         Queue(
             iid, uid(), "Sales", T0, queue_type="AGENT", description="d", hours_of_operation_id=uid(),
@@ -451,6 +451,31 @@ async def test_migration_0006_indexes_contacts_by_state_and_downgrades(fresh_url
     assert "ix_contacts_state_order" not in found["0005"]
 
 
+async def test_migration_0008_marks_each_instances_default_routing_profile(fresh_url: str) -> None:
+    """A database from before the flag: the profile every instance was created with (by its name) becomes the
+    default; another profile, and a profile already flagged, are left as they were."""
+    iid, basic, other = uid(), uid(), uid()
+
+    def fill(conn: sa.Connection) -> None:
+        _migrate(conn, alembic_command.upgrade, "0007")
+        for rid, name in ((basic, "Basic Routing Profile"), (other, "Sales")):
+            data = to_json(RoutingProfile(iid, rid, name, T0, description="d"))
+            del data["builtin"]
+            conn.execute(sa.text("INSERT INTO resources (id, instance_id, kind, name, sort_key, data) "
+                                 "VALUES (:id, :iid, 'routing_profile', :name, :name, :data)"),
+                         {"id": rid, "iid": iid, "name": name, "data": json.dumps(data)})
+
+    await _on_connection(fresh_url, fill)
+    store = await open_storage(fresh_url)  # migrates to the head
+    try:
+        async with store.transaction() as tx:
+            found = {rid: await tx.get_resource(RoutingProfile, iid, rid) for rid in (basic, other)}
+        assert {rid: (p.is_default, p.description) for rid, p in found.items() if p} == {
+            basic: (True, "d"), other: (False, "d")}
+    finally:
+        await store.close()
+
+
 async def test_chat_last_seq_is_its_last_items_seq(storage: SqlStorage) -> None:
     chat = Chat(uid(), uid(), 0, False, T0 + timedelta(days=1))
     item = Item(chat.id, uid(), "MESSAGE", "text/plain", T0, chat.id, content="x")
@@ -600,6 +625,22 @@ async def test_every_resource_kind_round_trips(storage: SqlStorage) -> None:
             expected = sorted((s for s in samples if type(s) is kind), key=sort_key)
             assert await tx.all_resources(kind, instance.id) == expected
             assert await tx.list_resources(kind, instance.id, None, 100) == expected
+
+
+async def test_users_of_a_routing_profile_are_counted(storage: SqlStorage) -> None:
+    one, two = await new_instance(storage), await new_instance(storage)
+    sales, support = uid(), uid()
+    await insert_resources(
+        storage, *(User(one.id, uid(), f"sales{n}", T0, routing_profile_id=sales) for n in range(3)),
+        User(one.id, uid(), "help", T0, routing_profile_id=support),
+        User(two.id, uid(), "elsewhere", T0, routing_profile_id=sales),  # another instance
+        Queue(one.id, uid(), "Not a user", T0, owner_user_id=sales),
+    )
+    async with storage.transaction() as tx:
+        assert await tx.count_users_of_routing_profile(one.id, sales) == 3
+        assert await tx.count_users_of_routing_profile(one.id, support) == 1
+        assert await tx.count_users_of_routing_profile(two.id, sales) == 1
+        assert await tx.count_users_of_routing_profile(one.id, uid()) == 0
 
 
 async def test_missing_resources(storage: SqlStorage) -> None:

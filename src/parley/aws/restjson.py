@@ -7,7 +7,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Generic, Protocol, TypeVar
 
 import orjson
 from botocore.model import OperationModel
@@ -31,21 +31,26 @@ log = logging.getLogger(__name__)
 REQUEST_ID_KEY = "parley.request_id"
 
 
+# Who is calling, as the endpoint's authenticator says: the Participant Service's bearer token (str), the Connect
+# API's SigV4 principal (parley.domain.callers.Operator).
+CallerT = TypeVar("CallerT")
+
+
 @dataclass
-class Call:
+class Call(Generic[CallerT]):
     """What a handler gets: the operation, its validated input and who is calling."""
 
     op: OperationModel
     params: dict[str, Any]
     request: Request
     body: bytes
-    caller: Any = None
+    caller: CallerT
 
 
-Handler = Callable[[Call], Awaitable[Mapping[str, Any] | None]]
-Authenticator = Callable[[Request, bytes, OperationModel], Awaitable[Any]]
+Handler = Callable[[Call[CallerT]], Awaitable[Mapping[str, Any] | None]]
+Authenticator = Callable[[Request, bytes, OperationModel], Awaitable[CallerT]]
 # Raises an AwsError (ThrottlingException) when the call is over its rate; None means no limits.
-Limiter = Callable[[Call], Awaitable[None]]
+Limiter = Callable[[Call[Any]], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -97,11 +102,11 @@ CONNECT = Dialect("InvalidParameterException", "InternalServiceException", epoch
 PARTICIPANT = Dialect("ValidationException", "InternalServerException", epoch_timestamps=False)
 
 
-def collect_handlers(service: Service, *modules: object) -> dict[str, Handler]:
+def collect_handlers(service: Service, *modules: object) -> dict[str, Handler[Any]]:
     """Map each operation of the model to the function named like boto3's method in ``modules``."""
     from botocore import xform_name
 
-    found: dict[str, Handler] = {}
+    found: dict[str, Handler[Any]] = {}
     for op_name in service.model.operation_names:
         method = xform_name(op_name)
         for module in modules:
@@ -111,11 +116,11 @@ def collect_handlers(service: Service, *modules: object) -> dict[str, Handler]:
     return found
 
 
-class RestJsonApi:
+class RestJsonApi(Generic[CallerT]):
     """A Starlette endpoint serving every operation of ``service``."""
 
     def __init__(
-        self, service: Service, handlers: Mapping[str, Handler], authenticate: Authenticator,
+        self, service: Service, handlers: Mapping[str, Handler[CallerT]], authenticate: Authenticator[CallerT],
         dialect: Dialect, *, label: str, limiter: Limiter | None = None, headers: Mapping[str, str] | None = None,
         body_limit: int = CONNECT_BODY_LIMIT,
     ) -> None:

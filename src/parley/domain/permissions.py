@@ -1,8 +1,10 @@
-"""Security-profile permissions, with the names Connect uses, and the built-in profiles."""
+"""Security-profile permissions, with the names Connect uses; what each use case needs; the built-in profiles."""
 
 from __future__ import annotations
 
-# Permission names as in Connect's "List of security profile permissions".
+from dataclasses import dataclass
+
+# Permission names as in Connect's "List of security profile permissions" (the API names).
 ACCESS_CCP = "BasicAgentAccess"
 OUTBOUND_CALL = "OutboundCallAccess"
 QUICK_CONNECTS_VIEW = "TransferDestinations.View"
@@ -13,23 +15,115 @@ MONITOR = "ManagerListenIn"
 BARGE = "ManagerBargeIn"
 METRICS = "AccessMetrics"
 REALTIME_METRICS = "AccessMetrics.RealTimeMetrics.Access"
+CONTACT_SEARCH = "ContactSearchView"
+USERS_VIEW = "Users.View"
+USERS_CREATE = "Users.Create"
+USERS_EDIT = "Users.Edit"
+USERS_DELETE = "Users.Delete"
+USERS_EDIT_PERMISSION = "Users.EditPermission"
+SECURITY_PROFILES_VIEW = "SecurityProfiles.View"
+SECURITY_PROFILES_CREATE = "SecurityProfiles.Create"
+ROUTING_PROFILES_VIEW = "RoutingPolicies.View"
+ROUTING_PROFILES_CREATE = "RoutingPolicies.Create"
+ROUTING_PROFILES_EDIT = "RoutingPolicies.Edit"
+QUEUES_VIEW = "Queues.View"
+QUEUES_CREATE = "Queues.Create"
+QUEUES_EDIT = "Queues.Edit"
+FLOWS_VIEW = "ContactFlows.View"
+# Instance settings (attributes, approved origins) are IAM-only on Amazon Connect; Parley's console gates them with
+# the telephony-and-chat settings permissions its Admin profile has always had.
+SETTINGS_VIEW = "TelephonyAndChat.View"
+SETTINGS_EDIT = "TelephonyAndChat.Edit"
+
+
+@dataclass(frozen=True)
+class Need:
+    """What a use case asks of a signed-in member: a permission (None: no security profile grants it, as on Connect,
+    where only an IAM principal may call it) and the action a refusal names."""
+
+    permission: str | None
+    action: str
+
+
+# What each use case needs, named like the Connect operation it is (Parley's own in the same style). The Connect
+# API, the CTI API and the console call the same service methods, and each method asks this table.
+NEEDS: dict[str, Need] = {
+    # instances: creating and listing them is the account's, not one instance's
+    "CreateInstance": Need(None, "create instances"),
+    "ListInstances": Need(None, "list instances"),
+    "DescribeInstance": Need(SETTINGS_VIEW, "view the instance's settings"),
+    "ListInstanceAttributes": Need(SETTINGS_VIEW, "view the instance's settings"),
+    "UpdateInstanceAttribute": Need(SETTINGS_EDIT, "change the instance's settings"),
+    "SetConferenceCap": Need(SETTINGS_EDIT, "change the instance's settings"),
+    "TagInstance": Need(SETTINGS_EDIT, "tag the instance"),
+    "ListApprovedOrigins": Need(SETTINGS_VIEW, "view approved origins"),
+    "AssociateApprovedOrigin": Need(SETTINGS_EDIT, "approve origins"),
+    "DisassociateApprovedOrigin": Need(SETTINGS_EDIT, "remove approved origins"),
+    # users
+    "CreateUser": Need(USERS_CREATE, "create users"),
+    "DescribeUser": Need(USERS_VIEW, "view users"),
+    "ListUsers": Need(USERS_VIEW, "view users"),
+    "DeleteUser": Need(USERS_DELETE, "delete users"),
+    "UpdateUserIdentityInfo": Need(USERS_EDIT, "edit users"),
+    "UpdateUserRoutingProfile": Need(USERS_EDIT, "edit users"),
+    "SetUserPassword": Need(USERS_EDIT, "edit users"),
+    "UpdateUserSecurityProfiles": Need(USERS_EDIT_PERMISSION, "change users' security profiles"),
+    # security profiles
+    "CreateSecurityProfile": Need(SECURITY_PROFILES_CREATE, "create security profiles"),
+    "DescribeSecurityProfile": Need(SECURITY_PROFILES_VIEW, "view security profiles"),
+    "ListSecurityProfiles": Need(SECURITY_PROFILES_VIEW, "view security profiles"),
+    "ListSecurityProfilePermissions": Need(SECURITY_PROFILES_VIEW, "view security profiles"),
+    # routing profiles
+    "CreateRoutingProfile": Need(ROUTING_PROFILES_CREATE, "create routing profiles"),
+    "DescribeRoutingProfile": Need(ROUTING_PROFILES_VIEW, "view routing profiles"),
+    "ListRoutingProfiles": Need(ROUTING_PROFILES_VIEW, "view routing profiles"),
+    "ListRoutingProfileQueues": Need(ROUTING_PROFILES_VIEW, "view routing profiles"),
+    "AssociateRoutingProfileQueues": Need(ROUTING_PROFILES_EDIT, "edit routing profiles"),
+    # queues (a queue's quick connects are edited on the queue, as in Connect's admin website)
+    "CreateQueue": Need(QUEUES_CREATE, "create queues"),
+    "DescribeQueue": Need(QUEUES_VIEW, "view queues"),
+    "ListQueues": Need(QUEUES_VIEW, "view queues"),
+    "AssociateQueueQuickConnects": Need(QUEUES_EDIT, "edit queues"),
+    "DisassociateQueueQuickConnects": Need(QUEUES_EDIT, "edit queues"),
+    # quick connects
+    "CreateQuickConnect": Need(QUICK_CONNECTS_CREATE, "create quick connects"),
+    "DescribeQuickConnect": Need(QUICK_CONNECTS_VIEW, "view quick connects"),
+    "ListQuickConnects": Need(QUICK_CONNECTS_VIEW, "view quick connects"),
+    "ListQueueQuickConnects": Need(QUICK_CONNECTS_VIEW, "view quick connects"),
+    "UpdateQuickConnectConfig": Need(QUICK_CONNECTS_EDIT, "edit quick connects"),
+    "UpdateQuickConnectName": Need(QUICK_CONNECTS_EDIT, "edit quick connects"),
+    "DeleteQuickConnect": Need(QUICK_CONNECTS_DELETE, "delete quick connects"),
+    "UseQuickConnect": Need(QUICK_CONNECTS_VIEW, "use quick connects"),  # the CCP's AddNewConnection, transfers
+    # flows
+    "DescribeContactFlow": Need(FLOWS_VIEW, "view flows"),
+    "ListContactFlows": Need(FLOWS_VIEW, "view flows"),
+    # contacts: starting, stopping, changing and joining them are API calls only on Connect
+    "StartChatContact": Need(None, "start chat contacts"),
+    "StopContact": Need(None, "stop contacts"),
+    "UpdateContactAttributes": Need(None, "change contact attributes"),
+    "CreateParticipant": Need(None, "add participants to contacts"),
+    "DescribeContact": Need(CONTACT_SEARCH, "view contacts"),
+    "GetContactAttributes": Need(CONTACT_SEARCH, "view contacts"),
+    # the agent's own
+    "UseCcp": Need(ACCESS_CCP, "use the Contact Control Panel"),
+}
 
 # Permissions of the administrator console areas Parley has.
 ADMIN_PERMISSIONS: tuple[str, ...] = (
-    "Users.View", "Users.Create", "Users.Edit", "Users.Delete", "Users.EditPermission",
-    "SecurityProfiles.View", "SecurityProfiles.Create", "SecurityProfiles.Edit", "SecurityProfiles.Delete",
-    "RoutingPolicies.View", "RoutingPolicies.Create", "RoutingPolicies.Edit",
-    "Queues.View", "Queues.Create", "Queues.Edit",
+    USERS_VIEW, USERS_CREATE, USERS_EDIT, USERS_DELETE, USERS_EDIT_PERMISSION,
+    SECURITY_PROFILES_VIEW, SECURITY_PROFILES_CREATE, "SecurityProfiles.Edit", "SecurityProfiles.Delete",
+    ROUTING_PROFILES_VIEW, ROUTING_PROFILES_CREATE, ROUTING_PROFILES_EDIT,
+    QUEUES_VIEW, QUEUES_CREATE, QUEUES_EDIT,
     QUICK_CONNECTS_VIEW, QUICK_CONNECTS_CREATE, QUICK_CONNECTS_EDIT, QUICK_CONNECTS_DELETE,
-    "ContactFlows.View", "HoursOfOperation.View", "AgentStates.View", "AgentStates.Create",
-    "AgentStates.Edit", "TelephonyAndChat.View", "TelephonyAndChat.Edit",
+    FLOWS_VIEW, "HoursOfOperation.View", "AgentStates.View", "AgentStates.Create",
+    "AgentStates.Edit", SETTINGS_VIEW, SETTINGS_EDIT, CONTACT_SEARCH,
 )
 
 AGENT_PERMISSIONS: tuple[str, ...] = (ACCESS_CCP, OUTBOUND_CALL, QUICK_CONNECTS_VIEW)
 
 MANAGER_PERMISSIONS: tuple[str, ...] = (
     ACCESS_CCP, OUTBOUND_CALL, QUICK_CONNECTS_VIEW, MONITOR, BARGE, METRICS, REALTIME_METRICS,
-    "ContactSearchView", "Users.View", "Queues.View", "RoutingPolicies.View",
+    CONTACT_SEARCH, USERS_VIEW, QUEUES_VIEW, ROUTING_PROFILES_VIEW,
 )
 
 # The built-in profiles every instance starts with: name -> (description, permissions).

@@ -74,6 +74,19 @@ class RoutingProfile(Resource):
     media_concurrencies: tuple[MediaConcurrency, ...] = ()
     queue_configs: tuple[RoutingQueueConfig, ...] = ()
     tags: dict[str, str] = field(default_factory=dict)
+    # The profile the instance was created with (Connect's default routing profile); migration 0008 marked it in
+    # databases that predate the flag.
+    builtin: bool = False
+
+    @property
+    def is_default(self) -> bool:
+        """Connect's ``IsDefault``: the instance's default routing profile is the one it was created with."""
+        return self.builtin
+
+    @property
+    def queue_ids(self) -> list[str]:
+        """The queues the profile routes from, each once, sorted (a queue may have a config per channel)."""
+        return sorted({c.queue_id for c in self.queue_configs})
 
     def concurrency(self, channel: str) -> int:
         for media in self.media_concurrencies:

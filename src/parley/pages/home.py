@@ -39,7 +39,7 @@ class DemoFacts:
     @classmethod
     def of(cls, demo: Demo, agents: tuple[str, ...]) -> DemoFacts:
         return cls(demo.instance.alias or demo.instance.id, agents, DEMO_PASSWORD,
-                   getattr(demo, "widget_id", None))
+                   demo.widget_id)
 
 
 class HomePage:

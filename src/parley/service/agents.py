@@ -24,10 +24,9 @@ from parley.domain.contact import (
 from parley.domain.errors import AccessDenied, Conflict, InvalidParameter, InvalidRequest, NotFound
 from parley.domain.ids import new_id
 from parley.domain.instance import Instance
-from parley.domain.permissions import ACCESS_CCP, QUICK_CONNECTS_VIEW
 from parley.domain.resources import AgentStatus, Queue, QuickConnect, RoutingProfile, User
 from parley.domain.transcript import INVITED, TRANSFER_SUCCEEDED, Chat
-from parley.service.access import permissions_of, require
+from parley.service.access import allow, member_of, permissions_of
 from parley.service.agent_txn import (
     accept_txn,
     agent_participant_token,
@@ -102,11 +101,6 @@ class AgentService:
         if user is None:
             raise AccessDenied("This user no longer exists.")
         return user
-
-    async def check_ccp_access(self, who: AgentSession) -> None:
-        """Agents need the "Access Contact Control Panel" permission (BasicAgentAccess) for the CTI API."""
-        async with self.storage.transaction() as tx:
-            await require(tx, await self._user(tx, who), ACCESS_CCP, "use the Contact Control Panel")
 
     async def chats_of(self, who: AgentSession) -> dict[str, str]:
         """The chats the agent is connected to, each with the agent's participant id."""
@@ -233,7 +227,7 @@ class AgentService:
         parsed = parse_resource_arn(endpoint_arn or "")
         if parsed is None or parsed[1] != "transfer-destination" or parsed[0] != user.instance_id:
             raise InvalidParameter(f"Endpoint {endpoint_arn!r} is not a quick connect of this instance.")
-        await require(tx, user, QUICK_CONNECTS_VIEW, "use quick connects")
+        allow(await member_of(tx, user), user.instance_id, "UseQuickConnect")
         qc = await tx.get_resource(QuickConnect, user.instance_id, parsed[2])
         if qc is None:
             raise NotFound(f"Quick connect {parsed[2]} was not found.")

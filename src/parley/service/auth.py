@@ -20,6 +20,7 @@ from parley.domain.clock import utcnow
 from parley.domain.errors import AccessDenied
 from parley.domain.ids import hash_token, new_token
 from parley.domain.resources import User
+from parley.service.access import allow, member_of
 from parley.service.device_cookies import DeviceCookies, DeviceGrant, who_of
 from parley.service.passwords import Passwords
 from parley.service.ports import Storage, Tx
@@ -144,6 +145,19 @@ class AuthService:
             if access is None or await self._live(tx, parent, COOKIE) is None:
                 return None
             return access
+
+    async def resolve_agent(self, token: str) -> AgentSession | None:
+        """The CTI API's caller: the live access token's session, or None; :class:`AccessDenied` when its user is
+        gone or may not use the CCP (BasicAgentAccess)."""
+        who = await self.resolve_access_token(token)
+        if who is None:
+            return None
+        async with self.storage.transaction() as tx:
+            user = await tx.get_resource(User, who.instance_id, who.user_id)
+            if user is None:
+                raise AccessDenied("This user no longer exists.")
+            allow(await member_of(tx, user), who.instance_id, "UseCcp")
+        return who
 
     async def logout(self, session_token: str) -> None:
         """End the session; the access tokens it issued stop working with it."""

@@ -6,6 +6,7 @@ import json
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
+from parley.domain import callers
 from parley.domain.clock import utcnow
 from parley.domain.contact import CUSTOM_BOT, CUSTOMER, SENDABLE_MESSAGE_TYPES, Participant
 from parley.domain.errors import AccessDenied, Conflict, InvalidParameter, InvalidRequest, QuotaExceeded
@@ -21,6 +22,7 @@ from parley.domain.transcript import (
     Item,
     Receipt,
 )
+from parley.service.access import allow
 from parley.service.appends import DENIED, GONE, Append, Appender, Writer
 from parley.service.chat_txn import active_count, append_txn, end_chat_txn, event, leave_txn
 from parley.service.contacts import need_contact
@@ -245,8 +247,16 @@ class ChatService:
         return caller.chat.id
 
     # bots ------------------------------------------------------------------------------------------
-    async def add_bot(self, instance_id: str, contact_id: str, display_name: str,
-                      client_token: str | None) -> tuple[Participant, str]:
+    async def add_bot(self, caller: callers.Caller, instance_id: str, contact_id: str, display_name: str | None,
+                      client_token: str | None, role: str | None = CUSTOM_BOT) -> tuple[Participant, str]:
+        """Connect's CreateParticipant: a custom participant (a bot, named "Bot" unless told) joins the chat."""
+        allow(caller, instance_id, "CreateParticipant")
+        if role != CUSTOM_BOT:
+            raise InvalidRequest(
+                f"ParticipantRole {role} cannot be added to a chat: the only valid value for chat contacts is "
+                "CUSTOM_BOT. Agents join through quick connects."
+            )
+        display_name = display_name or "Bot"
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
             contact = await need_contact(tx, instance.id, contact_id)

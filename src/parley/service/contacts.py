@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import timedelta
 
+from parley.domain.callers import Caller
 from parley.domain.clock import utcnow
 from parley.domain.contact import (
     CUSTOMER,
@@ -20,6 +21,7 @@ from parley.domain.errors import ContactNotActive, InvalidParameter, InvalidRequ
 from parley.domain.ids import hash_token, new_id, new_item_id, new_token
 from parley.domain.resources import ContactFlow
 from parley.domain.transcript import Chat, Item
+from parley.service.access import allow
 from parley.service.chat_txn import end_chat_txn, open_chat_txn
 from parley.service.lookups import need, need_instance
 from parley.service.notify import ChatNotifier
@@ -65,7 +67,8 @@ class ContactService:
         self.storage = storage
         self.notifier = notifier
 
-    async def start_chat(self, request: ChatRequest) -> StartedChat:
+    async def start_chat(self, caller: Caller, request: ChatRequest) -> StartedChat:
+        allow(caller, request.instance_id, "StartChatContact")
         duration = check_chat_duration(request.chat_duration_minutes)
         check_attributes(request.attributes)
         content_types = check_supported_content_types(request.supported_content_types)
@@ -127,7 +130,8 @@ class ContactService:
                 await tx.save_idempotent(scope, request.client_token, started.__dict__)
             return started
 
-    async def stop(self, instance_id: str, contact_id: str, reason: str | None = None) -> None:
+    async def stop(self, caller: Caller, instance_id: str, contact_id: str, reason: str | None = None) -> None:
+        allow(caller, instance_id, "StopContact")
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
             contact = await tx.get_contact(instance.id, contact_id)
@@ -136,12 +140,14 @@ class ContactService:
                 raise ContactNotActive(f"Contact {contact_id} is not active or does not exist.")
             await end_chat_txn(tx, self.notifier, contact.initial_contact_id, reason or "API")
 
-    async def describe(self, instance_id: str, contact_id: str) -> Contact:
+    async def describe(self, caller: Caller, instance_id: str, contact_id: str) -> Contact:
+        allow(caller, instance_id, "DescribeContact")
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
             return await need_contact(tx, instance.id, contact_id)
 
-    async def get_attributes(self, instance_id: str, initial_contact_id: str) -> dict[str, str]:
+    async def get_attributes(self, caller: Caller, instance_id: str, initial_contact_id: str) -> dict[str, str]:
+        allow(caller, instance_id, "GetContactAttributes")
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
             root = await need_contact(tx, instance.id, initial_contact_id)
@@ -149,7 +155,10 @@ class ContactService:
                 root = await need_contact(tx, instance.id, root.initial_contact_id)
             return dict(root.attributes)
 
-    async def update_attributes(self, instance_id: str, initial_contact_id: str, attributes: dict[str, str]) -> None:
+    async def update_attributes(
+        self, caller: Caller, instance_id: str, initial_contact_id: str, attributes: dict[str, str]
+    ) -> None:
+        allow(caller, instance_id, "UpdateContactAttributes")
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
             root = await need_contact(tx, instance.id, initial_contact_id, for_update=True)

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
+from parley.domain.callers import SYSTEM
+from parley.domain.errors import Duplicate
 from parley.domain.instance import Instance
 from parley.domain.resources import (
     ContactFlow,
@@ -20,14 +23,22 @@ from parley.service.instances import (
     BASIC_QUEUE,
     BASIC_ROUTING_PROFILE,
     QUEUE_TRANSFER_FLOW,
+    SAMPLE_INBOUND_FLOW,
     InstanceService,
 )
 from parley.service.ports import Storage
 from parley.service.quick_connects import QuickConnectConfig, QuickConnectService
 
+if TYPE_CHECKING:  # parley.service.widgets reads this module's names
+    from parley.domain.widgets import Widget
+    from parley.service.widgets import WidgetService
+
 DEMO_ALIAS = "demo"
 DEMO_PASSWORD = "Parley-demo-1"
 DEMO_ORIGINS = ("http://localhost:8080", "http://127.0.0.1:8080")
+# The demo widget (besides Parley's own origin): pages served on the usual local development ports.
+DEMO_WIDGET_NAME = "Demo widget"
+DEMO_WIDGET_ORIGINS = ("http://localhost:8800", "http://127.0.0.1:8800", "http://localhost:8000")
 # Set on the demo instance once its setup has finished.
 COMPLETE_TAG = "parley:demo"
 # username -> (security profile, first name)
@@ -42,9 +53,43 @@ DEMO_USERS: dict[str, tuple[str, str]] = {
 class Demo:
     instance: Instance
     created: bool
+    # The "Demo widget" (parley.service.widgets), when ensure_demo was given the widget service.
+    widget_id: str | None = None
 
 
 async def ensure_demo(
+    storage: Storage, instances: InstanceService, directory: DirectoryService, quick_connects: QuickConnectService,
+    widgets: WidgetService | None = None,
+) -> Demo:
+    """The demo instance (see :func:`_ensure_instance`) and, given ``widgets``, its demo widget."""
+    demo = await _ensure_instance(storage, instances, directory, quick_connects)
+    if widgets is None:
+        return demo
+    widget = await ensure_demo_widget(widgets, demo.instance)
+    return replace(demo, widget_id=widget.id if widget is not None else None)
+
+
+async def ensure_demo_widget(widgets: WidgetService, instance: Instance) -> Widget | None:
+    """The demo widget on the sample inbound flow, created unless it exists (then left as the user changed it);
+    None when the user removed every contact flow it could use."""
+    found = await widgets.find_by_name(SYSTEM, instance.id, DEMO_WIDGET_NAME)
+    if found is not None:
+        return found
+    async with widgets.storage.transaction() as tx:
+        flows = [f for f in await tx.all_resources(ContactFlow, instance.id) if f.flow_type == "CONTACT_FLOW"]
+    flow = next((f for f in flows if f.name == SAMPLE_INBOUND_FLOW), flows[0] if flows else None)
+    if flow is None:
+        return None
+    try:
+        return await widgets.create(SYSTEM, instance.id, DEMO_WIDGET_NAME, flow.id,
+                                    allowed_origins=(widgets.public_origin, *DEMO_WIDGET_ORIGINS))
+    except Duplicate:  # another node created it meanwhile
+        again = await widgets.find_by_name(SYSTEM, instance.id, DEMO_WIDGET_NAME)
+        assert again is not None
+        return again
+
+
+async def _ensure_instance(
     storage: Storage, instances: InstanceService, directory: DirectoryService, quick_connects: QuickConnectService
 ) -> Demo:
     """Create the demo instance unless it exists already (then leave it as the user changed it).
@@ -55,7 +100,7 @@ async def ensure_demo(
     existing = await instances.find_instance_by_alias(DEMO_ALIAS)
     if existing is not None and existing.tags.get(COMPLETE_TAG) == "true":
         return Demo(existing, created=False)
-    instance = existing or await instances.create_instance(DEMO_ALIAS, "CONNECT_MANAGED", True, True)
+    instance = existing or await instances.create_instance(SYSTEM, DEMO_ALIAS, "CONNECT_MANAGED", True, True)
     iid = instance.id
     async with storage.transaction() as tx:
         profiles = {p.name: p.id for p in await tx.all_resources(SecurityProfile, iid)}
@@ -67,7 +112,7 @@ async def ensure_demo(
     users = {}
     for username, (profile, first) in DEMO_USERS.items():
         users[username] = await directory.find_user_by_username(iid, username) or await directory.create_user(
-            iid, username, DEMO_PASSWORD, IdentityInfo(first_name=first, last_name="Demo"), PhoneConfig(),
+            SYSTEM, iid, username, DEMO_PASSWORD, IdentityInfo(first_name=first, last_name="Demo"), PhoneConfig(),
             [profiles[profile]], routing.id,
         )
     wanted = [
@@ -80,12 +125,12 @@ async def ensure_demo(
     for name, description, config in wanted:
         async with storage.transaction() as tx:
             found = await tx.find_resource_by_name(QuickConnect, iid, name)
-        qc_ids.append(found.id if found else (await quick_connects.create(iid, name, description, config)).id)
-    await quick_connects.associate_with_queue(iid, queue.id, qc_ids)
+        qc_ids.append(found.id if found else (await quick_connects.create(SYSTEM, iid, name, description, config)).id)
+    await quick_connects.associate_with_queue(SYSTEM, iid, queue.id, qc_ids)
     for origin in DEMO_ORIGINS:
-        if origin not in (await instances.get_instance(iid)).approved_origins:
-            await instances.associate_origin(iid, origin)
-    await instances.set_attribute(iid, "MULTI_PARTY_CHAT_CONFERENCE", "true")
-    await instances.set_attribute(iid, "ENHANCED_CHAT_MONITORING", "true")
-    instance = await instances.set_tag(iid, COMPLETE_TAG, "true")
+        if origin not in (await instances.get_instance(SYSTEM, iid)).approved_origins:
+            await instances.associate_origin(SYSTEM, iid, origin)
+    await instances.set_attribute(SYSTEM, iid, "MULTI_PARTY_CHAT_CONFERENCE", "true")
+    await instances.set_attribute(SYSTEM, iid, "ENHANCED_CHAT_MONITORING", "true")
+    instance = await instances.set_tag(SYSTEM, iid, COMPLETE_TAG, "true")
     return Demo(instance, created=existing is None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from parley.domain.callers import Caller
 from parley.domain.clock import utcnow
 from parley.domain.errors import Duplicate, InvalidParameter
 from parley.domain.ids import new_id
@@ -21,6 +22,7 @@ from parley.domain.resources import (
     check_media_concurrencies,
     merge_queue_configs,
 )
+from parley.service.access import allow
 from parley.service.lookups import get_in_instance, list_in_instance, need, need_instance
 from parley.service.paging import paginate
 from parley.service.passwords import Passwords
@@ -41,9 +43,10 @@ class DirectoryService:
 
     # security profiles -----------------------------------------------------------------------------
     async def create_security_profile(
-        self, instance_id: str, name: str, description: str, permissions: list[str],
+        self, caller: Caller, instance_id: str, name: str, description: str, permissions: list[str],
         tags: dict[str, str] | None = None,
     ) -> SecurityProfile:
+        allow(caller, instance_id, "CreateSecurityProfile")
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
             if await tx.find_resource_by_name(SecurityProfile, instance.id, name):
@@ -55,19 +58,31 @@ class DirectoryService:
             await tx.insert_resource(profile)
             return profile
 
-    async def get_security_profile(self, instance_id: str, profile_id: str) -> SecurityProfile:
+    async def get_security_profile(self, caller: Caller, instance_id: str, profile_id: str) -> SecurityProfile:
+        allow(caller, instance_id, "DescribeSecurityProfile")
         return await get_in_instance(self.storage, SecurityProfile, instance_id, profile_id)
 
     async def list_security_profiles(
-        self, instance_id: str, token: str | None, limit: int
+        self, caller: Caller, instance_id: str, token: str | None, limit: int
     ) -> tuple[list[SecurityProfile], str | None]:
+        allow(caller, instance_id, "ListSecurityProfiles")
         return await list_in_instance(self.storage, SecurityProfile, instance_id, token, limit)
+
+    async def security_profile_permissions(
+        self, caller: Caller, instance_id: str, profile_id: str, token: str | None, limit: int
+    ) -> tuple[list[str], str | None, SecurityProfile]:
+        """A page of the profile's permissions, by name, and the profile."""
+        allow(caller, instance_id, "ListSecurityProfilePermissions")
+        profile = await get_in_instance(self.storage, SecurityProfile, instance_id, profile_id)
+        rows, next_token = paginate(sorted(profile.permissions), token, limit, lambda p: (p, p))
+        return rows, next_token, profile
 
     # queues ----------------------------------------------------------------------------------------
     async def create_queue(
-        self, instance_id: str, name: str, description: str, hours_id: str, max_contacts: int | None,
-        quick_connect_ids: list[str], tags: dict[str, str] | None = None,
+        self, caller: Caller, instance_id: str, name: str, description: str, hours_id: str,
+        max_contacts: int | None, quick_connect_ids: list[str], tags: dict[str, str] | None = None,
     ) -> Queue:
+        allow(caller, instance_id, "CreateQueue")
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
             await need(tx, HoursOfOperation, instance.id, hours_id)
@@ -83,12 +98,14 @@ class DirectoryService:
             await tx.insert_resource(queue)
             return queue
 
-    async def get_queue(self, instance_id: str, queue_id: str) -> Queue:
+    async def get_queue(self, caller: Caller, instance_id: str, queue_id: str) -> Queue:
+        allow(caller, instance_id, "DescribeQueue")
         return await get_in_instance(self.storage, Queue, instance_id, queue_id)
 
     async def list_queues(
-        self, instance_id: str, types: list[str] | None, token: str | None, limit: int
+        self, caller: Caller, instance_id: str, types: list[str] | None, token: str | None, limit: int
     ) -> tuple[list[Queue], str | None]:
+        allow(caller, instance_id, "ListQueues")
         return await list_in_instance(self.storage, Queue, instance_id, token, limit,
                                       lambda q: not types or q.queue_type in types)
 
@@ -98,10 +115,11 @@ class DirectoryService:
             await need(tx, Queue, instance_id, config.queue_id)
 
     async def create_routing_profile(
-        self, instance_id: str, name: str, description: str, default_outbound_queue_id: str,
+        self, caller: Caller, instance_id: str, name: str, description: str, default_outbound_queue_id: str,
         media: list[MediaConcurrency], queue_configs: list[RoutingQueueConfig],
         tags: dict[str, str] | None = None,
     ) -> RoutingProfile:
+        allow(caller, instance_id, "CreateRoutingProfile")
         check_media_concurrencies(tuple(media))
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
@@ -117,17 +135,32 @@ class DirectoryService:
             await tx.insert_resource(profile)
             return profile
 
-    async def get_routing_profile(self, instance_id: str, profile_id: str) -> RoutingProfile:
+    async def get_routing_profile(self, caller: Caller, instance_id: str, profile_id: str) -> RoutingProfile:
+        allow(caller, instance_id, "DescribeRoutingProfile")
         return await get_in_instance(self.storage, RoutingProfile, instance_id, profile_id)
 
+    async def describe_routing_profile(
+        self, caller: Caller, instance_id: str, profile_id: str
+    ) -> tuple[RoutingProfile, int]:
+        """The routing profile and how many users of the instance it routes to (counted, not loaded)."""
+        allow(caller, instance_id, "DescribeRoutingProfile")
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            profile = await need(tx, RoutingProfile, instance.id, profile_id)
+            return profile, await tx.count_users_of_routing_profile(instance.id, profile.id)
+
     async def list_routing_profiles(
-        self, instance_id: str, token: str | None, limit: int
+        self, caller: Caller, instance_id: str, token: str | None, limit: int
     ) -> tuple[list[RoutingProfile], str | None]:
+        allow(caller, instance_id, "ListRoutingProfiles")
         return await list_in_instance(self.storage, RoutingProfile, instance_id, token, limit)
 
     async def associate_routing_profile_queues(
-        self, instance_id: str, profile_id: str, configs: list[RoutingQueueConfig]
+        self, caller: Caller, instance_id: str, profile_id: str, configs: list[RoutingQueueConfig]
     ) -> RoutingProfile:
+        allow(caller, instance_id, "AssociateRoutingProfileQueues")
+        if not configs:
+            raise InvalidParameter("QueueConfigs must list at least one queue.")
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
             profile = await need(tx, RoutingProfile, instance.id, profile_id)
@@ -140,8 +173,9 @@ class DirectoryService:
             return profile
 
     async def routing_profile_queues(
-        self, instance_id: str, profile_id: str, token: str | None, limit: int
+        self, caller: Caller, instance_id: str, profile_id: str, token: str | None, limit: int
     ) -> tuple[list[tuple[RoutingQueueConfig, Queue]], str | None]:
+        allow(caller, instance_id, "ListRoutingProfileQueues")
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
             profile = await need(tx, RoutingProfile, instance.id, profile_id)
@@ -163,11 +197,12 @@ class DirectoryService:
             await need(tx, RoutingProfile, instance_id, routing_profile_id)
 
     async def create_user(
-        self, instance_id: str, username: str, password: str | None, identity: IdentityInfo,
+        self, caller: Caller, instance_id: str, username: str, password: str | None, identity: IdentityInfo,
         phone: PhoneConfig, security_profile_ids: list[str], routing_profile_id: str,
         hierarchy_group_id: str | None = None, auto_accept_chat: bool = False, chat_acw_limit: int = 0,
         tags: dict[str, str] | None = None,
     ) -> User:
+        allow(caller, instance_id, "CreateUser")
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
             if instance.identity_management_type == "CONNECT_MANAGED" and not password:
@@ -199,17 +234,22 @@ class DirectoryService:
             await tx.insert_resource(user)
         return user
 
-    async def get_user(self, instance_id: str, user_id: str) -> User:
+    async def get_user(self, caller: Caller, instance_id: str, user_id: str) -> User:
+        allow(caller, instance_id, "DescribeUser")
         return await get_in_instance(self.storage, User, instance_id, user_id)
 
     async def find_user_by_username(self, instance_id: str, username: str) -> User | None:
         async with self.storage.transaction() as tx:
             return await tx.find_resource_by_name(User, instance_id, username)
 
-    async def list_users(self, instance_id: str, token: str | None, limit: int) -> tuple[list[User], str | None]:
+    async def list_users(
+        self, caller: Caller, instance_id: str, token: str | None, limit: int
+    ) -> tuple[list[User], str | None]:
+        allow(caller, instance_id, "ListUsers")
         return await list_in_instance(self.storage, User, instance_id, token, limit)
 
-    async def delete_user(self, instance_id: str, user_id: str) -> None:
+    async def delete_user(self, caller: Caller, instance_id: str, user_id: str) -> None:
+        allow(caller, instance_id, "DeleteUser")
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
             user = await need(tx, User, instance.id, user_id)
@@ -218,14 +258,20 @@ class DirectoryService:
                 await tx.delete_resource(queue)
             await tx.delete_resource(user)
 
-    async def update_user_identity(self, instance_id: str, user_id: str, identity: IdentityInfo) -> User:
+    async def update_user_identity(
+        self, caller: Caller, instance_id: str, user_id: str, identity: IdentityInfo
+    ) -> User:
+        allow(caller, instance_id, "UpdateUserIdentityInfo")
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
             user = replace(await need(tx, User, instance.id, user_id), identity=identity, modified=utcnow())
             await tx.update_resource(user)
             return user
 
-    async def update_user_routing_profile(self, instance_id: str, user_id: str, profile_id: str) -> User:
+    async def update_user_routing_profile(
+        self, caller: Caller, instance_id: str, user_id: str, profile_id: str
+    ) -> User:
+        allow(caller, instance_id, "UpdateUserRoutingProfile")
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
             user = await need(tx, User, instance.id, user_id)
@@ -235,8 +281,9 @@ class DirectoryService:
             return user
 
     async def update_user_security_profiles(
-        self, instance_id: str, user_id: str, profile_ids: list[str]
+        self, caller: Caller, instance_id: str, user_id: str, profile_ids: list[str]
     ) -> User:
+        allow(caller, instance_id, "UpdateUserSecurityProfiles")
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
             user = await need(tx, User, instance.id, user_id)
@@ -245,7 +292,8 @@ class DirectoryService:
             await tx.update_resource(user)
             return user
 
-    async def set_password(self, instance_id: str, user_id: str, password: str) -> User:
+    async def set_password(self, caller: Caller, instance_id: str, user_id: str, password: str) -> User:
+        allow(caller, instance_id, "SetUserPassword")
         password_hash = await self.passwords.hash(password)
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)

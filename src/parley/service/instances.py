@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import idna
 
+from parley.domain.callers import Caller
 from parley.domain.clock import utcnow
 from parley.domain.errors import Duplicate, InvalidParameter, InvalidRequest
 from parley.domain.ids import new_id, new_token
@@ -22,6 +23,7 @@ from parley.domain.resources import (
     RoutingQueueConfig,
     SecurityProfile,
 )
+from parley.service.access import allow
 from parley.service.lookups import instance_id_of, need_instance
 from parley.service.paging import paginate
 from parley.service.ports import Storage
@@ -69,7 +71,7 @@ def builtin_resources(instance_id: str) -> list[Resource]:
     ]
     profile = RoutingProfile(
         instance_id, new_id(), BASIC_ROUTING_PROFILE, now, description="A simple, basic routing profile.",
-        default_outbound_queue_id=queue.id,
+        default_outbound_queue_id=queue.id, builtin=True,
         media_concurrencies=(
             MediaConcurrency("VOICE", 1), MediaConcurrency("CHAT", BASIC_CHAT_CONCURRENCY),
             MediaConcurrency("TASK", 1),
@@ -92,9 +94,10 @@ class InstanceService:
         self.storage = storage
 
     async def create_instance(
-        self, alias: str, identity_management_type: str, inbound: bool, outbound: bool,
+        self, caller: Caller, alias: str, identity_management_type: str, inbound: bool, outbound: bool,
         tags: dict[str, str] | None = None,
     ) -> Instance:
+        allow(caller, None, "CreateInstance")
         check_alias(alias)
         async with self.storage.transaction() as tx:
             if await tx.find_instance_by_alias(alias) is not None:
@@ -111,14 +114,36 @@ class InstanceService:
                 await tx.insert_resource(resource)
         return instance
 
-    async def list_instances(self, token: str | None, limit: int) -> tuple[list[Instance], str | None]:
+    async def list_instances(
+        self, caller: Caller, token: str | None, limit: int
+    ) -> tuple[list[Instance], str | None]:
+        allow(caller, None, "ListInstances")
         async with self.storage.transaction() as tx:
             everything = await tx.list_instances(None, 100_000)
         return paginate(everything, token, limit, lambda i: (i.created_time.isoformat(), i.id))
 
-    async def get_instance(self, instance_id: str) -> Instance:
+    async def get_instance(self, caller: Caller, instance_id: str) -> Instance:
+        allow(caller, instance_id, "DescribeInstance")
         async with self.storage.transaction() as tx:
             return await need_instance(tx, instance_id)
+
+    async def list_attributes(
+        self, caller: Caller, instance_id: str, token: str | None, limit: int
+    ) -> tuple[list[tuple[str, str]], str | None]:
+        """A page of the instance's attributes (name, value), by name."""
+        allow(caller, instance_id, "ListInstanceAttributes")
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+        return paginate(sorted(instance.all_attributes()), token, limit, lambda a: (a[0], a[0]))
+
+    async def list_origins(
+        self, caller: Caller, instance_id: str, token: str | None, limit: int
+    ) -> tuple[list[str], str | None]:
+        """A page of the instance's approved origins, sorted."""
+        allow(caller, instance_id, "ListApprovedOrigins")
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+        return paginate(sorted(instance.approved_origins), token, limit, lambda o: (o, o))
 
     async def find_instance_by_alias(self, alias: str) -> Instance | None:
         async with self.storage.transaction() as tx:
@@ -132,20 +157,23 @@ class InstanceService:
             found = await tx.find_instance_by_alias(alias_or_id)
             return found if found is not None else await tx.get_instance(alias_or_id)
 
-    async def set_attribute(self, instance_id: str, name: str, value: str) -> Instance:
+    async def set_attribute(self, caller: Caller, instance_id: str, name: str, value: str) -> Instance:
+        allow(caller, instance_id, "UpdateInstanceAttribute")
         async with self.storage.transaction() as tx:
             instance = (await need_instance(tx, instance_id, for_update=True)).with_attribute(name, value)
             await tx.update_instance(instance)
             return instance
 
-    async def set_tag(self, instance_id: str, key: str, value: str) -> Instance:
+    async def set_tag(self, caller: Caller, instance_id: str, key: str, value: str) -> Instance:
+        allow(caller, instance_id, "TagInstance")
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id, for_update=True)
             instance = replace(instance, tags={**instance.tags, key: value})
             await tx.update_instance(instance)
             return instance
 
-    async def set_conference_cap(self, instance_id: str, cap: int) -> Instance:
+    async def set_conference_cap(self, caller: Caller, instance_id: str, cap: int) -> Instance:
+        allow(caller, instance_id, "SetConferenceCap")
         if not 2 <= cap <= 6:
             raise InvalidRequest("The conference cap must be between 2 and 6 participants.")
         async with self.storage.transaction() as tx:
@@ -153,15 +181,17 @@ class InstanceService:
             await tx.update_instance(instance)
             return instance
 
-    async def associate_origin(self, instance_id: str, origin: str) -> Instance:
+    async def associate_origin(self, caller: Caller, instance_id: str, origin: str) -> Instance:
         """Approve ``origin`` (strictly ``scheme://host[:port]``, an IDN host kept in punycode form)."""
+        allow(caller, instance_id, "AssociateApprovedOrigin")
         normalized = normalize_origin(origin, idna_host)
         async with self.storage.transaction() as tx:
             instance = (await need_instance(tx, instance_id, for_update=True)).with_origin(normalized)
             await tx.update_instance(instance)
             return instance
 
-    async def disassociate_origin(self, instance_id: str, origin: str) -> Instance:
+    async def disassociate_origin(self, caller: Caller, instance_id: str, origin: str) -> Instance:
+        allow(caller, instance_id, "DisassociateApprovedOrigin")
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id, for_update=True)
             try:

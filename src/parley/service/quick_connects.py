@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from parley.domain.callers import Caller
 from parley.domain.clock import utcnow
 from parley.domain.errors import Duplicate, InvalidParameter, InvalidRequest, LimitExceeded
 from parley.domain.ids import new_id
 from parley.domain.resources import QUICK_CONNECT_FLOW_TYPES, ContactFlow, Queue, QuickConnect, User
+from parley.service.access import allow
 from parley.service.lookups import get_in_instance, list_in_instance, need, need_instance
 from parley.service.paging import paginate
 from parley.service.ports import Storage, Tx
@@ -74,9 +76,10 @@ class QuickConnectService:
         self.storage = storage
 
     async def create(
-        self, instance_id: str, name: str, description: str | None, config: QuickConnectConfig,
+        self, caller: Caller, instance_id: str, name: str, description: str | None, config: QuickConnectConfig,
         tags: dict[str, str] | None = None,
     ) -> QuickConnect:
+        allow(caller, instance_id, "CreateQuickConnect")
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
             fields = await _checked_config(tx, instance.id, config)
@@ -91,16 +94,21 @@ class QuickConnectService:
             await tx.insert_resource(qc)
             return qc
 
-    async def get(self, instance_id: str, qc_id: str) -> QuickConnect:
+    async def get(self, caller: Caller, instance_id: str, qc_id: str) -> QuickConnect:
+        allow(caller, instance_id, "DescribeQuickConnect")
         return await get_in_instance(self.storage, QuickConnect, instance_id, qc_id)
 
     async def list_quick_connects(
-        self, instance_id: str, types: list[str] | None, token: str | None, limit: int
+        self, caller: Caller, instance_id: str, types: list[str] | None, token: str | None, limit: int
     ) -> tuple[list[QuickConnect], str | None]:
+        allow(caller, instance_id, "ListQuickConnects")
         return await list_in_instance(self.storage, QuickConnect, instance_id, token, limit,
                                       lambda q: not types or q.quick_connect_type in types)
 
-    async def update_config(self, instance_id: str, qc_id: str, config: QuickConnectConfig) -> QuickConnect:
+    async def update_config(
+        self, caller: Caller, instance_id: str, qc_id: str, config: QuickConnectConfig
+    ) -> QuickConnect:
+        allow(caller, instance_id, "UpdateQuickConnectConfig")
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
             qc = await need(tx, QuickConnect, instance.id, qc_id)
@@ -110,8 +118,9 @@ class QuickConnectService:
             return qc
 
     async def update_name(
-        self, instance_id: str, qc_id: str, name: str | None, description: str | None
+        self, caller: Caller, instance_id: str, qc_id: str, name: str | None, description: str | None
     ) -> QuickConnect:
+        allow(caller, instance_id, "UpdateQuickConnectName")
         if name is None and description is None:
             raise InvalidRequest("Give a Name, a Description or both.")
         async with self.storage.transaction() as tx:
@@ -127,7 +136,8 @@ class QuickConnectService:
             await tx.update_resource(qc)
             return qc
 
-    async def delete(self, instance_id: str, qc_id: str) -> None:
+    async def delete(self, caller: Caller, instance_id: str, qc_id: str) -> None:
+        allow(caller, instance_id, "DeleteQuickConnect")
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
             qc = await need(tx, QuickConnect, instance.id, qc_id)
@@ -137,7 +147,10 @@ class QuickConnectService:
                     await tx.update_resource(replace(queue, quick_connect_ids=ids))
             await tx.delete_resource(qc)
 
-    async def associate_with_queue(self, instance_id: str, queue_id: str, qc_ids: list[str]) -> Queue:
+    async def associate_with_queue(
+        self, caller: Caller, instance_id: str, queue_id: str, qc_ids: list[str]
+    ) -> Queue:
+        allow(caller, instance_id, "AssociateQueueQuickConnects")
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
             queue = await need(tx, Queue, instance.id, queue_id)
@@ -150,7 +163,10 @@ class QuickConnectService:
             await tx.update_resource(queue)
             return queue
 
-    async def disassociate_from_queue(self, instance_id: str, queue_id: str, qc_ids: list[str]) -> Queue:
+    async def disassociate_from_queue(
+        self, caller: Caller, instance_id: str, queue_id: str, qc_ids: list[str]
+    ) -> Queue:
+        allow(caller, instance_id, "DisassociateQueueQuickConnects")
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
             queue = await need(tx, Queue, instance.id, queue_id)
@@ -162,8 +178,9 @@ class QuickConnectService:
             return queue
 
     async def of_queue(
-        self, instance_id: str, queue_id: str, token: str | None, limit: int
+        self, caller: Caller, instance_id: str, queue_id: str, token: str | None, limit: int
     ) -> tuple[list[QuickConnect], str | None, Queue]:
+        allow(caller, instance_id, "ListQueueQuickConnects")
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
             queue = await need(tx, Queue, instance.id, queue_id)
@@ -177,10 +194,12 @@ class QuickConnectService:
 
     # contact flows ---------------------------------------------------------------------------------
     async def list_flows(
-        self, instance_id: str, types: list[str] | None, token: str | None, limit: int
+        self, caller: Caller, instance_id: str, types: list[str] | None, token: str | None, limit: int
     ) -> tuple[list[ContactFlow], str | None]:
+        allow(caller, instance_id, "ListContactFlows")
         return await list_in_instance(self.storage, ContactFlow, instance_id, token, limit,
                                       lambda f: not types or f.flow_type in types)
 
-    async def get_flow(self, instance_id: str, flow_id: str) -> ContactFlow:
+    async def get_flow(self, caller: Caller, instance_id: str, flow_id: str) -> ContactFlow:
+        allow(caller, instance_id, "DescribeContactFlow")
         return await get_in_instance(self.storage, ContactFlow, instance_id, flow_id)

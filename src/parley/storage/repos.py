@@ -19,6 +19,7 @@ from parley.storage.auth_repos import AuthSql
 from parley.storage.chat_repos import ChatSql
 from parley.storage.decoded import Decoded
 from parley.storage.statements import Statements, json_value, padded, placeholders
+from parley.storage.widget_repos import WidgetSql
 
 R = TypeVar("R", bound=Resource)
 D = TypeVar("D")
@@ -43,6 +44,10 @@ _res = t.resources.c
 _RESOURCES = sa.select(_res.data).where(_res.instance_id == sa.bindparam("instance"), _res.kind == sa.bindparam("kind"))
 _RESOURCE_BY_NAME = _RESOURCES.where(_res.name == sa.bindparam("name"))
 _ALL_RESOURCES = _RESOURCES.order_by(_res.sort_key, _res.id)
+_USERS_OF_PROFILE = sa.select(sa.func.count()).select_from(t.resources).where(
+    _res.instance_id == sa.bindparam("instance"), _res.kind == "user",
+    _res.data["routing_profile_id"].as_string() == sa.bindparam("profile"),
+)
 _contacts = t.contacts.c
 _GET_CONTACT = sa.select(_contacts.data).where(_contacts.id == sa.bindparam("id"),
                                                _contacts.instance_id == sa.bindparam("instance"))
@@ -54,7 +59,7 @@ _GET_RESOURCE = "SELECT CAST(data AS TEXT) FROM resources WHERE instance_id = ? 
 _GET_INSTANCE = "SELECT CAST(data AS TEXT) FROM instances WHERE id = ?"
 
 
-class SqlTx(ChatSql, AuthSql, AgentSql):
+class SqlTx(ChatSql, AuthSql, AgentSql, WidgetSql):
     """One open transaction: the repositories' statements on one connection."""
 
     def __init__(self, conn: Statements, *, row_locks: bool, decoded: Decoded | None = None) -> None:
@@ -130,6 +135,11 @@ class SqlTx(ChatSql, AuthSql, AgentSql):
     async def all_resources(self, kind: type[R], instance_id: str) -> list[R]:
         rows = (await self.conn.execute(_ALL_RESOURCES, {"instance": instance_id, "kind": kind.KIND})).all()
         return [from_json(kind, dict(r[0])) for r in rows]
+
+    async def count_users_of_routing_profile(self, instance_id: str, profile_id: str) -> int:
+        # Counted in the database from the users' documents: no user is read into Python.
+        row = (await self.conn.execute(_USERS_OF_PROFILE, {"instance": instance_id, "profile": profile_id})).first()
+        return int(row[0]) if row is not None else 0
 
     async def insert_resource(self, resource: Resource) -> None:
         await self.conn.execute(

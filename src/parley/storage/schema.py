@@ -138,3 +138,13 @@ agents = sa.Table(
     sa.Column("data", sa.JSON, nullable=False),
     sa.Index("ix_agents_routable", "instance_id", "routable", "idle_since"),
 )
+
+widgets = sa.Table(
+    "widgets",
+    metadata,
+    sa.Column("id", key_string(64), primary_key=True),
+    sa.Column("instance_id", key_string(64), nullable=False),
+    sa.Column("name", key_string(256), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.UniqueConstraint("instance_id", "name", name="uq_widgets_name"),
+)

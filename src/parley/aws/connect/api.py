@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
 
 from botocore.model import OperationModel
 from starlette.requests import Request
@@ -15,15 +14,19 @@ from parley.aws.connect.instances import InstanceHandlers
 from parley.aws.connect.quick_connects import QuickConnectHandlers
 from parley.aws.errors import AwsError
 from parley.aws.model import Service
-from parley.aws.restjson import CONNECT, Limiter, RestJsonApi, collect_handlers
+from parley.aws.restjson import CONNECT, Authenticator, Limiter, RestJsonApi, collect_handlers
 from parley.aws.sigv4 import SignatureError, SignedRequest, verify_sigv4
+from parley.domain.callers import Operator
 
 
-def sigv4_authenticator(access_keys: Mapping[str, str], service: str, region: str | None = None) -> Any:
+def sigv4_authenticator(
+    access_keys: Mapping[str, str], service: str, region: str | None = None
+) -> Authenticator[Operator]:
     """An authenticator that accepts requests signed with one of ``access_keys`` (id -> secret), for
-    ``service`` in ``region`` (AWS answers a credential scoped to another region with a 403)."""
+    ``service`` in ``region`` (AWS answers a credential scoped to another region with a 403); the caller is the
+    :class:`Operator` of the access key that signed."""
 
-    async def authenticate(request: Request, body: bytes, _op: OperationModel) -> str:
+    async def authenticate(request: Request, body: bytes, _op: OperationModel) -> Operator:
         raw_path = request.scope.get("raw_path", b"").decode("latin-1").split("?", 1)[0] or request.url.path
         signed = SignedRequest(
             method=request.method, raw_path=raw_path,
@@ -31,7 +34,7 @@ def sigv4_authenticator(access_keys: Mapping[str, str], service: str, region: st
             headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in request.scope["headers"]], body=body,
         )
         try:
-            return verify_sigv4(signed, access_keys.get, service=service, region=region)
+            return Operator(verify_sigv4(signed, access_keys.get, service=service, region=region))
         except SignatureError as exc:
             raise AwsError(exc.code, exc.message, exc.status) from exc
 
@@ -40,7 +43,7 @@ def sigv4_authenticator(access_keys: Mapping[str, str], service: str, region: st
 
 def build_connect_api(
     service: Service, ctx: ConnectContext, access_keys: Mapping[str, str], limiter: Limiter | None = None
-) -> RestJsonApi:
+) -> RestJsonApi[Operator]:
     handlers = collect_handlers(
         service, InstanceHandlers(ctx), DirectoryHandlers(ctx), QuickConnectHandlers(ctx), ContactHandlers(ctx)
     )

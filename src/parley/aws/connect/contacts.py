@@ -4,11 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from parley.aws.connect.context import ConnectContext
-from parley.aws.restjson import Call
+from parley.aws.connect.context import ConnectCall, ConnectContext
 from parley.aws.shapes import iso
 from parley.domain.contact import Contact
-from parley.domain.errors import InvalidRequest
 from parley.service.contacts import ChatRequest
 
 
@@ -16,10 +14,10 @@ class ContactHandlers:
     def __init__(self, ctx: ConnectContext) -> None:
         self.ctx = ctx
 
-    async def start_chat_contact(self, call: Call) -> dict[str, Any]:
+    async def start_chat_contact(self, call: ConnectCall) -> dict[str, Any]:
         p = call.params
         initial = p.get("InitialMessage") or {}
-        started = await self.ctx.contacts.start_chat(ChatRequest(
+        started = await self.ctx.contacts.start_chat(call.caller, ChatRequest(
             instance_id=p["InstanceId"], contact_flow_id=p["ContactFlowId"],
             display_name=p["ParticipantDetails"]["DisplayName"], attributes=p.get("Attributes") or {},
             initial_message_type=initial.get("ContentType"), initial_message=initial.get("Content"),
@@ -30,22 +28,17 @@ class ContactHandlers:
         return {"ContactId": started.contact_id, "ParticipantId": started.participant_id,
                 "ParticipantToken": started.participant_token}
 
-    async def stop_contact(self, call: Call) -> None:
+    async def stop_contact(self, call: ConnectCall) -> None:
         p = call.params
         reason = (p.get("DisconnectReason") or {}).get("Code")
-        await self.ctx.contacts.stop(p["InstanceId"], p["ContactId"], reason)
+        await self.ctx.contacts.stop(call.caller, p["InstanceId"], p["ContactId"], reason)
 
-    async def create_participant(self, call: Call) -> dict[str, Any]:
+    async def create_participant(self, call: ConnectCall) -> dict[str, Any]:
         p = call.params
         details = p["ParticipantDetails"]
-        role = details.get("ParticipantRole")
-        if role != "CUSTOM_BOT":
-            raise InvalidRequest(
-                f"ParticipantRole {role} cannot be added to a chat: the only valid value for chat contacts is "
-                "CUSTOM_BOT. Agents join through quick connects."
-            )
         bot, token = await self.ctx.chat.add_bot(
-            p["InstanceId"], p["ContactId"], details.get("DisplayName") or "Bot", p.get("ClientToken")
+            call.caller, p["InstanceId"], p["ContactId"], details.get("DisplayName"), p.get("ClientToken"),
+            role=details.get("ParticipantRole"),
         )
         return {"ParticipantCredentials": {"ParticipantToken": token, "Expiry": iso(bot.token_expiry)},
                 "ParticipantId": bot.id}
@@ -82,14 +75,17 @@ class ContactHandlers:
             ] or None,
         }
 
-    async def describe_contact(self, call: Call) -> dict[str, Any]:
-        contact = await self.ctx.contacts.describe(call.params["InstanceId"], call.params["ContactId"])
+    async def describe_contact(self, call: ConnectCall) -> dict[str, Any]:
+        contact = await self.ctx.contacts.describe(call.caller, call.params["InstanceId"], call.params["ContactId"])
         return {"Contact": self._contact(contact)}
 
-    async def get_contact_attributes(self, call: Call) -> dict[str, Any]:
+    async def get_contact_attributes(self, call: ConnectCall) -> dict[str, Any]:
         p = call.params
-        return {"Attributes": await self.ctx.contacts.get_attributes(p["InstanceId"], p["InitialContactId"])}
+        attributes = await self.ctx.contacts.get_attributes(call.caller, p["InstanceId"], p["InitialContactId"])
+        return {"Attributes": attributes}
 
-    async def update_contact_attributes(self, call: Call) -> None:
+    async def update_contact_attributes(self, call: ConnectCall) -> None:
         p = call.params
-        await self.ctx.contacts.update_attributes(p["InstanceId"], p["InitialContactId"], p["Attributes"])
+        await self.ctx.contacts.update_attributes(
+            call.caller, p["InstanceId"], p["InitialContactId"], p["Attributes"]
+        )

@@ -6,7 +6,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from parley.aws.restjson import Call
 from parley.domain.arns import ARN_WORDS, Account
+from parley.domain.callers import Operator
 from parley.service.chat import ChatService
 from parley.service.contacts import ContactService
 from parley.service.directory import DirectoryService
@@ -15,6 +17,9 @@ from parley.service.quick_connects import QuickConnectService
 
 # Connect's default page size for listings that do not give MaxResults.
 DEFAULT_PAGE = 100
+
+# What a Connect handler gets: the caller is the SigV4 principal, passed to every use case.
+ConnectCall = Call[Operator]
 
 
 @dataclass(frozen=True)

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from parley.aws.connect.context import ConnectContext, page_size
-from parley.aws.restjson import Call
+from parley.aws.connect.context import ConnectCall, ConnectContext, page_size
 from parley.domain.errors import InvalidParameter, InvalidRequest
 from parley.domain.resources import (
     IdentityInfo,
@@ -53,34 +52,35 @@ class DirectoryHandlers:
             "Type": "AWS_MANAGED" if sp.builtin else "CUSTOMER_MANAGED", **self.ctx.modified(sp.modified),
         }
 
-    async def create_security_profile(self, call: Call) -> dict[str, Any]:
+    async def create_security_profile(self, call: ConnectCall) -> dict[str, Any]:
         p = call.params
         sp = await self.ctx.directory.create_security_profile(
-            p["InstanceId"], p["SecurityProfileName"], p.get("Description", ""), p.get("Permissions", []),
-            p.get("Tags"),
+            call.caller, p["InstanceId"], p["SecurityProfileName"], p.get("Description", ""),
+            p.get("Permissions", []), p.get("Tags"),
         )
         return {"SecurityProfileId": sp.id, "SecurityProfileArn": self.ctx.arn(sp.instance_id, sp.KIND, sp.id)}
 
-    async def describe_security_profile(self, call: Call) -> dict[str, Any]:
-        sp = await self.ctx.directory.get_security_profile(call.params["InstanceId"], call.params["SecurityProfileId"])
+    async def describe_security_profile(self, call: ConnectCall) -> dict[str, Any]:
+        sp = await self.ctx.directory.get_security_profile(
+            call.caller, call.params["InstanceId"], call.params["SecurityProfileId"]
+        )
         return {"SecurityProfile": {
             "Id": sp.id, "OrganizationResourceId": sp.instance_id, "Arn": self.ctx.arn(sp.instance_id, sp.KIND, sp.id),
             "SecurityProfileName": sp.name, "Description": sp.description, "Tags": sp.tags or None,
             "Type": "AWS_MANAGED" if sp.builtin else "CUSTOMER_MANAGED", **self.ctx.modified(sp.modified),
         }}
 
-    async def list_security_profiles(self, call: Call) -> dict[str, Any]:
+    async def list_security_profiles(self, call: ConnectCall) -> dict[str, Any]:
         rows, token = await self.ctx.directory.list_security_profiles(
-            call.params["InstanceId"], call.params.get("NextToken"), page_size(call.params, 1000)
+            call.caller, call.params["InstanceId"], call.params.get("NextToken"), page_size(call.params, 1000)
         )
         return {"SecurityProfileSummaryList": [self._security_summary(sp) for sp in rows], "NextToken": token}
 
-    async def list_security_profile_permissions(self, call: Call) -> dict[str, Any]:
-        from parley.service.paging import paginate
-
-        sp = await self.ctx.directory.get_security_profile(call.params["InstanceId"], call.params["SecurityProfileId"])
-        rows, token = paginate(sorted(sp.permissions), call.params.get("NextToken"), page_size(call.params, 1000),
-                               lambda x: (x, x))
+    async def list_security_profile_permissions(self, call: ConnectCall) -> dict[str, Any]:
+        p = call.params
+        rows, token, sp = await self.ctx.directory.security_profile_permissions(
+            call.caller, p["InstanceId"], p["SecurityProfileId"], p.get("NextToken"), page_size(p, 1000)
+        )
         return {"Permissions": rows, "NextToken": token, **self.ctx.modified(sp.modified)}
 
     # queues ----------------------------------------------------------------------------------------
@@ -90,16 +90,16 @@ class DirectoryHandlers:
             "QueueType": q.queue_type, **self.ctx.modified(q.modified),
         }
 
-    async def create_queue(self, call: Call) -> dict[str, Any]:
+    async def create_queue(self, call: ConnectCall) -> dict[str, Any]:
         p = call.params
         q = await self.ctx.directory.create_queue(
-            p["InstanceId"], p["Name"], p.get("Description", ""), p["HoursOfOperationId"], p.get("MaxContacts"),
-            p.get("QuickConnectIds", []), p.get("Tags"),
+            call.caller, p["InstanceId"], p["Name"], p.get("Description", ""), p["HoursOfOperationId"],
+            p.get("MaxContacts"), p.get("QuickConnectIds", []), p.get("Tags"),
         )
         return {"QueueId": q.id, "QueueArn": self.ctx.arn(q.instance_id, q.KIND, q.id)}
 
-    async def describe_queue(self, call: Call) -> dict[str, Any]:
-        q = await self.ctx.directory.get_queue(call.params["InstanceId"], call.params["QueueId"])
+    async def describe_queue(self, call: ConnectCall) -> dict[str, Any]:
+        q = await self.ctx.directory.get_queue(call.caller, call.params["InstanceId"], call.params["QueueId"])
         return {"Queue": {
             "Name": q.name, "QueueArn": self.ctx.arn(q.instance_id, q.KIND, q.id), "QueueId": q.id,
             "Description": q.description or None, "HoursOfOperationId": q.hours_of_operation_id or None,
@@ -107,19 +107,19 @@ class DirectoryHandlers:
             **self.ctx.modified(q.modified),
         }}
 
-    async def list_queues(self, call: Call) -> dict[str, Any]:
+    async def list_queues(self, call: ConnectCall) -> dict[str, Any]:
         p = call.params
         rows, token = await self.ctx.directory.list_queues(
-            p["InstanceId"], p.get("QueueTypes"), p.get("NextToken"), page_size(p, 1000)
+            call.caller, p["InstanceId"], p.get("QueueTypes"), p.get("NextToken"), page_size(p, 1000)
         )
         return {"QueueSummaryList": [self._queue_summary(q) for q in rows], "NextToken": token}
 
     # routing profiles ------------------------------------------------------------------------------
-    async def create_routing_profile(self, call: Call) -> dict[str, Any]:
+    async def create_routing_profile(self, call: ConnectCall) -> dict[str, Any]:
         p = call.params
         media = [_media(m) for m in p["MediaConcurrencies"]]
         rp = await self.ctx.directory.create_routing_profile(
-            p["InstanceId"], p["Name"], p["Description"], p["DefaultOutboundQueueId"], media,
+            call.caller, p["InstanceId"], p["Name"], p["Description"], p["DefaultOutboundQueueId"], media,
             _queue_configs(p.get("QueueConfigs")), p.get("Tags"),
         )
         return {"RoutingProfileArn": self.ctx.arn(rp.instance_id, rp.KIND, rp.id), "RoutingProfileId": rp.id}
@@ -135,21 +135,22 @@ class DirectoryHandlers:
                 for m in rp.media_concurrencies
             ],
             "DefaultOutboundQueueId": rp.default_outbound_queue_id, "Tags": rp.tags or None,
-            "NumberOfAssociatedQueues": len({c.queue_id for c in rp.queue_configs}),
+            "NumberOfAssociatedQueues": len(rp.queue_ids),
             "NumberOfAssociatedUsers": users,
-            "AssociatedQueueIds": sorted({c.queue_id for c in rp.queue_configs}),
-            "IsDefault": rp.name == "Basic Routing Profile",
+            "AssociatedQueueIds": rp.queue_ids,
+            "IsDefault": rp.is_default,
             **self.ctx.modified(rp.modified),
         }
 
-    async def describe_routing_profile(self, call: Call) -> dict[str, Any]:
-        rp = await self.ctx.directory.get_routing_profile(call.params["InstanceId"], call.params["RoutingProfileId"])
-        users, _ = await self.ctx.directory.list_users(rp.instance_id, None, 100_000)
-        return {"RoutingProfile": self._routing_profile(rp, sum(u.routing_profile_id == rp.id for u in users))}
+    async def describe_routing_profile(self, call: ConnectCall) -> dict[str, Any]:
+        rp, users = await self.ctx.directory.describe_routing_profile(
+            call.caller, call.params["InstanceId"], call.params["RoutingProfileId"]
+        )
+        return {"RoutingProfile": self._routing_profile(rp, users)}
 
-    async def list_routing_profiles(self, call: Call) -> dict[str, Any]:
+    async def list_routing_profiles(self, call: ConnectCall) -> dict[str, Any]:
         rows, token = await self.ctx.directory.list_routing_profiles(
-            call.params["InstanceId"], call.params.get("NextToken"), page_size(call.params, 1000)
+            call.caller, call.params["InstanceId"], call.params.get("NextToken"), page_size(call.params, 1000)
         )
         return {"RoutingProfileSummaryList": [
             {"Id": rp.id, "Arn": self.ctx.arn(rp.instance_id, rp.KIND, rp.id), "Name": rp.name,
@@ -157,20 +158,18 @@ class DirectoryHandlers:
             for rp in rows
         ], "NextToken": token}
 
-    async def associate_routing_profile_queues(self, call: Call) -> None:
+    async def associate_routing_profile_queues(self, call: ConnectCall) -> None:
         p = call.params
-        if p.get("ManualAssignmentQueueConfigs"):
+        if p.get("ManualAssignmentQueueConfigs"):  # a member Parley does not implement
             raise InvalidRequest("Parley does not support manual assignment queues.")
-        if not p.get("QueueConfigs"):
-            raise InvalidParameter("QueueConfigs must list at least one queue.")
         await self.ctx.directory.associate_routing_profile_queues(
-            p["InstanceId"], p["RoutingProfileId"], _queue_configs(p["QueueConfigs"])
+            call.caller, p["InstanceId"], p["RoutingProfileId"], _queue_configs(p.get("QueueConfigs"))
         )
 
-    async def list_routing_profile_queues(self, call: Call) -> dict[str, Any]:
+    async def list_routing_profile_queues(self, call: ConnectCall) -> dict[str, Any]:
         p = call.params
         rows, token = await self.ctx.directory.routing_profile_queues(
-            p["InstanceId"], p["RoutingProfileId"], p.get("NextToken"), page_size(p, 100)
+            call.caller, p["InstanceId"], p["RoutingProfileId"], p.get("NextToken"), page_size(p, 100)
         )
         return {"RoutingProfileQueueConfigSummaryList": [
             {"QueueId": q.id, "QueueArn": self.ctx.arn(q.instance_id, q.KIND, q.id), "QueueName": q.name or "",
@@ -197,7 +196,7 @@ class DirectoryHandlers:
             **self.ctx.modified(u.modified),
         }
 
-    async def create_user(self, call: Call) -> dict[str, Any]:
+    async def create_user(self, call: ConnectCall) -> dict[str, Any]:
         p = call.params
         phone_raw = p.get("PhoneConfig") or {}
         phone = PhoneConfig(
@@ -211,19 +210,19 @@ class DirectoryHandlers:
         acw = next((c["AfterContactWorkConfig"].get("AfterContactWorkTimeLimit", 0)
                     for c in p.get("AfterContactWorkConfigs", []) if c.get("Channel") == "CHAT"), 0)
         u = await self.ctx.directory.create_user(
-            p["InstanceId"], p["Username"], p.get("Password"), _identity(p.get("IdentityInfo")), phone,
+            call.caller, p["InstanceId"], p["Username"], p.get("Password"), _identity(p.get("IdentityInfo")), phone,
             p["SecurityProfileIds"], p["RoutingProfileId"], p.get("HierarchyGroupId"),
             auto_accept_chat=auto_accept_chat, chat_acw_limit=acw, tags=p.get("Tags"),
         )
         return {"UserId": u.id, "UserArn": self.ctx.arn(u.instance_id, u.KIND, u.id)}
 
-    async def describe_user(self, call: Call) -> dict[str, Any]:
-        u = await self.ctx.directory.get_user(call.params["InstanceId"], call.params["UserId"])
+    async def describe_user(self, call: ConnectCall) -> dict[str, Any]:
+        u = await self.ctx.directory.get_user(call.caller, call.params["InstanceId"], call.params["UserId"])
         return {"User": self._user(u)}
 
-    async def list_users(self, call: Call) -> dict[str, Any]:
+    async def list_users(self, call: ConnectCall) -> dict[str, Any]:
         rows, token = await self.ctx.directory.list_users(
-            call.params["InstanceId"], call.params.get("NextToken"), page_size(call.params, 100)
+            call.caller, call.params["InstanceId"], call.params.get("NextToken"), page_size(call.params, 100)
         )
         return {"UserSummaryList": [
             {"Id": u.id, "Arn": self.ctx.arn(u.instance_id, u.KIND, u.id), "Username": u.username,
@@ -231,17 +230,23 @@ class DirectoryHandlers:
             for u in rows
         ], "NextToken": token}
 
-    async def delete_user(self, call: Call) -> None:
-        await self.ctx.directory.delete_user(call.params["InstanceId"], call.params["UserId"])
+    async def delete_user(self, call: ConnectCall) -> None:
+        await self.ctx.directory.delete_user(call.caller, call.params["InstanceId"], call.params["UserId"])
 
-    async def update_user_identity_info(self, call: Call) -> None:
+    async def update_user_identity_info(self, call: ConnectCall) -> None:
         p = call.params
-        await self.ctx.directory.update_user_identity(p["InstanceId"], p["UserId"], _identity(p["IdentityInfo"]))
+        await self.ctx.directory.update_user_identity(
+            call.caller, p["InstanceId"], p["UserId"], _identity(p["IdentityInfo"])
+        )
 
-    async def update_user_routing_profile(self, call: Call) -> None:
+    async def update_user_routing_profile(self, call: ConnectCall) -> None:
         p = call.params
-        await self.ctx.directory.update_user_routing_profile(p["InstanceId"], p["UserId"], p["RoutingProfileId"])
+        await self.ctx.directory.update_user_routing_profile(
+            call.caller, p["InstanceId"], p["UserId"], p["RoutingProfileId"]
+        )
 
-    async def update_user_security_profiles(self, call: Call) -> None:
+    async def update_user_security_profiles(self, call: ConnectCall) -> None:
         p = call.params
-        await self.ctx.directory.update_user_security_profiles(p["InstanceId"], p["UserId"], p["SecurityProfileIds"])
+        await self.ctx.directory.update_user_security_profiles(
+            call.caller, p["InstanceId"], p["UserId"], p["SecurityProfileIds"]
+        )

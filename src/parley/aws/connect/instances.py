@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from parley.aws.connect.context import ConnectContext, page_size
-from parley.aws.restjson import Call
+from parley.aws.connect.context import ConnectCall, ConnectContext, page_size
 from parley.domain.instance import Instance
-from parley.service.paging import paginate
 
 
 class InstanceHandlers:
@@ -29,46 +27,47 @@ class InstanceHandlers:
             "InstanceAccessUrl": f"{self.ctx.public_url}/connect/",
         }
 
-    async def create_instance(self, call: Call) -> dict[str, Any]:
+    async def create_instance(self, call: ConnectCall) -> dict[str, Any]:
         p = call.params
         instance = await self.ctx.instances.create_instance(
-            p.get("InstanceAlias") or "", p["IdentityManagementType"], p["InboundCallsEnabled"],
+            call.caller, p.get("InstanceAlias") or "", p["IdentityManagementType"], p["InboundCallsEnabled"],
             p["OutboundCallsEnabled"], p.get("Tags"),
         )
         return {"Id": instance.id, "Arn": self.ctx.account.instance_arn(instance.id)}
 
-    async def list_instances(self, call: Call) -> dict[str, Any]:
-        rows, token = await self.ctx.instances.list_instances(call.params.get("NextToken"), page_size(call.params, 10))
+    async def list_instances(self, call: ConnectCall) -> dict[str, Any]:
+        rows, token = await self.ctx.instances.list_instances(
+            call.caller, call.params.get("NextToken"), page_size(call.params, 10)
+        )
         return {"InstanceSummaryList": [self._summary(i) for i in rows], "NextToken": token}
 
-    async def describe_instance(self, call: Call) -> dict[str, Any]:
-        instance = await self.ctx.instances.get_instance(call.params["InstanceId"])
+    async def describe_instance(self, call: ConnectCall) -> dict[str, Any]:
+        instance = await self.ctx.instances.get_instance(call.caller, call.params["InstanceId"])
         return {"Instance": {**self._summary(instance), "Tags": instance.tags or None}}
 
-    async def describe_instance_attribute(self, call: Call) -> dict[str, Any]:
-        instance = await self.ctx.instances.get_instance(call.params["InstanceId"])
+    async def describe_instance_attribute(self, call: ConnectCall) -> dict[str, Any]:
+        instance = await self.ctx.instances.get_instance(call.caller, call.params["InstanceId"])
         name = call.params["AttributeType"]
         return {"Attribute": {"AttributeType": name, "Value": instance.attribute(name)}}
 
-    async def update_instance_attribute(self, call: Call) -> None:
+    async def update_instance_attribute(self, call: ConnectCall) -> None:
         p = call.params
-        await self.ctx.instances.set_attribute(p["InstanceId"], p["AttributeType"], p["Value"])
+        await self.ctx.instances.set_attribute(call.caller, p["InstanceId"], p["AttributeType"], p["Value"])
 
-    async def list_instance_attributes(self, call: Call) -> dict[str, Any]:
-        instance = await self.ctx.instances.get_instance(call.params["InstanceId"])
-        attributes = sorted(instance.all_attributes())
-        rows, token = paginate(attributes, call.params.get("NextToken"), page_size(call.params, 7),
-                               lambda a: (a[0], a[0]))
+    async def list_instance_attributes(self, call: ConnectCall) -> dict[str, Any]:
+        rows, token = await self.ctx.instances.list_attributes(
+            call.caller, call.params["InstanceId"], call.params.get("NextToken"), page_size(call.params, 7)
+        )
         return {"Attributes": [{"AttributeType": n, "Value": v} for n, v in rows], "NextToken": token}
 
-    async def list_approved_origins(self, call: Call) -> dict[str, Any]:
-        instance = await self.ctx.instances.get_instance(call.params["InstanceId"])
-        rows, token = paginate(sorted(instance.approved_origins), call.params.get("NextToken"),
-                               page_size(call.params, 25), lambda o: (o, o))
+    async def list_approved_origins(self, call: ConnectCall) -> dict[str, Any]:
+        rows, token = await self.ctx.instances.list_origins(
+            call.caller, call.params["InstanceId"], call.params.get("NextToken"), page_size(call.params, 25)
+        )
         return {"Origins": rows, "NextToken": token}
 
-    async def associate_approved_origin(self, call: Call) -> None:
-        await self.ctx.instances.associate_origin(call.params["InstanceId"], call.params["Origin"])
+    async def associate_approved_origin(self, call: ConnectCall) -> None:
+        await self.ctx.instances.associate_origin(call.caller, call.params["InstanceId"], call.params["Origin"])
 
-    async def disassociate_approved_origin(self, call: Call) -> None:
-        await self.ctx.instances.disassociate_origin(call.params["InstanceId"], call.params["Origin"])
+    async def disassociate_approved_origin(self, call: ConnectCall) -> None:
+        await self.ctx.instances.disassociate_origin(call.caller, call.params["InstanceId"], call.params["Origin"])

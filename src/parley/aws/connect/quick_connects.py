@@ -4,8 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from parley.aws.connect.context import ConnectContext, page_size
-from parley.aws.restjson import Call
+from parley.aws.connect.context import ConnectCall, ConnectContext, page_size
 from parley.domain.resources import ContactFlow, QuickConnect
 from parley.service.quick_connects import QuickConnectConfig
 
@@ -46,55 +45,60 @@ class QuickConnectHandlers:
             config["FlowConfig"] = {"ContactFlowId": qc.contact_flow_id}
         return config
 
-    async def create_quick_connect(self, call: Call) -> dict[str, Any]:
+    async def create_quick_connect(self, call: ConnectCall) -> dict[str, Any]:
         p = call.params
         qc = await self.ctx.quick_connects.create(
-            p["InstanceId"], p["Name"], p.get("Description"), _config(p["QuickConnectConfig"]), p.get("Tags")
+            call.caller, p["InstanceId"], p["Name"], p.get("Description"), _config(p["QuickConnectConfig"]),
+            p.get("Tags"),
         )
         return {"QuickConnectARN": self._arn(qc), "QuickConnectId": qc.id}
 
-    async def describe_quick_connect(self, call: Call) -> dict[str, Any]:
-        qc = await self.ctx.quick_connects.get(call.params["InstanceId"], call.params["QuickConnectId"])
+    async def describe_quick_connect(self, call: ConnectCall) -> dict[str, Any]:
+        qc = await self.ctx.quick_connects.get(call.caller, call.params["InstanceId"], call.params["QuickConnectId"])
         return {"QuickConnect": {
             "QuickConnectARN": self._arn(qc), "QuickConnectId": qc.id, "Name": qc.name,
             "Description": qc.description, "QuickConnectConfig": self._config_out(qc), "Tags": qc.tags or None,
             **self.ctx.modified(qc.modified),
         }}
 
-    async def list_quick_connects(self, call: Call) -> dict[str, Any]:
+    async def list_quick_connects(self, call: ConnectCall) -> dict[str, Any]:
         p = call.params
         rows, token = await self.ctx.quick_connects.list_quick_connects(
-            p["InstanceId"], p.get("QuickConnectTypes"), p.get("NextToken"), page_size(p, 100)
+            call.caller, p["InstanceId"], p.get("QuickConnectTypes"), p.get("NextToken"), page_size(p, 100)
         )
         return {"QuickConnectSummaryList": [self._summary(qc) for qc in rows], "NextToken": token}
 
-    async def update_quick_connect_config(self, call: Call) -> None:
+    async def update_quick_connect_config(self, call: ConnectCall) -> None:
         p = call.params
         await self.ctx.quick_connects.update_config(
-            p["InstanceId"], p["QuickConnectId"], _config(p["QuickConnectConfig"])
+            call.caller, p["InstanceId"], p["QuickConnectId"], _config(p["QuickConnectConfig"])
         )
 
-    async def update_quick_connect_name(self, call: Call) -> None:
+    async def update_quick_connect_name(self, call: ConnectCall) -> None:
         p = call.params
         await self.ctx.quick_connects.update_name(
-            p["InstanceId"], p["QuickConnectId"], p.get("Name"), p.get("Description")
+            call.caller, p["InstanceId"], p["QuickConnectId"], p.get("Name"), p.get("Description")
         )
 
-    async def delete_quick_connect(self, call: Call) -> None:
-        await self.ctx.quick_connects.delete(call.params["InstanceId"], call.params["QuickConnectId"])
+    async def delete_quick_connect(self, call: ConnectCall) -> None:
+        await self.ctx.quick_connects.delete(call.caller, call.params["InstanceId"], call.params["QuickConnectId"])
 
-    async def associate_queue_quick_connects(self, call: Call) -> None:
+    async def associate_queue_quick_connects(self, call: ConnectCall) -> None:
         p = call.params
-        await self.ctx.quick_connects.associate_with_queue(p["InstanceId"], p["QueueId"], p["QuickConnectIds"])
+        await self.ctx.quick_connects.associate_with_queue(
+            call.caller, p["InstanceId"], p["QueueId"], p["QuickConnectIds"]
+        )
 
-    async def disassociate_queue_quick_connects(self, call: Call) -> None:
+    async def disassociate_queue_quick_connects(self, call: ConnectCall) -> None:
         p = call.params
-        await self.ctx.quick_connects.disassociate_from_queue(p["InstanceId"], p["QueueId"], p["QuickConnectIds"])
+        await self.ctx.quick_connects.disassociate_from_queue(
+            call.caller, p["InstanceId"], p["QueueId"], p["QuickConnectIds"]
+        )
 
-    async def list_queue_quick_connects(self, call: Call) -> dict[str, Any]:
+    async def list_queue_quick_connects(self, call: ConnectCall) -> dict[str, Any]:
         p = call.params
         rows, token, queue = await self.ctx.quick_connects.of_queue(
-            p["InstanceId"], p["QueueId"], p.get("NextToken"), page_size(p, 100)
+            call.caller, p["InstanceId"], p["QueueId"], p.get("NextToken"), page_size(p, 100)
         )
         return {"QuickConnectSummaryList": [self._summary(qc) for qc in rows], "NextToken": token,
                 **self.ctx.modified(queue.modified)}
@@ -103,10 +107,10 @@ class QuickConnectHandlers:
     def _flow_arn(self, f: ContactFlow) -> str:
         return self.ctx.arn(f.instance_id, f.KIND, f.id)
 
-    async def list_contact_flows(self, call: Call) -> dict[str, Any]:
+    async def list_contact_flows(self, call: ConnectCall) -> dict[str, Any]:
         p = call.params
         rows, token = await self.ctx.quick_connects.list_flows(
-            p["InstanceId"], p.get("ContactFlowTypes"), p.get("NextToken"), page_size(p, 100)
+            call.caller, p["InstanceId"], p.get("ContactFlowTypes"), p.get("NextToken"), page_size(p, 100)
         )
         return {"ContactFlowSummaryList": [
             {"Id": f.id, "Arn": self._flow_arn(f), "Name": f.name, "ContactFlowType": f.flow_type,
@@ -114,8 +118,8 @@ class QuickConnectHandlers:
             for f in rows
         ], "NextToken": token}
 
-    async def describe_contact_flow(self, call: Call) -> dict[str, Any]:
-        f = await self.ctx.quick_connects.get_flow(call.params["InstanceId"], call.params["ContactFlowId"])
+    async def describe_contact_flow(self, call: ConnectCall) -> dict[str, Any]:
+        f = await self.ctx.quick_connects.get_flow(call.caller, call.params["InstanceId"], call.params["ContactFlowId"])
         return {"ContactFlow": {
             "Arn": self._flow_arn(f), "Id": f.id, "Name": f.name, "Type": f.flow_type, "State": f.state,
             "Status": f.status, "Description": f.description, "Content": f.content, "Tags": f.tags or None,

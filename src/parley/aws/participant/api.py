@@ -34,7 +34,7 @@ async def bearer(request: Request, _body: bytes, _op: OperationModel) -> str:
 
 
 class ParticipantApi:
-    def __init__(self, api: RestJsonApi) -> None:
+    def __init__(self, api: RestJsonApi[str]) -> None:
         self.api = api
 
     async def __call__(self, request: Request) -> Response:

@@ -14,7 +14,7 @@ class AttachmentHandlers:
         self.attachments = attachments
         self.base_url = base_url
 
-    async def start_attachment_upload(self, call: Call) -> dict[str, Any]:
+    async def start_attachment_upload(self, call: Call[str]) -> dict[str, Any]:
         p = call.params
         ticket = await self.attachments.start_upload(
             call.caller, p["ContentType"], p["AttachmentSizeInBytes"], p["AttachmentName"], p["ClientToken"]
@@ -28,12 +28,12 @@ class AttachmentHandlers:
             },
         }
 
-    async def complete_attachment_upload(self, call: Call) -> dict[str, Any]:
+    async def complete_attachment_upload(self, call: Call[str]) -> dict[str, Any]:
         p = call.params
         await self.attachments.complete(call.caller, p["AttachmentIds"], p["ClientToken"])
         return {}
 
-    async def get_attachment(self, call: Call) -> dict[str, Any]:
+    async def get_attachment(self, call: Call[str]) -> dict[str, Any]:
         p = call.params
         ticket = await self.attachments.download_ticket(call.caller, p["AttachmentId"], p.get("UrlExpiryInSeconds"))
         disposition = "inline" if p.get("UrlContentDisposition") == "INLINE" else "attachment"

@@ -22,7 +22,7 @@ class ParticipantHandlers:
         self.websocket_base = websocket_base
         self.feeds = feeds
 
-    async def create_participant_connection(self, call: Call) -> dict[str, Any]:
+    async def create_participant_connection(self, call: Call[str]) -> dict[str, Any]:
         p = call.params
         types = p.get("Type") or []
         connect = bool(p.get("ConnectParticipant"))
@@ -41,17 +41,17 @@ class ParticipantHandlers:
             }
         return out
 
-    async def send_message(self, call: Call) -> dict[str, Any]:
+    async def send_message(self, call: Call[str]) -> dict[str, Any]:
         p = call.params
         item = await self.chat.send_message(call.caller, p["ContentType"], p["Content"], p.get("ClientToken"))
         return {"Id": item.id, "AbsoluteTime": iso(item.absolute_time)}
 
-    async def send_event(self, call: Call) -> dict[str, Any]:
+    async def send_event(self, call: Call[str]) -> dict[str, Any]:
         p = call.params
         item = await self.chat.send_event(call.caller, p["ContentType"], p.get("Content"), p.get("ClientToken"))
         return {"Id": item.id, "AbsoluteTime": iso(item.absolute_time)}
 
-    async def get_transcript(self, call: Call) -> dict[str, Any]:
+    async def get_transcript(self, call: Call[str]) -> dict[str, Any]:
         p = call.params
         start = p.get("StartPosition") or {}
         direction = p.get("ScanDirection")
@@ -68,7 +68,7 @@ class ParticipantHandlers:
         initial, items, token = await self.chat.transcript(call.caller, query)
         return {"InitialContactId": initial, "Transcript": [item_json(i) for i in items], "NextToken": token}
 
-    async def disconnect_participant(self, call: Call) -> dict[str, Any]:
+    async def disconnect_participant(self, call: Call[str]) -> dict[str, Any]:
         chat_id = await self.chat.disconnect(call.caller)
         # Like Connect, the leaving client's socket gets participant.left / chat.ended before the answer:
         # ChatJS 3.x stops listening as soon as DisconnectParticipant returns, and it hands items to its
