@@ -31,7 +31,6 @@ from parley.aws.ratelimit import (
 )
 from parley.aws.ratelimit import connect_limiter as connect_limiter_for
 from parley.config import Config, load_access_keys
-from parley.domain.agents import AgentSession
 from parley.domain.arns import Account
 from parley.fanout import open_bus
 from parley.fanout.agent_signals import AgentSignals
@@ -41,11 +40,13 @@ from parley.fanout.redis import RedisBus
 from parley.pages.assets import Assets
 from parley.pages.home import DemoFacts, HomePage, NotFoundPage
 from parley.pages.templating import Pages
+from parley.pages.widget.api import WidgetApi
 from parley.service.agents import AgentService
 from parley.service.appends import Appender
 from parley.service.attachments import AttachmentService
 from parley.service.auth import AuthService
 from parley.service.chat import ChatService
+from parley.service.chat_starts import configured_limiter
 from parley.service.contacts import ContactService
 from parley.service.demo import DEMO_USERS, Demo, ensure_demo
 from parley.service.directory import DirectoryService
@@ -58,6 +59,7 @@ from parley.service.routing import Router
 from parley.service.telemetry import Telemetry
 from parley.service.timers import Timers
 from parley.service.token_instances import TokenInstances
+from parley.service.widgets import WidgetService
 from parley.storage import check_current, head_revision, open_storage
 from parley.storage.activity import count_activity
 from parley.storage.database import SqlStorage
@@ -78,7 +80,7 @@ from parley.web.ccp import CcpPages
 from parley.web.front import FrontDoor
 from parley.web.health import health_endpoint
 from parley.web.libraries import Libraries, find_node_modules
-from parley.web.login import LoginPages
+from parley.web.login import SESSION_COOKIE, LoginPages
 from parley.web.metrics import MetricsAccess, MetricsEndpoint, ParleyCollector, Sources
 from parley.web.ready import ready_endpoint
 from parley.web.signin_gate import SigninGate
@@ -153,7 +155,9 @@ async def build(config: Config) -> Parley:
         AttachmentHandlers(attachments, config.base_url),
         limiter=participant_limits,
     )
-    demo = await ensure_demo(storage, instances, directory, quick_connects) if config.demo else None
+    widgets = WidgetService(storage, contacts, auth, base_url=config.base_url, demo=config.demo,
+                            limiter=configured_limiter(config.limits_on, config.rate_overrides))
+    demo = await ensure_demo(storage, instances, directory, quick_connects, widgets) if config.demo else None
     await hub.start()
     signals = AgentSignals(bus)
     await signals.start()
@@ -163,15 +167,8 @@ async def build(config: Config) -> Parley:
     frames = TextFrames()  # one per node: a message's frame is encoded once for its participant and agent sockets
     agent_sockets = AgentSockets(storage, agents, hub, signals, websocket_base(config.base_url), frames)
     account = Account(config.region, config.account_id)
-
-    async def resolve_agent(token: str) -> AgentSession | None:
-        who = await auth.resolve_access_token(token)
-        if who is not None:
-            await agents.check_ccp_access(who)
-        return who
-
     stopping = asyncio.Event()
-    cti_api = CtiApi(CtiHandlers(agents, chat, signals, account, agent_sockets).table(), resolve_agent, stopping)
+    cti_api = CtiApi(CtiHandlers(agents, chat, signals, account, agent_sockets).table(), auth.resolve_agent, stopping)
     timers = Timers(storage, chat)
     timers.start()
     node_modules = find_node_modules()
@@ -199,6 +196,7 @@ async def build(config: Config) -> Parley:
         WebSocketRoute("/connect/agent-ws", agent_sockets.handle),
         *LoginPages(auth, instances, secure_cookies=config.base_url.startswith("https")).routes(),
         *CcpPages(libraries, config.region, auth, instances).routes(),
+        *WidgetApi(widgets, config.base_url, config.region, session_cookie=SESSION_COOKIE).routes(),
         *libraries.routes(),
         *assets.routes(),
     ]
