@@ -41,6 +41,8 @@ from parley.pages.assets import Assets
 from parley.pages.home import DemoFacts, HomePage, NotFoundPage
 from parley.pages.templating import Pages
 from parley.pages.widget.api import WidgetApi
+from parley.pages.widget.pages import WidgetPages
+from parley.pages.workspace.pages import WorkspacePages
 from parley.service.agents import AgentService
 from parley.service.appends import Appender
 from parley.service.attachments import AttachmentService
@@ -197,6 +199,8 @@ async def build(config: Config) -> Parley:
         *LoginPages(auth, instances, secure_cookies=config.base_url.startswith("https")).routes(),
         *CcpPages(libraries, config.region, auth, instances).routes(),
         *WidgetApi(widgets, config.base_url, config.region, session_cookie=SESSION_COOKIE).routes(),
+        *WidgetPages(page_renderer, widgets, public_url=config.base_url).routes(),
+        *WorkspacePages(page_renderer, offer_seconds=config.offer_seconds).routes(),
         *libraries.routes(),
         *assets.routes(),
     ]

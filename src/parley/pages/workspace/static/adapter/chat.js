@@ -1,0 +1,116 @@
+// One ChatJS session per chat, from contact.getAgentConnection().getMediaController(), with every handler bound
+// exactly once per session (the seed page's bug was binding them again on every refresh). Items are kept once
+// each, by Id, whether they come from the socket, the transcript or the reload cache.
+import { chatOf, notice, selectedId } from "../state.js";
+import { cacheItems, cachedItems } from "./store.js";
+
+export const TYPING = "application/vnd.amazonaws.connect.event.typing";
+export const READ = "application/vnd.amazonaws.connect.event.message.read";
+const TYPING_MS = 12000;
+const sessions = new Map(); // contact id -> { session, promise }
+const hydrated = new Set();
+
+export function sessionOf(id) { return sessions.get(id)?.session || null; }
+
+// The cached transcript of a chat, loaded once per page (before any live item, so the order holds).
+export function hydrate(id) {
+  if (hydrated.has(id)) { return; }
+  hydrated.add(id);
+  addItems(chatOf(id), cachedItems(id), false);
+}
+
+export function addItems(chat, items, live) {
+  const fresh = [];
+  for (const item of items) {
+    if (!item || !item.Id) { continue; }
+    if (item.Type === "MESSAGEMETADATA") { receipt(chat, item); continue; }
+    if (item.ContentType === TYPING) { continue; }
+    if (chat.ids.has(item.Id)) { continue; }
+    chat.ids.add(item.Id);
+    fresh.push(item);
+  }
+  if (!fresh.length) { return; }
+  const all = [...chat.items.value, ...fresh];
+  all.sort((a, b) => String(a.AbsoluteTime).localeCompare(String(b.AbsoluteTime)));
+  chat.items.value = all;
+  cacheItems(chat.id, all);
+  for (const item of fresh) {
+    if (item.ParticipantId && chat.typing.value[item.ParticipantId]) {
+      const { [item.ParticipantId]: _gone, ...rest } = chat.typing.value;
+      chat.typing.value = rest;
+    }
+    const fromOther = item.ParticipantId !== chat.me.value && (item.Type === "MESSAGE" || item.Type === "ATTACHMENT");
+    if (live && fromOther) {
+      if (selectedId.value !== chat.id || document.hidden) { chat.unread.value += 1; }
+      notice.value = `New message from ${item.DisplayName || "a participant"}`;
+    }
+  }
+}
+
+function receipt(chat, item) {
+  const meta = item.MessageMetadata || {};
+  const got = (meta.Receipts || [])[0];
+  if (!meta.MessageId || !got) { return; }
+  const kind = got.ReadTimestamp ? "Read" : "Delivered";
+  if (chat.receipts.value[meta.MessageId] === "Read") { return; }
+  chat.receipts.value = { ...chat.receipts.value, [meta.MessageId]: kind };
+}
+
+function typing(chat, data) {
+  if (!data || data.ParticipantId === chat.me.value) { return; }
+  chat.typing.value = { ...chat.typing.value,
+                        [data.ParticipantId]: { name: data.DisplayName || "Someone", until: Date.now() + TYPING_MS } };
+}
+
+async function loadTranscript(session, chat) {
+  let nextToken;
+  for (let page = 0; page < 20; page += 1) {
+    const args = { scanDirection: "BACKWARD", sortOrder: "ASCENDING", maxResults: 100 };
+    if (nextToken) { args.nextToken = nextToken; }
+    const answer = await session.getTranscript(args);
+    const data = answer.data || {};
+    addItems(chat, data.Transcript || [], false);
+    nextToken = data.NextToken;
+    if (!nextToken) { return; }
+  }
+}
+
+function bind(session, chat) {
+  session.onMessage((event) => addItems(chat, [event.data], true));
+  session.onTyping((event) => typing(chat, event.data));
+  session.onReadReceipt((event) => receipt(chat, event.data));
+  session.onDeliveredReceipt((event) => receipt(chat, event.data));
+  session.onConnectionEstablished(() => {
+    if (chat.link.value === "lost") { loadTranscript(session, chat).catch(() => {}); }
+    if (chat.link.value !== "ended") { chat.link.value = "connected"; }
+  });
+  session.onConnectionLost(() => { if (chat.link.value !== "ended") { chat.link.value = "lost"; } });
+  session.onConnectionBroken(() => { if (chat.link.value !== "ended") { chat.link.value = "lost"; } });
+  session.onEnded(() => { chat.link.value = "ended"; });
+}
+
+// Start the chat's session once; later calls (every snapshot refresh) return the same promise.
+export function ensureSession(contact) {
+  const id = contact.getContactId();
+  const known = sessions.get(id);
+  if (known) { return known.promise; }
+  const chat = chatOf(id);
+  hydrate(id);
+  const connection = contact.getAgentConnection();
+  chat.me.value = connection.getConnectionId();
+  const entry = { session: null, promise: null };
+  sessions.set(id, entry);
+  entry.promise = connection.getMediaController().then((session) => {
+    entry.session = session;
+    bind(session, chat);
+    if (chat.link.value === "connecting") { chat.link.value = "connected"; }
+    return loadTranscript(session, chat).then(() => session);
+  }).catch((err) => {
+    chat.link.value = "unavailable";
+    console.warn("Parley workspace: no chat session for", id, err);
+    return null;
+  });
+  return entry.promise;
+}
+
+export function dropSession(id) { sessions.delete(id); hydrated.delete(id); }

@@ -1,0 +1,79 @@
+// Plain views of StreamsJS objects (agent and contacts) for the state: components never touch StreamsJS.
+// Connections are read from the contact's data (as Parley's own CCP does): building StreamsJS Connection objects
+// for every refresh would start chat media controllers that belong to the adapter's one session per chat.
+
+const time = (value) => (value instanceof Date ? value.getTime() : typeof value === "number" ? value * 1000 : null);
+
+function connectionsOf(contact) {
+  const data = contact._getData ? contact._getData() : null;
+  return (data && data.connections) || [];
+}
+
+function partyOf(conn, customerName) {
+  const media = conn.chatMediaInfo || {};
+  const state = (conn.state && conn.state.type) || "disconnected";
+  const base = { id: conn.connectionId, state, since: time(conn.state && conn.state.timestamp) };
+  if (conn.type === "inbound" || conn.initial) {
+    return { ...base, kind: "customer", role: "Customer", name: media.customerName || customerName || "Customer" };
+  }
+  const name = (conn.type === "agent" ? media.agentName : media.agentName || (conn.endpoint && conn.endpoint.name)) ||
+    conn.quickConnectName || "Agent";
+  return { ...base, kind: conn.type === "agent" ? "me" : "agent", role: "Agent", name,
+           quickConnect: conn.quickConnectName || "" };
+}
+
+export function contactView(contact) {
+  const data = contact._getData ? contact._getData() : {};
+  const conns = connectionsOf(contact);
+  const status = contact.getStatus();
+  const own = conns.find((c) => c.type === "agent");
+  const customerName = (conns.find((c) => c.initial) || own || {}).chatMediaInfo?.customerName || "Customer";
+  const parties = conns.map((c) => partyOf(c, customerName));
+  const type = status.type;
+  const offer = (type === "connecting" || type === "incoming") && own && own.state.type === "connecting";
+  const method = String(data.initiationMethod || "").toLowerCase();
+  const others = parties.filter((p) => p.kind === "agent" && p.state === "connected").map((p) => p.name);
+  const features = data.contactFeatures || {};
+  return {
+    id: contact.getContactId(),
+    initialId: contact.getInitialContactId ? contact.getInitialContactId() : data.initialContactId,
+    status: type,
+    // Since when this chat is in its present state for me: offered, connected to me, or ended.
+    since: (type === "connected" && own && time(own.state.timestamp)) || time(status.timestamp) || Date.now(),
+    queuedAt: time(data.queueTimestamp),
+    offer: Boolean(offer),
+    invitation: Boolean(offer) && (method === "transfer" || method === "queue_transfer") && others.length > 0,
+    invitedBy: others,
+    transferred: method === "transfer" || method === "queue_transfer",
+    acw: type === "ended" || type === "missed" || type === "error",
+    customerName,
+    queue: (data.queue && data.queue.name) || "",
+    parties,
+    me: own ? own.connectionId : "",
+    meLeft: !own || own.state.type === "disconnected",
+    multiParty: features.multiPartyConferenceEnabled !== false,
+    markdown: Boolean(features.messagingMarkdownEnabled),
+    attachments: features.attachmentsEnabled !== false,
+  };
+}
+
+export function agentView(agent, chatCount) {
+  const state = agent.getState();
+  let slots = 1;
+  try {
+    const profile = agent.getRoutingProfile() || {};
+    slots = (profile.channelConcurrencyMap && profile.channelConcurrencyMap.CHAT) || 1;
+  } catch (e) { /* no routing profile yet */ }
+  return {
+    name: agent.getName(),
+    state: { name: state.name, type: state.type, since: time(state.startTimestamp) || Date.now() },
+    states: agent.getAgentStates().map((s) => ({ name: s.name, type: s.type })),
+    slots,
+    used: chatCount,
+  };
+}
+
+// Parties that count toward the conference cap: everybody connected or still being invited.
+export function partyCount(view) {
+  return view.parties.filter((p) => p.state === "connected" || p.state === "connecting").length;
+}

@@ -1,0 +1,81 @@
+// The conversation log of one chat (role=log "Conversation"): every item once, parties told apart by colour,
+// who is typing, receipts under my messages while only two parties are in the chat. Its scroll position is kept
+// per chat while the agent looks at another one.
+import { html } from "../html.js";
+import { useLayoutEffect, useRef } from "preact/hooks";
+import { now } from "../state.js";
+import { markRead } from "../adapter/actions.js";
+import { Message } from "./Message.js";
+
+const AT_BOTTOM = 40;
+
+// Parties told apart by colour the same way on every screen: the customer, then agents in the order they joined
+// (the transcript's order), then anyone the transcript does not show yet.
+export function partyColours(view, items) {
+  const colours = new Map();
+  let next = 1;
+  const add = (id, role) => {
+    if (!id || colours.has(id)) { return; }
+    colours.set(id, role === "CUSTOMER" ? "customer" : role === "SYSTEM" ? "system" : String(Math.min(6, next++)));
+  };
+  for (const item of items) { add(item.ParticipantId, item.ParticipantRole); }
+  for (const p of view.parties) { add(p.id, p.kind === "customer" ? "CUSTOMER" : "AGENT"); }
+  return colours;
+}
+
+const JOINED = "application/vnd.amazonaws.connect.event.participant.joined";
+const LEFT = "application/vnd.amazonaws.connect.event.participant.left";
+
+// How many parties the transcript says are in the chat now (joined and not left).
+function inChat(items) {
+  const present = new Set();
+  for (const item of items) {
+    if (item.ContentType === JOINED) { present.add(item.ParticipantId); }
+    if (item.ContentType === LEFT) { present.delete(item.ParticipantId); }
+  }
+  return present.size;
+}
+
+export function Transcript({ view, chat, parties, colours }) {
+  const box = useRef(null);
+  const items = chat.items.value;
+  const me = chat.me.value || view.me;
+  const live = chat.link.value === "connected" || chat.link.value === "lost";
+
+  // Restore this chat's scroll position when it is shown; keep to the bottom as items arrive.
+  useLayoutEffect(() => {
+    const el = box.current;
+    if (!el) { return undefined; }
+    el.scrollTop = chat.scroll === null ? el.scrollHeight : chat.scroll;
+    const keep = () => {
+      chat.scroll = el.scrollHeight - el.scrollTop - el.clientHeight < AT_BOTTOM ? null : el.scrollTop;
+    };
+    el.addEventListener("scroll", keep);
+    return () => el.removeEventListener("scroll", keep);
+  }, [chat]);
+  useLayoutEffect(() => {
+    const el = box.current;
+    if (el && chat.scroll === null) { el.scrollTop = el.scrollHeight; }
+  }, [items.length]);
+
+  // Read receipt for the customer's newest message, while this chat is on screen and both the snapshot and the
+  // transcript say only two parties are in it (the snapshot can lag the transcript by a moment).
+  const lastOther = [...items].reverse().find((i) => i.Type === "MESSAGE" && i.ParticipantRole === "CUSTOMER");
+  const joined = inChat(items);
+  useLayoutEffect(() => {
+    if (lastOther && live && !document.hidden && joined === 2) { markRead(view.id, lastOther.Id, parties); }
+  }, [lastOther && lastOther.Id, parties, joined, live]);
+
+  const lastMine = parties === 2 ? [...items].reverse().find((i) => i.ParticipantId === me && i.Type === "MESSAGE") : null;
+  const typing = Object.values(chat.typing.value).filter((t) => t.until > now.value).map((t) => t.name);
+  return html`
+    <div class="transcript" ref=${box} tabindex="0">
+      <div role="log" aria-label="Conversation" aria-live="off">
+        ${items.length === 0 && html`<div class="notice">${chat.link.value === "connecting" ? "Loading the conversation…" : "No messages yet."}</div>`}
+        ${items.map((item) => html`<${Message} key=${item.Id} item=${item} mine=${item.ParticipantId === me}
+          party=${colours.get(item.ParticipantId) || "system"} contactId=${view.id} live=${live}
+          receipt=${lastMine && item.Id === lastMine.Id ? chat.receipts.value[item.Id] : null} />`)}
+      </div>
+      <p class="typing" role="status">${typing.length ? `${typing.join(", ")} ${typing.length > 1 ? "are" : "is"} typing…` : ""}</p>
+    </div>`;
+}

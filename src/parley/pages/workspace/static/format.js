@@ -1,0 +1,21 @@
+// Times and durations as an agent reads them.
+export function duration(ms) {
+  const total = Math.max(0, Math.floor(ms / 1000));
+  const h = Math.floor(total / 3600);
+  const m = Math.floor((total % 3600) / 60);
+  const s = String(total % 60).padStart(2, "0");
+  return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
+}
+
+export function clock(iso) {
+  const when = new Date(iso);
+  return Number.isNaN(when.getTime()) ? "" : when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+}
+
+export const ROLES = { AGENT: "Agent", CUSTOMER: "Customer", CUSTOM_BOT: "Bot", SYSTEM: "System",
+                       SUPERVISOR: "Supervisor" };
+
+export function bytes(size) {
+  if (!size && size !== 0) { return ""; }
+  return size < 1024 ? `${size} B` : size < 1048576 ? `${(size / 1024).toFixed(0)} KB` : `${(size / 1048576).toFixed(1)} MB`;
+}
