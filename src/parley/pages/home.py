@@ -15,9 +15,10 @@ BOTO3_SNIPPET = """import boto3
 
 connect = boto3.client("connect", endpoint_url="{url}", region_name="{region}",
                        aws_access_key_id="{key_id}", aws_secret_access_key="{secret}")
-instance = connect.list_instances()["InstanceSummaryList"][0]
-flows = connect.list_contact_flows(InstanceId=instance["Id"])["ContactFlowSummaryList"]
-chat = connect.start_chat_contact(InstanceId=instance["Id"], ContactFlowId=flows[0]["Id"],
+instance = connect.list_instances()["InstanceSummaryList"][0]["Id"]
+flows = connect.list_contact_flows(InstanceId=instance)["ContactFlowSummaryList"]
+inbound = next(f["Id"] for f in flows if f["Name"] == "Sample inbound flow")
+chat = connect.start_chat_contact(InstanceId=instance, ContactFlowId=inbound,
                                   ParticipantDetails={{"DisplayName": "Jane"}})
 
 participant = boto3.client("connectparticipant", endpoint_url="{url}", region_name="{region}")
