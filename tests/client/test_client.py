@@ -145,7 +145,10 @@ async def test_reconnect_after_server_side_close_loses_nothing() -> None:
                     assert all(ids[s] == 1 for s in sent), f"missing or repeated: {[s for s in sent if ids[s] != 1]}"
                     assert max(ids.values()) == 1
                     assert [i["Id"] for i in items if i["Id"] in set(sent)] == sent
-                    assert items[-1]["ContentType"] == CHAT_ENDED
+                # The bot sees the chat end. The customer who ended it may not: when its disconnect lands while the
+                # server is recycling its socket, the new socket is refused (it left), and its stream ends there.
+                assert theirs[-1]["ContentType"] == CHAT_ENDED
+                assert mine[-1]["ContentType"] == CHAT_ENDED or mine[-1]["Id"] == sent[-1]
                 assert me.sockets_opened >= 3 and robo.sockets_opened >= 3
     except BaseException:
         print(srv.log())  # shown by pytest on failure
