@@ -94,7 +94,7 @@ const slotFormat = new Intl.DateTimeFormat(undefined, {
 export const slotLabel = (date) => slotFormat.format(new Date(date));
 
 const timeFormat = new Intl.DateTimeFormat(undefined, { hour: "numeric", minute: "2-digit" });
-const stampFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "short" });
+const stampFormat = new Intl.DateTimeFormat(undefined, { dateStyle: "medium", timeStyle: "medium" });
 export const shortTime = (iso) => (iso ? timeFormat.format(new Date(iso)) : "");
 export const fullTime = (iso) => (iso ? stampFormat.format(new Date(iso)) : "");
 
