@@ -1,5 +1,6 @@
-"""``scripts/screenshots``: starts a demo server, opens each page for people in headless Chromium at desktop
-(1280x800) and phone (390x844) width, and writes ``docs/screenshots/<page>-<state>-<width>.png``.
+"""``scripts/screenshots``: starts a demo server, opens the pages for people in headless Chromium at desktop
+(1280x800) and phone (390x844) width, and writes ``docs/screenshots/<page>-<state>-<width>.png`` (the states
+that need a chat in progress are written by the browser suites, see :data:`SHOTS`).
 
 ``python -m tools.screenshots [--only NAME] [--out DIR]``. Each shot is a function of :data:`SHOTS` that brings a
 page into one state; pages that need a chat in progress drive the other side with ``parley.client``.
@@ -40,7 +41,20 @@ async def not_found(page: Page, url: str) -> None:
     await page.goto(url + "/no-such-page")
 
 
-SHOTS: dict[str, Shot] = {"home": home, "not-found": not_found}
+async def test_chat_start(page: Page, url: str) -> None:
+    await page.goto(url + "/test-chat")
+    await page.get_by_label("Your name").fill("Jane")
+
+
+async def workspace_signed_out(page: Page, url: str) -> None:
+    await page.goto(url + "/agent")
+    await page.get_by_role("link", name="Sign in").wait_for()
+
+
+# The states that need a chat going on (a conversation, offers, six parties, the console's forms) are written by
+# the browser suites that drive them: tests/pages/browser, tests/pages/workspace, tests/pages/console.
+SHOTS: dict[str, Shot] = {"home": home, "not-found": not_found, "test-chat-start": test_chat_start,
+                          "workspace-signed-out": workspace_signed_out}
 
 
 def free_port() -> int:

@@ -38,7 +38,7 @@ def test_home_page_for_a_browser_says_what_to_do_next(server: Server) -> None:
     assert r.status_code == 200
     assert r.headers["content-type"].startswith("text/html")
     body = r.text
-    for text in ("Parley is running", "Open the test chat", "Open the CCP", "Demo mode is on", "agent1",
+    for text in ("Parley is running", "Open test chat", "Open workspace", "Open console", "Demo mode is on", "agent1",
                  "Parley-demo-1", "boto3.client(&#34;connect&#34;", "/connect/demo/ccp-v2/"):
         assert text in body, text
     assert 'href="/test-chat"' in body
