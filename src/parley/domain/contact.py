@@ -23,8 +23,11 @@ SENDABLE_MESSAGE_TYPES = frozenset({
     "application/json",
     "application/vnd.amazonaws.connect.message.interactive.response",
 })
+# An interactive message (ListPicker, QuickReply, TimePicker...). On Connect only a flow's Lex bot sends one; in
+# Parley a CUSTOM_BOT participant may (it stands in for the flow's bot), where the customer's client accepts it.
+INTERACTIVE = "application/vnd.amazonaws.connect.message.interactive"
 # Content types a chat can declare its customer's client supports (SupportedMessagingContentTypes).
-MESSAGE_CONTENT_TYPES = SENDABLE_MESSAGE_TYPES | {"application/vnd.amazonaws.connect.message.interactive"}
+MESSAGE_CONTENT_TYPES = SENDABLE_MESSAGE_TYPES | {INTERACTIVE}
 
 # Contact segment states: waiting in a queue, offered to an agent, with an agent, ended with its agent in
 # after-contact work, closed (ACW cleared, or ended without ever reaching an agent).
@@ -40,6 +43,8 @@ HOLDS_SLOT = frozenset({CONNECTING, CONNECTED, ENDED})
 CUSTOMER_SEGMENT = "customer"
 INVITE_SEGMENT = "invite"
 TRANSFER_SEGMENT = "transfer"
+# A supervisor's monitoring contact (MonitorContact; parley.domain.monitoring).
+MONITOR_SEGMENT = "monitor"
 
 
 @dataclass(frozen=True)
@@ -92,6 +97,8 @@ class Contact:
     invited_by: str | None = None
     target_name: str | None = None
     next_contacts: tuple[NextContact, ...] = ()
+    # A monitoring contact's AllowedMonitorCapabilities (SILENT_MONITOR, BARGE); empty for every other segment.
+    monitor_capabilities: tuple[str, ...] = ()
 
     @property
     def is_active(self) -> bool:
@@ -160,6 +167,8 @@ class Participant:
     user_id: str | None = None
     left: datetime | None = None
     connected: datetime | None = None
+    # A supervisor's monitoring mode (SILENT_MONITOR or BARGE, the last one it had); None for everyone else.
+    monitor: str | None = None
 
     @property
     def active(self) -> bool:

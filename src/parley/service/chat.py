@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 from parley.domain import callers
 from parley.domain.clock import utcnow
-from parley.domain.contact import CUSTOM_BOT, CUSTOMER, SENDABLE_MESSAGE_TYPES, Participant
+from parley.domain.contact import CUSTOM_BOT, CUSTOMER, INTERACTIVE, SENDABLE_MESSAGE_TYPES, Participant
 from parley.domain.errors import AccessDenied, Conflict, InvalidParameter, InvalidRequest, QuotaExceeded
 from parley.domain.ids import hash_token, new_id, new_item_id, new_token
 from parley.domain.transcript import (
@@ -140,13 +140,16 @@ class ChatService:
         _check_content(content)
         if not token:
             raise AccessDenied(DENIED)
-        if content_type not in SENDABLE_MESSAGE_TYPES:
-            raise InvalidParameter(
-                f"Unsupported content type {content_type}; use one of {', '.join(sorted(SENDABLE_MESSAGE_TYPES))}."
-            )
+        unsupported = InvalidParameter(
+            f"Unsupported content type {content_type}; use one of {', '.join(sorted(SENDABLE_MESSAGE_TYPES))}."
+        )
+        if content_type not in SENDABLE_MESSAGE_TYPES and content_type != INTERACTIVE:
+            raise unsupported
 
         async def make(tx: Tx, writer: Writer, seq: int) -> Item:
             me = writer.participant
+            if content_type == INTERACTIVE and me.role != CUSTOM_BOT:
+                raise unsupported
             if me.role != CUSTOMER and content_type != "text/plain":
                 contact = await need_contact(tx, writer.chat.instance_id, writer.chat.id)
                 if content_type not in contact.supported_content_types:

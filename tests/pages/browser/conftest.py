@@ -5,21 +5,25 @@ errors, CSP violations, dialogs and requests to other hosts fail the test at its
 
 from __future__ import annotations
 
+import contextlib
 import errno
+import re
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
 from tests.conftest import Server, free_port, serving
 from tests.e2e.streams.pages import PageServer
 
-from .support import DESKTOP, Watch
+from .support import DESKTOP
+from .watch import Watch
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Flags for Debian's chromium in a container: no sandbox (root), no GPU, nothing phoning home.
@@ -28,6 +32,7 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 # http://localhost:8000 is an allowed origin of the demo widget (parley.service.demo.DEMO_WIDGET_ORIGINS).
 HOST_PORT = 8000
 HOST_ORIGIN = f"http://localhost:{HOST_PORT}"
+SHOTS = Path("/tmp/parley-pages-browser")
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +90,7 @@ def other_pages() -> Iterator[PageServer]:
     pages.close()
 
 
-def embed_page(widget_script: str, widget_id: str, *, extra: str = "") -> str:
+def embed_page(widget_script: str, widget_id: str) -> str:
     """A plain website with the widget's one-line embed snippet (README's)."""
     return f"""<!doctype html>
 <html lang="en">
@@ -93,7 +98,6 @@ def embed_page(widget_script: str, widget_id: str, *, extra: str = "") -> str:
 <title>Acme Parcels</title></head>
 <body>
 <main><h1>Acme Parcels</h1><p>Track your parcel, or chat with us.</p></main>
-{extra}
 <script src="{widget_script}" data-widget-id="{widget_id}" async></script>
 </body>
 </html>
@@ -121,50 +125,50 @@ class Browse:
         for context in self.contexts:
             await context.close()
 
+    async def screenshots(self, test: str) -> None:
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        for c, context in enumerate(self.contexts):
+            for p, page in enumerate(context.pages):
+                path = SHOTS / f"{re.sub(r'[^A-Za-z0-9_.-]+', '_', test)}-{c}-{p}.png"
+                with contextlib.suppress(Exception):
+                    await page.screenshot(path=str(path), full_page=True)
+                    print(f"screenshot of {page.url}: {path}")
+
+
+FAILED = pytest.StashKey[bool]()
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[pytest.TestReport]:
+    """Remember whether a test's body failed, for ``browse`` to take screenshots."""
+    report = yield
+    if report.when == "call":
+        item.stash[FAILED] = report.failed
+    return report
+
 
 @pytest.fixture
-async def browse(browser: Any, parley: Server, other_pages: PageServer) -> AsyncIterator[Browse]:
+async def browse(request: pytest.FixtureRequest, browser: Any, parley: Server,
+                 other_pages: PageServer) -> AsyncIterator[Browse]:
     """Contexts for the test; at teardown every console error, page error, CSP violation, dialog and request to a
-    host other than this Parley and the two host page servers fails the test."""
+    host other than this Parley and the two host page servers fails the test. A failed test leaves screenshots of
+    its pages in /tmp/parley-pages-browser/."""
     hosts = {f"127.0.0.1:{parley.port}", f"localhost:{HOST_PORT}", f"127.0.0.1:{HOST_PORT}",
              f"127.0.0.1:{other_pages.port}"}
     session = Browse(browser, Watch(hosts))
     yield session
+    if request.node.stash.get(FAILED, False):
+        await session.screenshots(request.node.name)
     await session.close()
     session.watch.assert_clean()
 
 
 @pytest.fixture(scope="module")
 def demo_widget_id(parley: Server) -> str:
-    """The demo widget's id, as the test chat page's options give it (or the demo's own database)."""
-    found = _widget_id_from_options(parley)
-    if found:
-        return found
-    import sqlite3
-    from contextlib import closing
-
-    db = parley.data_dir / "parley.db"
-    with closing(sqlite3.connect(f"file:{db}?mode=ro", uri=True)) as conn:
-        row = conn.execute("SELECT id FROM widgets WHERE name = 'Demo widget'").fetchone()
-    assert row, "the demo server has no 'Demo widget'"
-    return str(row[0])
-
-
-def _widget_id_from_options(server: Server) -> str | None:
-    answer = httpx.get(server.url + "/test-chat/options", headers={"Accept": "application/json"})
-    if answer.status_code != 200:
-        return None
-    return _find_key(answer.json(), "WidgetId")
-
-
-def _find_key(value: Any, key: str) -> str | None:
-    if isinstance(value, dict):
-        if isinstance(value.get(key), str):
-            return str(value[key])
-        value = list(value.values())
-    if isinstance(value, list):
-        for item in value:
-            found = _find_key(item, key)
-            if found:
-                return found
-    return None
+    """The demo widget's id, as ``parley widget list`` prints it for the server's database."""
+    done = subprocess.run([sys.executable, "-m", "parley", "widget", "list", "--data-dir", str(parley.data_dir),
+                           "--instance", "demo"], capture_output=True, text=True, timeout=60, check=False)
+    assert done.returncode == 0, f"parley widget list failed:\n{done.stdout}\n{done.stderr}"
+    found = re.search(r"^([0-9a-f-]{36})\s.*\sDemo widget$", done.stdout, re.M)
+    assert found, f"no 'Demo widget' in:\n{done.stdout}"
+    return found.group(1)

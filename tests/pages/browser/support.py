@@ -1,7 +1,6 @@
-"""What the browser tests of the customer pages share: a watch that fails a test on any console error, page
-error, CSP violation, script dialog or request to another host; the chat as the customer sees it, driven only by
-the accessible names of notes/widget-contract.md; the scripted agents (``parley.client.Agent``); axe-core; the
-widget's JSON web tokens; and the contacts Parley holds.
+"""What the browser tests of the customer pages share: the chat as the customer sees it, driven only by the
+accessible names of notes/widget-contract.md; the scripted agents (``parley.client.Agent``); the widget's JSON web
+tokens; and the contacts Parley holds. (The console/request watch is in ``watch.py``, axe-core in ``axe.py``.)
 """
 
 from __future__ import annotations
@@ -16,15 +15,12 @@ import sqlite3
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from parley.client import Agent, AgentContact, ParleyError
 
-REPO = Path(__file__).resolve().parents[3]
-AXE = REPO / "node_modules" / "axe-core" / "axe.min.js"
 PASSWORD = "Parley-demo-1"
 # Every wait polls a condition; none sleeps blindly. Generous for a 2-core machine running other suites.
 WAIT = 15.0
@@ -33,20 +29,6 @@ DESKTOP = {"width": 1280, "height": 800}
 PHONE = {"width": 390, "height": 844}
 INTERACTIVE = "application/vnd.amazonaws.connect.message.interactive"
 INTERACTIVE_RESPONSE = "application/vnd.amazonaws.connect.message.interactive.response"
-
-# Runs in every frame of every watched page before the page's own scripts: a CSP violation event (also from a
-# report-only policy, which logs no error) is handed to the test through a binding. Playwright injects init
-# scripts and bindings through the DevTools protocol, which the pages' CSP does not govern.
-CSP_LISTENER = """
-document.addEventListener("securitypolicyviolation", (e) => {
-  const report = window.__parleyTestCspViolation;
-  if (typeof report === "function") {
-    report({ page: String(e.documentURI), directive: String(e.violatedDirective), blocked: String(e.blockedURI),
-             source: String(e.sourceFile) + ":" + e.lineNumber, disposition: String(e.disposition) });
-  }
-}, true);
-"""
-
 
 async def until(check: Callable[[], Awaitable[Any]], what: str, timeout: float = WAIT) -> Any:
     """Poll ``check`` until it returns something truthy; fail saying ``what`` was awaited."""
@@ -58,87 +40,6 @@ async def until(check: Callable[[], Awaitable[Any]], what: str, timeout: float =
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what}")
         await asyncio.sleep(0.1)
-
-
-# ------------------------------------------------------------------------------------------------ the watch
-@dataclass(frozen=True)
-class Expected:
-    """A console error a test provokes on purpose (e.g. the 403 of a refused start), with why."""
-
-    text: str
-    url: str
-    why: str
-
-    def matches(self, text: str, url: str) -> bool:
-        return self.text in text and self.url in url
-
-
-@dataclass
-class Watch:
-    """Everything a test's browser contexts did wrong; :meth:`assert_clean` runs at the test's teardown."""
-
-    hosts: set[str]
-    expected: list[Expected] = field(default_factory=list)
-    problems: list[str] = field(default_factory=list)
-    accepted: list[str] = field(default_factory=list)
-    lines: list[str] = field(default_factory=list)
-    dialogs: list[str] = field(default_factory=list)
-    requests: list[str] = field(default_factory=list)
-
-    def allow_origin(self, origin: str) -> None:
-        """Another page server of the test (e.g. a website on its own port)."""
-        self.hosts.add(urlsplit(origin).netloc)
-
-    def expect_error(self, text: str, url: str, why: str) -> None:
-        self.expected.append(Expected(text, url, why))
-
-    async def attach(self, context: Any, name: str) -> None:
-        await context.expose_binding("__parleyTestCspViolation",
-                                     lambda source, report: self._csp(report, name))
-        await context.add_init_script(CSP_LISTENER)
-        context.on("page", lambda page: self._page(page, name))
-        context.on("request", lambda request: self._request(request.url, name))
-
-    def _page(self, page: Any, name: str) -> None:
-        page.on("console", lambda message: self._console(message, name))
-        page.on("pageerror", lambda error: self.problems.append(f"[{name} pageerror] {error}"))
-        page.on("websocket", lambda socket: self._request(socket.url, name))
-        page.on("dialog", lambda dialog: self._dialog(dialog, name))
-
-    def _console(self, message: Any, name: str) -> None:
-        url = str((message.location or {}).get("url", ""))
-        line = f"[{name} console.{message.type}] {message.text} @ {url}"
-        self.lines.append(line)
-        if message.type != "error" and "Content Security Policy" not in message.text:
-            return
-        if any(rule.matches(message.text, url) for rule in self.expected):
-            self.accepted.append(line)
-        else:
-            self.problems.append(line)
-
-    def _csp(self, report: dict[str, Any], name: str) -> None:
-        self.problems.append(f"[{name} CSP violation] {json.dumps(report)}")
-
-    async def _dialog(self, dialog: Any, name: str) -> None:
-        # A dialog in a chat page means a script ran that no page of Parley opens (e.g. alert() from a message).
-        self.dialogs.append(f"[{name} {dialog.type}] {dialog.message}")
-        self.problems.append(f"[{name} dialog {dialog.type}] {dialog.message}")
-        await dialog.dismiss()
-
-    def _request(self, url: str, name: str) -> None:
-        parts = urlsplit(url)
-        if parts.scheme not in ("http", "https", "ws", "wss"):
-            return  # data:, blob:, about:
-        self.requests.append(url)
-        if parts.netloc not in self.hosts:
-            self.problems.append(f"[{name}] request to another host: {url}")
-
-    def tail(self, count: int = 60) -> str:
-        return "\n".join(line[:400] for line in self.lines[-count:])
-
-    def assert_clean(self) -> None:
-        assert not self.problems, ("the browser reported problems:\n" + "\n".join(p[:800] for p in self.problems)
-                                   + f"\n\nconsole (tail):\n{self.tail()}")
 
 
 # ---------------------------------------------------------------------------------------- the customer's chat
@@ -195,8 +96,16 @@ class ChatView:
         await self.by_role("button", "Send").click()
 
     async def end(self) -> None:
-        await self.by_role("button", "End chat").click()
-        await self.by_role("button", "Yes, end chat").click()
+        """"End chat", then "Yes, end chat" in the confirmation."""
+        await self.by_role("button", "End chat").click(timeout=WAIT_MS)
+        confirm = self.by_role("button", "Yes, end chat")
+        try:
+            await confirm.wait_for(timeout=WAIT_MS)
+        except Exception as err:
+            body = await self.frame.locator("body").inner_text()
+            raise AssertionError("no 'Yes, end chat' after pressing 'End chat'; the frame shows:\n"
+                                 + body[:3000]) from err
+        await confirm.click(timeout=WAIT_MS)
 
 
 async def find_chat(page: Any, timeout: float = WAIT) -> ChatView:
@@ -286,7 +195,7 @@ async def agents(url: str, *usernames: str) -> AsyncIterator[dict[str, Agent]]:
 
 
 async def settle(agent: Agent) -> None:
-    with contextlib.suppress(ParleyError, Exception):
+    with contextlib.suppress(Exception):  # a test that failed may leave the agent in any state
         for contact in await agent.contacts():
             with contextlib.suppress(ParleyError):
                 if contact.state == "connecting":
@@ -304,52 +213,6 @@ async def offer_for(agent: Agent, customer: str, timeout: float = WAIT) -> Agent
 def message_ids(items: list[dict[str, Any]], text: str) -> set[str]:
     """Distinct Ids of the messages with content ``text`` among a participant's received items."""
     return {str(i["Id"]) for i in items if i.get("Type") == "MESSAGE" and i.get("Content") == text}
-
-
-# ------------------------------------------------------------------------------------------------------- axe
-@dataclass(frozen=True)
-class AxeFinding:
-    frame: str
-    rule: str
-    impact: str
-    help: str
-    targets: list[str]
-
-    def __str__(self) -> str:
-        shown = "\n      ".join(self.targets[:6])
-        return f"  [{self.impact}] {self.rule}: {self.help}\n    in {self.frame}\n      {shown}"
-
-
-AXE_RUN = """async () => {
-  const result = await axe.run(document, { iframes: false, resultTypes: ["violations"] });
-  return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help,
-    targets: v.nodes.map((n) => JSON.stringify(n.target) + " " + (n.failureSummary || "").replace(/\\s+/g, " ")) }));
-}"""
-
-
-async def axe_check(page: Any, label: str) -> list[AxeFinding]:
-    """axe-core over every frame of ``page``; the serious and critical violations.
-
-    ``page.add_script_tag`` inserts an inline script, which the pages' strict CSP (``script-src 'self'`` + the
-    import map's hash) blocks, with a violation report the watch would count. So the axe source is evaluated
-    through the DevTools protocol (``frame.evaluate``), which CSP does not govern: the page keeps its real policy
-    and axe runs on the live page mid-chat (no ``bypass_csp`` context and no second page load needed). Each frame
-    is checked on its own (``iframes: false``), so axe never waits on a frame it was not injected into.
-    """
-    source = AXE.read_text()
-    findings: list[AxeFinding] = []
-    for frame in page.frames:
-        if frame.url in ("", "about:blank") or frame.is_detached():
-            continue
-        await frame.evaluate(source + "\n;void 0")
-        for v in await frame.evaluate(AXE_RUN):
-            if v["impact"] in ("serious", "critical"):
-                findings.append(AxeFinding(f"{label}: {frame.url}", v["id"], v["impact"], v["help"], v["targets"]))
-    return findings
-
-
-def assert_no_axe(findings: list[AxeFinding]) -> None:
-    assert not findings, "axe-core: serious or critical violations:\n" + "\n".join(map(str, findings))
 
 
 # ----------------------------------------------------------------------------------------------- widget tokens

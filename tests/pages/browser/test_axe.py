@@ -9,16 +9,14 @@ import pytest
 from tests.conftest import Server
 from tests.e2e.streams.pages import PageServer
 
+from .axe import AxeFinding, assert_no_axe, axe_check
 from .conftest import HOST_ORIGIN, Browse, embed_page
 from .support import (
     DESKTOP,
     PHONE,
     WAIT,
     WAIT_MS,
-    AxeFinding,
     agents,
-    assert_no_axe,
-    axe_check,
     find_chat,
     find_in_frames,
     offer_for,

@@ -1,5 +1,5 @@
 """The whole customer flow on ``/test-chat`` with a scripted agent1 on the other side: start as Jane, messages both
-ways with names, the agent's typing, delivered and read receipts, Markdown rendered and HTML shown as text, the
+ways with names, typing shown both ways, delivered and read receipts, Markdown rendered and HTML shown as text, the
 customer ends the chat, the agent sees it end, and the transcript downloads. Then HTML inside Markdown: sanitized,
 never run, and without CSP noise."""
 
@@ -9,7 +9,7 @@ import asyncio
 
 import pytest
 
-from parley.client import CHAT_ENDED, content_type_is, message_with
+from parley.client import CHAT_ENDED, content_type_is, is_typing, message_with
 from tests.conftest import Server
 
 from .conftest import Browse
@@ -44,7 +44,13 @@ async def test_customer_chats_with_an_agent_and_ends_the_chat(parley: Server, br
         await item.get_by_text("Agent1", exact=True).first.wait_for(timeout=WAIT * 1000)
         await item.get_by_text("Agent", exact=True).first.wait_for(timeout=WAIT * 1000)
         assert await chat.count(hello) == 1
+        # The message ends the typing indicator at once (well before its 12 s timeout): no typing that never clears.
+        await chat.frame.get_by_text("Agent1 is typing…", exact=True).wait_for(state="hidden", timeout=3000)
 
+        # The customer types: the agent gets the customer's typing event.
+        await chat.by_role("textbox", "Message").press_sequentially("My parcel", delay=30)
+        typing = await line.wait_for(lambda i: is_typing(i) and i.get("ParticipantRole") == "CUSTOMER", timeout=WAIT)
+        assert typing["DisplayName"] == "Jane"
         # Customer -> agent, under the customer's name; receipts under the customer's own message.
         late = f"My parcel is late ({t})"
         await chat.send(late)
