@@ -19,6 +19,8 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+import httpx
+import orjson
 import pytest
 from botocore.exceptions import ClientError
 
@@ -159,6 +161,8 @@ async def test_a_postgresql_restart_answers_retryable_503s_and_resumes_without_r
                 return once.send_message(ConnectionToken=chat.connection_token, ContentType="text/plain",
                                          Content=text, ClientToken=token)
 
+            agent_session = agent._http.cookies.get("parley_session") or ""  # the console's sign-in, as a browser's
+            assert agent_session
             failure_services.pg_stop()
             try:
                 outage_ends = time.monotonic() + OUTAGE_SECONDS
@@ -173,6 +177,17 @@ async def test_a_postgresql_restart_answers_retryable_503s_and_resumes_without_r
                     status, code = await asyncio.to_thread(status_of, lambda: connect_once.start_chat_contact(
                         InstanceId=instance, ContactFlowId=flow, ParticipantDetails={"DisplayName": "Down"}))
                     answers.append(("StartChatContact", status, code))
+                    # The CTI API (the CCP's) and the pages answer 503 too, never 500.
+                    cti = await asyncio.to_thread(httpx.post, cluster.url + "/api", content=orjson.dumps(
+                        {"authentication": {"authToken": agent.access_token}}), headers={
+                        "X-Amz-Target": "AmazonConnectCTIService.GetAgentConfiguration",
+                        "Content-Type": "application/x-amz-json-1.0"}, timeout=10)
+                    answers.append(("CTI", cti.status_code, str(cti.json().get("__type", ""))
+                                    if cti.status_code != 200 else ""))
+                    page = await asyncio.to_thread(httpx.get, cluster.url + "/admin", headers={
+                        "Accept": "text/html"}, cookies={"parley_session": agent_session}, timeout=10)
+                    answers.append(("page", page.status_code, "" if page.status_code in (200, 302, 403)
+                                    else page.headers.get("retry-after", "")))
                     n += 1
                     await asyncio.sleep(0.2)
             finally:
@@ -183,8 +198,10 @@ async def test_a_postgresql_restart_answers_retryable_503s_and_resumes_without_r
             print(f"\nanswers while PostgreSQL was down: {answers}")
             failed = [a for a in answers if a[1] != 200]
             assert failed, "no request met the outage"
-            expected = {"SendMessage": "InternalServerException", "StartChatContact": "InternalServiceException"}
+            expected = {"SendMessage": "InternalServerException", "StartChatContact": "InternalServiceException",
+                        "CTI": "ServiceUnavailableException", "page": "1"}
             assert all(status == 503 and code == expected[op] for op, status, code in failed), failed
+            assert {op for op, _, _ in failed} == set(expected), failed
 
             # Everything works again, on the same processes: the failed messages retried with their tokens.
             async def resumed() -> bool:

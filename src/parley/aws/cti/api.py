@@ -17,6 +17,7 @@ from starlette.responses import Response
 from parley.aws.bodies import CTI_BODY_LIMIT, TOO_LARGE, BodyTooLarge, read_body
 from parley.domain import errors as d
 from parley.domain.agents import AgentSession
+from parley.service.ports import StorageUnavailable
 from parley.service.telemetry import UNKNOWN, Requests
 
 log = logging.getLogger(__name__)
@@ -118,6 +119,11 @@ class CtiApi:
             return error_response("SerializationException", "The request body is not valid JSON.", 400)
         except CtiError as exc:
             return error_response(exc.code, exc.message, exc.status)
+        except StorageUnavailable as exc:  # the database is down for a moment: StreamsJS polls again
+            log.warning("CTI %s: %s", op, exc)
+            response = error_response("ServiceUnavailableException", "The service is unavailable: try again.", 503)
+            response.headers["Retry-After"] = "1"
+            return response
         except d.DomainError as exc:
             code, status = next(((c, s) for cls, c, s in DOMAIN_CODES if isinstance(exc, cls)),
                                 ("InvalidStateException", 400))
