@@ -19,9 +19,8 @@ import gc
 
 # Allocations between young-generation collections (CPython: 700); fewer, still short, collections.
 YOUNG_THRESHOLD = 10_000
-# Young collections between collections of the middle generation (CPython: 10). While 1,000 chats were set
-# up (most new objects live on) a pass over the middle generation took 130-165 ms at 20, 50-100 ms four times
-# as often at 5; under steady load neither came up.
+# Young collections between collections of the middle generation (CPython: 10): while chats are set up most new
+# objects live on, and passes over the middle generation are then long pauses; fewer of them cost less in all.
 MIDDLE_THRESHOLD = 20
 # How often the collector's statistics are looked at (survivors of a middle collection are frozen then).
 CHECK_SECONDS = 1.0

@@ -45,9 +45,8 @@ log = logging.getLogger(__name__)
 
 # How long a SQLite transaction (or start-up migration) waits for a write lock held by another process.
 SQLITE_LOCK_WAIT_SECONDS = 30.0
-# The longest pause between two tries of a SQLite write lock held elsewhere (a RESTART checkpoint holds it for
-# about a millisecond once a second under load; another process may hold it for seconds). 2 ms instead was no better in
-# alternating steps, and both full runs with it came out lower (docs/benchmarks.md, round 5).
+# The longest pause between two tries of a SQLite write lock held elsewhere (a checkpoint holds it briefly, another
+# process may hold it for seconds): short enough not to add to a commit's wait (docs/benchmarks.md has the trials).
 LOCK_RETRY_MAX_PAUSE = 0.01
 # How often the WAL is copied back into the database file, off the event loop (see Checkpointer).
 CHECKPOINT_SECONDS = 1.0
@@ -55,14 +54,10 @@ CHECKPOINT_SECONDS = 1.0
 RESTART_FRAMES = 4096
 # The WAL file is truncated to this size after a checkpoint (it is reused, not grown, in between).
 WAL_SIZE_LIMIT = 64 * 1024 * 1024
-# SQLite's page cache for the connection (KiB; SQLite's default is 2 MiB). Each SendMessage touches the
-# indexes of its connection, participant, chat, item and ClientToken at places spread over tables that grow
-# with every chat; with 2 MiB those pages were read back from the OS again and again at 1,000 chats. Bigger is
-# not better either: when an insert splits a B-tree page, SQLite (3.40) moves a page to a temporary number
-# far past the end of the file (the lock page's, seen with gdb), and the next COMMIT then walks the whole
-# cache to drop pages past the end of the file, so a commit costs time in proportion to the pages cached
-# (with 64 MiB full, 470-620 µs per commit of ten SendMessages instead of about 270 µs with 16 MiB;
-# docs/benchmarks.md, round 7).
+# SQLite's page cache for the connection (KiB; SQLite's default is 2 MiB). Big enough to hold the indexes each
+# SendMessage touches at 1,000 chats; not bigger, because a COMMIT after a B-tree page split walks the whole cache
+# (SQLite moves the page past the end of the file first), so its cost grows with the pages cached. The
+# measurements are in docs/benchmarks.md.
 CACHE_KIB = 16 * 1024
 # Prepared statements the driver keeps per connection (sqlite3's default: 128).
 CACHED_STATEMENTS = 512
