@@ -48,7 +48,7 @@ _CONNECTION = _CONNECTIONS.where(t.connections.c.token_hash == sa.bindparam("has
 
 def item_text(item: Item) -> str:
     """An item's stored JSON: the text of ``to_json(item)``, which orjson writes straight from the dataclass (it
-    writes fields, tuples and datetimes as to_json does; 1.6 instead of 22 µs an item, once per SendMessage)."""
+    writes fields, tuples and datetimes as to_json does, an order of magnitude faster, once per SendMessage)."""
     return orjson.dumps(item).decode()
 
 

@@ -86,9 +86,9 @@ class Checkpointer:
     What the ``RESTART`` holds writers off for is mostly syncing the database file: the pages the ``PASSIVE``
     pass wrote are still only in the OS's cache. So before it this thread syncs the file itself and copies
     again (another ``PASSIVE`` pass, then another sync), all without holding anyone, and the ``RESTART`` is left
-    with the frames of the last few milliseconds. In-process at 1,000 chats and 2,000 SendMessages/s, the hold went
-    from 7-18 ms once a second to 0-1 ms, and the slowest commit of ten from 21-33 to 6-14 ms
-    (docs/benchmarks.md, round 8). It only adds syncs: SQLite still syncs what it copies before it starts the WAL over.
+    with the frames of the last few milliseconds, so writers are held off for about a millisecond instead of tens
+    (measured in docs/benchmarks.md). It only adds syncs: SQLite still syncs what it copies before it starts the
+    WAL over.
     """
 
     def __init__(self, path: str) -> None:
