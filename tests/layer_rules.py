@@ -54,6 +54,8 @@ TOP_LEVEL: dict[str, str] = {
     "__main__": "entry",
     # ``parley widget``'s actions (the cli module's parser and dispatch stay in cli).
     "widget_cli": "entry",
+    # ``parley canned``'s actions, likewise.
+    "canned_cli": "entry",
     # Settings read from the command line, the environment and the data directory (it does file I/O): an
     # outer ring that only the root and the entry points read; the rings get plain values from app.py.
     "config": "config",

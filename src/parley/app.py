@@ -38,25 +38,33 @@ from parley.fanout.hub import Hub
 from parley.fanout.local import LocalBus
 from parley.fanout.redis import RedisBus
 from parley.pages.assets import Assets
+from parley.pages.console.desk import Services as ConsoleServices
+from parley.pages.console.pages import ConsolePages
 from parley.pages.home import DemoFacts, HomePage, NotFoundPage
 from parley.pages.templating import Pages
+from parley.pages.unavailable import storage_unavailable
 from parley.pages.widget.api import WidgetApi
 from parley.pages.widget.pages import WidgetPages
 from parley.pages.workspace.pages import WorkspacePages
 from parley.service.agents import AgentService
 from parley.service.appends import Appender
 from parley.service.attachments import AttachmentService
+from parley.service.audit import AuditService
 from parley.service.auth import AuthService
+from parley.service.canned import CannedResponseService
 from parley.service.chat import ChatService
 from parley.service.chat_starts import configured_limiter
 from parley.service.contacts import ContactService
 from parley.service.demo import DEMO_USERS, Demo, ensure_demo
 from parley.service.directory import DirectoryService
 from parley.service.instances import InstanceService
+from parley.service.live import LiveService
+from parley.service.monitoring import MonitoringService
 from parley.service.notify import ChatNotifier
 from parley.service.passwords import Passwords
-from parley.service.ports import Storage
+from parley.service.ports import Storage, StorageUnavailable
 from parley.service.quick_connects import QuickConnectService
+from parley.service.realtime import RealtimeService
 from parley.service.routing import Router
 from parley.service.telemetry import Telemetry
 from parley.service.timers import Timers
@@ -131,9 +139,11 @@ async def build(config: Config) -> Parley:
     appender = Appender(storage, notifier, parallel=1 if storage.is_sqlite else 4, telemetry=telemetry)
     chat = ChatService(storage, notifier, appender)
     access_keys, note = load_access_keys(config)
+    monitoring = MonitoringService(storage, notifier)  # MonitorContact and the CCP's barge-in
     ctx = ConnectContext(
         account=Account(config.region, config.account_id), public_url=config.base_url,
         instances=instances, directory=directory, quick_connects=quick_connects, contacts=contacts, chat=chat,
+        monitoring=monitoring,
     )
     connect_limiter = participant_limits = None
     if config.limits_on:
@@ -148,7 +158,9 @@ async def build(config: Config) -> Parley:
                           Settings(target=config.admission_target)) if config.admission else None
     if admission is not None:
         connect_limiter = connect_admission(admission, connect_limiter)
-    connect_api = build_connect_api(Service.load("connect", "2017-08-08"), ctx, access_keys, connect_limiter)
+    realtime = RealtimeService(storage)  # the real-time figures of the Connect API and the console's live view
+    connect_api = build_connect_api(Service.load("connect", "2017-08-08"), ctx, access_keys, connect_limiter,
+                                    realtime)
     hub = Hub(storage, bus, chat_frame, telemetry)
     attachments = AttachmentService(storage, LocalFileStore(config.data_dir / "attachments"), chat, notifier)
     participant_api = build_participant_api(
@@ -170,7 +182,8 @@ async def build(config: Config) -> Parley:
     agent_sockets = AgentSockets(storage, agents, hub, signals, websocket_base(config.base_url), frames)
     account = Account(config.region, config.account_id)
     stopping = asyncio.Event()
-    cti_api = CtiApi(CtiHandlers(agents, chat, signals, account, agent_sockets).table(), auth.resolve_agent, stopping)
+    cti_handlers = CtiHandlers(agents, chat, signals, account, agent_sockets, monitoring)
+    cti_api = CtiApi(cti_handlers.table(), auth.resolve_agent, stopping)
     timers = Timers(storage, chat)
     timers.start()
     node_modules = find_node_modules()
@@ -200,11 +213,17 @@ async def build(config: Config) -> Parley:
         *CcpPages(libraries, config.region, auth, instances).routes(),
         *WidgetApi(widgets, config.base_url, config.region, session_cookie=SESSION_COOKIE).routes(),
         *WidgetPages(page_renderer, widgets, public_url=config.base_url).routes(),
-        *WorkspacePages(page_renderer, offer_seconds=config.offer_seconds).routes(),
+        *WorkspacePages(page_renderer, auth, instances, CannedResponseService(storage), public_url=config.base_url,
+                        session_cookie=SESSION_COOKIE, offer_seconds=config.offer_seconds).routes(),
+        *ConsolePages(page_renderer, ConsoleServices(auth, instances, directory, quick_connects, widgets,
+                                                     LiveService(realtime), AuditService(storage)), account,
+                      public_url=config.base_url, session_cookie=SESSION_COOKIE,
+                      default_instance=demo.instance.alias if demo else "").routes(),
         *libraries.routes(),
         *assets.routes(),
     ]
-    pages = Starlette(routes=routes)
+    # A route that finds the database down answers 503 with Retry-After (a page for a browser), never a 500.
+    pages = Starlette(routes=routes, exception_handlers={StorageUnavailable: storage_unavailable(page_renderer)})
     # The Connect API (rest-json, SigV4) answers every other HTTP request, with its own errors for unknown paths:
     # as the router's default rather than a "/{path:path}" route, whose pattern does not match a path holding a
     # newline (%0A), which would get Starlette's plain 404 instead of an AWS-style error.

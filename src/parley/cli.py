@@ -1,5 +1,5 @@
 """The ``parley`` command: ``parley serve`` runs the server, ``parley migrate`` brings its database up to date,
-``parley widget`` manages the embeddable chat widgets.
+``parley widget`` manages the embeddable chat widgets, ``parley canned`` the canned responses of the workspace.
 
 Every long flag of a subcommand can also come from a ``PARLEY_<FLAG>`` environment variable (``--offer-timeout``
 from ``PARLEY_OFFER_TIMEOUT``), for systemd ``EnvironmentFile``s and container specs; the command line wins.
@@ -16,6 +16,7 @@ from pathlib import Path
 
 from parley import __version__
 from parley.aws.ratelimit import parse_rate
+from parley.canned_cli import CANNED_ENV_FLAGS, add_canned_parser, run_canned_command
 from parley.config import Config, parse_access_keys
 from parley.widget_cli import WIDGET_ENV_FLAGS, add_widget_parser, run_widget_command
 
@@ -126,6 +127,7 @@ def _parser() -> argparse.ArgumentParser:
                          help="database URL: sqlite:///PATH (default: DATA_DIR/parley.db) or "
                               "postgresql://USER@HOST:PORT/DB")
     add_widget_parser(commands)
+    add_canned_parser(commands)
     return parser
 
 
@@ -200,6 +202,8 @@ def main(argv: list[str] | None = None) -> int:
             extra = environment_args(command, given, os.environ)
             if args.command == "widget":
                 extra = [flag for flag in extra if flag.split("=", 1)[0] in WIDGET_ENV_FLAGS]
+            if args.command == "canned":
+                extra = [flag for flag in extra if flag.split("=", 1)[0] in CANNED_ENV_FLAGS]
         except ValueError as exc:
             parser.error(str(exc))
         if extra:
@@ -211,6 +215,11 @@ def main(argv: list[str] | None = None) -> int:
             _subcommand(parser, "widget").print_help()
             return 2
         return run_widget_command(args)
+    if args.command == "canned":
+        if args.action is None:
+            _subcommand(parser, "canned").print_help()
+            return 2
+        return run_canned_command(args)
     if args.command != "serve":
         parser.print_help()
         return 0 if args.command is None else 2

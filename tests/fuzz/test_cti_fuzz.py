@@ -22,15 +22,15 @@ EXAMPLES = 8
 # Operations that change an agent's or a contact's state; their refusals must change nothing.
 MUTATING = frozenset({"PutAgentState", "AcceptContact", "RejectContact", "AddNewConnection",
                       "CreateAdditionalConnection", "TransferContact", "DestroyConnection", "ClearContact",
-                      "CompleteContact", "CreateTransport"})
+                      "CompleteContact", "CreateTransport", "UpdateMonitorParticipantState"})
 # Members the CTI operations read (from the CTI model's input shapes).
 MEMBERS = ("contactId", "connectionId", "endpoint", "state", "transportType", "nextToken", "timeout", "queueARNs",
-           "maxResults", "routingProfileARN", "enqueueNextState", "logEvents")
+           "maxResults", "routingProfileARN", "enqueueNextState", "logEvents", "targetMonitorMode")
 
 
 def operations() -> list[str]:
     """The CTI operations Parley implements (its handler table)."""
-    table = CtiHandlers(None, None, None, None, None).table()  # type: ignore[arg-type]
+    table = CtiHandlers(None, None, None, None, None, None).table()  # type: ignore[arg-type]
     return sorted(table)
 
 

@@ -89,7 +89,7 @@ def full_samples(iid: str) -> list[Any]:
             status="CREATION_IN_PROGRESS",
             attributes={"MULTI_PARTY_CHAT_CONFERENCE": "true", "clé ✓": "välue \"quoted\"\n"},
             approved_origins=("https://a.example", "http://localhost:8080"), conference_cap=4, secret="s3cr3t",
-            tags={"team": "blue", "empty": ""},
+            tags={"team": "blue", "empty": ""}, monitor_cap=2,
         ),
         HoursOfOperation(iid, uid(), "Office hours", T0, description="9 to 5", time_zone="Europe/Paris"),
         SecurityProfile(
@@ -139,9 +139,11 @@ def full_samples(iid: str) -> list[Any]:
             quick_connect_id=uid(), quick_connect_name="Transfer-to-agent-2", invited_by=uid(),
             target_name="Agent2",
             next_contacts=(NextContact(uid(), T0 + timedelta(seconds=5), uid(), "Transfer", "USER"),),
+            monitor_capabilities=("SILENT_MONITOR", "BARGE"),
         ),
         make_participant(
-            uid(), user_id=uid(), left=T0 + timedelta(hours=1), connected=T0 + timedelta(seconds=3)
+            uid(), user_id=uid(), left=T0 + timedelta(hours=1), connected=T0 + timedelta(seconds=3),
+            monitor="BARGE",
         ),
         Item(
             uid(), uid(), "MESSAGE", "text/markdown", T0, uid(), seq=7, content="**hi** ✓",

@@ -34,6 +34,7 @@ CONNECT_RATES: dict[str, Rate] = {
     "StopContact": Rate(10, 15),
     "GetContactAttributes": Rate(10, 15),
     "UpdateContactAttributes": Rate(10, 15),
+    "GetCurrentMetricData": Rate(5, 8),
 }
 # Every other Connect operation.
 CONNECT_DEFAULT = Rate(2, 5)

@@ -40,6 +40,10 @@ class Conflict(DomainError):
     """The operation conflicts with the resource's current state."""
 
 
+class IdempotencyConflict(Conflict):
+    """A ClientToken already used for a different request (Connect's IdempotencyException)."""
+
+
 class AccessDenied(DomainError):
     """The caller is not allowed to do this."""
 

@@ -37,6 +37,8 @@ MAX_APPROVED_ORIGINS = 100
 
 # Connect's hard limit of conference participants in one chat (customer, primary agent, 4 more agents).
 DEFAULT_CONFERENCE_CAP = 6
+# Connect's limit of supervisors monitoring one chat at a time ("people who can monitor the same agent chat").
+DEFAULT_MONITOR_CAP = 5
 
 _ALIAS = re.compile(r"^(?!d-)([\da-zA-Z]+)([-]*[\da-zA-Z])*$")
 
@@ -58,6 +60,8 @@ class Instance:
     tags: dict[str, str] = field(default_factory=dict)
     # Signs agents' participant tokens so a snapshot can hand them out without storing them in clear.
     secret: str = ""
+    # How many supervisors may monitor one chat at a time (parley.domain.monitoring).
+    monitor_cap: int = DEFAULT_MONITOR_CAP
 
     def attribute(self, name: str) -> str:
         return self.attributes.get(name, ATTRIBUTE_DEFAULTS.get(name, "false"))

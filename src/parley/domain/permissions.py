@@ -104,8 +104,25 @@ NEEDS: dict[str, Need] = {
     "CreateParticipant": Need(None, "add participants to contacts"),
     "DescribeContact": Need(CONTACT_SEARCH, "view contacts"),
     "GetContactAttributes": Need(CONTACT_SEARCH, "view contacts"),
+    # enhanced chat monitoring (parley.domain.monitoring): a member monitors as itself
+    "MonitorContact": Need(MONITOR, "monitor contacts"),
+    "ListContactMonitors": Need(MONITOR, "see who monitors contacts"),
+    "BargeIn": Need(BARGE, "barge in on contacts"),
+    "SetMonitorCap": Need(SETTINGS_EDIT, "change the instance's settings"),
+    # real-time metrics (the API's two operations and the console's live view read the same figures)
+    "GetCurrentMetricData": Need(REALTIME_METRICS, "view real-time metrics"),
+    "GetCurrentUserData": Need(REALTIME_METRICS, "view real-time metrics"),
+    # the audit trail of configuration changes (parley.service.audit)
+    "ListAuditEvents": Need(SETTINGS_VIEW, "view the audit trail"),
     # the agent's own
     "UseCcp": Need(ACCESS_CCP, "use the Contact Control Panel"),
+    # canned responses (parley.domain.canned): the instance's list is its settings, as a widget's; an agent reads it
+    # and keeps a list of its own with the CCP's permission
+    "ListCannedResponses": Need(SETTINGS_VIEW, "view the instance's canned responses"),
+    "CreateCannedResponse": Need(SETTINGS_EDIT, "add canned responses to the instance's list"),
+    "UpdateCannedResponse": Need(SETTINGS_EDIT, "change the instance's canned responses"),
+    "DeleteCannedResponse": Need(SETTINGS_EDIT, "delete the instance's canned responses"),
+    "UseCannedResponses": Need(ACCESS_CCP, "use canned responses"),
 }
 
 # Permissions of the administrator console areas Parley has.
@@ -135,4 +152,27 @@ BUILTIN_SECURITY_PROFILES: dict[str, tuple[str, tuple[str, ...]]] = {
     "Agent": ("Agents: the CCP and quick connects.", AGENT_PERMISSIONS),
     "CallCenterManager": ("Managers: the CCP, real-time metrics, monitoring and barge.", MANAGER_PERMISSIONS),
     "QualityAnalyst": ("Quality analysts: real-time metrics and monitoring.", (METRICS, MONITOR)),
+}
+
+# Each permission as Connect's admin website names it on a security profile's page (Parley's own last).
+LABELS: dict[str, str] = {
+    ACCESS_CCP: "Contact Control Panel (CCP) - Access",
+    OUTBOUND_CALL: "Contact Control Panel (CCP) - Make outbound calls",
+    QUICK_CONNECTS_VIEW: "Quick connects - View", QUICK_CONNECTS_CREATE: "Quick connects - Create",
+    QUICK_CONNECTS_EDIT: "Quick connects - Edit", QUICK_CONNECTS_DELETE: "Quick connects - Remove",
+    METRICS: "Access metrics", REALTIME_METRICS: "Real-time metrics - Access",
+    MONITOR: "Real-time contact monitoring - Monitor", BARGE: "Real-time contact monitoring - Barge",
+    CONTACT_SEARCH: "Contact search - View",
+    USERS_VIEW: "Users - View", USERS_CREATE: "Users - Create", USERS_EDIT: "Users - Edit",
+    USERS_DELETE: "Users - Remove", USERS_EDIT_PERMISSION: "Users - Edit permission",
+    SECURITY_PROFILES_VIEW: "Security profiles - View", SECURITY_PROFILES_CREATE: "Security profiles - Create",
+    "SecurityProfiles.Edit": "Security profiles - Edit", "SecurityProfiles.Delete": "Security profiles - Remove",
+    ROUTING_PROFILES_VIEW: "Routing profiles - View", ROUTING_PROFILES_CREATE: "Routing profiles - Create",
+    ROUTING_PROFILES_EDIT: "Routing profiles - Edit",
+    QUEUES_VIEW: "Queues - View", QUEUES_CREATE: "Queues - Create", QUEUES_EDIT: "Queues - Edit",
+    FLOWS_VIEW: "Flows - View", "HoursOfOperation.View": "Hours of operation - View",
+    "AgentStates.View": "Agent status - View", "AgentStates.Create": "Agent status - Create",
+    "AgentStates.Edit": "Agent status - Edit",
+    SETTINGS_VIEW: "Telephony and chat settings - View (Parley)",
+    SETTINGS_EDIT: "Telephony and chat settings - Edit (Parley)",
 }

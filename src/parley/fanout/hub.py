@@ -153,6 +153,10 @@ class Hub:
         feed = self.feeds.get(poke.chat_id)
         if feed is None:
             return
+        if poke.drop is not None:  # a party gone without an item saying so (a silent monitor that left)
+            for sub in [s for s in feed.subscribers if s.participant_id == poke.drop]:
+                sub.finish()
+            return
         if poke.ephemeral is not None:
             self._deliver(feed, poke.ephemeral)
         elif poke.seq <= feed.last_seq:

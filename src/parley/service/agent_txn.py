@@ -6,11 +6,12 @@ from dataclasses import replace
 from datetime import datetime
 
 from parley.domain.agents import OFFLINE, Presence
-from parley.domain.conference import active_agents, pending_invitations
+from parley.domain.conference import pending_invitations
 from parley.domain.contact import AGENT, CLOSED, CONNECTED, ENDED, Contact, Participant
 from parley.domain.errors import NotFound
 from parley.domain.ids import derived_token, hash_token, new_token
 from parley.domain.instance import Instance
+from parley.domain.monitoring import keeps_chat
 from parley.domain.resources import AgentStatus, User
 from parley.domain.transcript import JOINED, Chat
 from parley.service.chat_txn import append_txn, close_segment, end_chat_txn, event, leave_txn
@@ -95,8 +96,9 @@ async def lock_segment(tx: Tx, instance_id: str, contact_id: str) -> tuple[Conta
 
 async def remove_agent_txn(tx: Tx, notifier: ChatNotifier, participant: Participant, now: datetime,
                            reason: str) -> None:
-    """An agent leaves or is removed: ``participant.left``, their segment enters after-contact work, and the
-    chat ends when only the customer is left with nobody on the way."""
+    """An agent (or a monitoring supervisor) leaves or is removed: ``participant.left`` (none for a silent
+    monitor), their segment enters after-contact work, and the chat ends when only the customer is left with
+    nobody serving it or on the way."""
     await leave_txn(tx, notifier, participant, now)
     chat = await tx.get_chat(participant.chat_id)
     if chat is None:
@@ -112,7 +114,7 @@ async def end_if_alone_txn(tx: Tx, notifier: ChatNotifier, chat_id: str, now: da
     participants = await tx.participants_of_chat(chat_id)
     segments = await tx.contacts_of_chat(chat_id)
     waiting = [s for s in segments if s.pending]
-    if not active_agents(participants) and not waiting and not pending_invitations(segments):
+    if not keeps_chat(participants) and not waiting and not pending_invitations(segments):
         customer_here = any(p.active and p.role == "CUSTOMER" for p in participants)
         if customer_here:
             await end_chat_txn(tx, notifier, chat_id, "AGENT_DISCONNECT")

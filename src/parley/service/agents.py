@@ -24,6 +24,7 @@ from parley.domain.contact import (
 from parley.domain.errors import AccessDenied, Conflict, InvalidParameter, InvalidRequest, NotFound
 from parley.domain.ids import new_id
 from parley.domain.instance import Instance
+from parley.domain.monitoring import active_monitors, check_acts, hidden_from, is_monitor
 from parley.domain.resources import AgentStatus, Queue, QuickConnect, RoutingProfile, User
 from parley.domain.transcript import INVITED, TRANSFER_SUCCEEDED, Chat
 from parley.service.access import allow, member_of, permissions_of
@@ -267,6 +268,8 @@ class AgentService:
         chat = await tx.get_chat(segment.initial_contact_id, for_update=True)
         if chat is None or chat.ended:
             raise ContactStateError("The chat has ended.")
+        check_acts(next((p for p in await tx.participants_of_chat(chat.id) if p.id == segment.agent_participant_id),
+                        None))
         return Leg(instance, segment, qc, queue, target, chat)
 
     async def invite(self, who: AgentSession, contact_id: str, endpoint_arn: str | None, endpoint_type: str) -> str:
@@ -305,6 +308,8 @@ class AgentService:
                     await tx.update_contact(close_segment(pending, now, "TRANSFERRED"))
             for agent in active_agents(await tx.participants_of_chat(chat.id)):
                 await remove_agent_txn(tx, self.notifier, agent, now, "TRANSFERRED")
+            for monitor in active_monitors(await tx.participants_of_chat(chat.id)):  # monitors end with a transfer
+                await remove_agent_txn(tx, self.notifier, monitor, now, "TRANSFERRED")
             self.notifier.poke_agents_after_commit(tx, await agents_of_chat(tx, chat.id))
         self.router.kick()
         return new.id
@@ -341,12 +346,21 @@ class AgentService:
             if segment.state == CONNECTING:
                 raise ContactStateError("Accept or reject the offer first.")
             participants = {p.id: p for p in await tx.participants_of_chat(chat.id)}
+            me = participants.get(segment.agent_participant_id or "")
             target = participants.get(connection_id)
+            if target is not None and hidden_from(target, segment.agent_participant_id):
+                target = None  # a silent monitor is no connection of the chat to anyone else
+            if target is None or target.id != segment.agent_participant_id:
+                check_acts(me)  # a silent monitor may leave, nothing more
             if target is not None and target.active:
                 if target.role == CUSTOMER:
                     await end_chat_txn(tx, self.notifier, chat.id, "AGENT_DISCONNECT")
                 elif target.role == "AGENT":
                     await remove_agent_txn(tx, self.notifier, target, now, "AGENT_DISCONNECT")
+                elif is_monitor(target):
+                    leaving = target.id == segment.agent_participant_id
+                    await remove_agent_txn(tx, self.notifier, target, now,
+                                           "SUPERVISOR_DISCONNECT" if leaving else "AGENT_DISCONNECT")
                 else:
                     raise InvalidRequest("Only the customer and agents can be disconnected from the chat.")
             else:

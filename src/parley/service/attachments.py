@@ -17,6 +17,7 @@ from parley.domain.clock import utcnow
 from parley.domain.contact import CUSTOM_BOT
 from parley.domain.errors import AccessDenied, Conflict, InvalidParameter, NotFound, QuotaExceeded
 from parley.domain.ids import hash_token, new_id, new_item_id, new_token
+from parley.domain.monitoring import check_writes
 from parley.domain.transcript import Attachment, Connection, Item, StoredAttachment
 from parley.service.chat import ChatService
 from parley.service.chat_txn import append_txn
@@ -63,6 +64,7 @@ class AttachmentService:
         me = caller.participant
         if not me.active or caller.chat.ended:
             raise AccessDenied("The chat has ended or you have left it; it no longer accepts attachments.")
+        check_writes(me)
         async with self.storage.transaction() as tx:
             scope = f"StartAttachmentUpload/{me.id}"
             earlier = await tx.find_idempotent(scope, client_token)
@@ -132,6 +134,7 @@ class AttachmentService:
         me = caller.participant
         if not me.active or caller.chat.ended:
             raise AccessDenied("The chat has ended or you have left it; it no longer accepts attachments.")
+        check_writes(me)
         if len(attachment_ids) != 1:
             raise InvalidParameter("Complete one attachment at a time.")
         async with self.storage.transaction() as tx:

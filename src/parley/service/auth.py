@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from parley.domain.agents import AgentSession
+from parley.domain.callers import Member
 from parley.domain.clock import utcnow
 from parley.domain.errors import AccessDenied
 from parley.domain.ids import hash_token, new_token
@@ -114,6 +115,14 @@ class AuthService:
         """The live session of a session-cookie token, or None."""
         async with self.storage.transaction() as tx:
             return await self._live(tx, hash_token(token), COOKIE)
+
+    async def member(self, session_token: str) -> Member | None:
+        """The signed-in user of a live session cookie as a caller (the admin console's), with the permissions its
+        security profiles grant now; None without a live session or when its user is gone."""
+        async with self.storage.transaction() as tx:
+            session = await self._live(tx, hash_token(session_token), COOKIE)
+            user = await tx.get_resource(User, session.instance_id, session.user_id) if session else None
+            return await member_of(tx, user) if user is not None else None
 
     async def issue_access_token(
         self, session_token: str, instance: str | None = None

@@ -11,6 +11,7 @@ from parley.domain.clock import utcnow
 from parley.domain.contact import CUSTOM_BOT, CUSTOMER, INTERACTIVE, SENDABLE_MESSAGE_TYPES, Participant
 from parley.domain.errors import AccessDenied, Conflict, InvalidParameter, InvalidRequest, QuotaExceeded
 from parley.domain.ids import hash_token, new_id, new_item_id, new_token
+from parley.domain.monitoring import check_writes, is_monitor, receipt_count
 from parley.domain.transcript import (
     JOINED,
     MAX_CONTENT_BYTES,
@@ -23,8 +24,9 @@ from parley.domain.transcript import (
     Receipt,
 )
 from parley.service.access import allow
+from parley.service.agent_txn import remove_agent_txn
 from parley.service.appends import DENIED, GONE, Append, Appender, Writer
-from parley.service.chat_txn import active_count, append_txn, end_chat_txn, event, leave_txn
+from parley.service.chat_txn import append_txn, end_chat_txn, event, leave_txn
 from parley.service.contacts import need_contact
 from parley.service.lookups import need_instance
 from parley.service.notify import ChatNotifier
@@ -148,6 +150,7 @@ class ChatService:
 
         async def make(tx: Tx, writer: Writer, seq: int) -> Item:
             me = writer.participant
+            check_writes(me)
             if content_type == INTERACTIVE and me.role != CUSTOM_BOT:
                 raise unsupported
             if me.role != CUSTOMER and content_type != "text/plain":
@@ -177,6 +180,7 @@ class ChatService:
         if content_type == TYPING:
             async with self.storage.transaction() as tx:
                 me = (await self._writable(tx, token)).participant
+            check_writes(me)
             typing = event(me.chat_id, me.contact_id, TYPING, me, utcnow())
             await self.notifier.push_ephemeral(typing)
             return typing
@@ -185,10 +189,11 @@ class ChatService:
 
         async def make(tx: Tx, writer: Writer, seq: int) -> Item:
             me, chat = writer.participant, writer.chat
+            check_writes(me)
             now = utcnow()
             if message_id is None:
                 return replace(event(chat.id, me.contact_id, content_type, me, now), content=content, seq=seq)
-            if active_count(await tx.participants_of_chat(chat.id)) > 2:
+            if receipt_count(await tx.participants_of_chat(chat.id)) > 2:
                 raise Conflict(
                     "Message receipts are not supported while more than two participants are active in the chat."
                 )
@@ -245,6 +250,8 @@ class ChatService:
                 raise AccessDenied("You have already left this chat.")
             if me.role == CUSTOMER:
                 await end_chat_txn(tx, self.notifier, caller.chat.id, "CUSTOMER_DISCONNECT")
+            elif is_monitor(me):  # the monitoring ends: its contact goes to after-contact work
+                await remove_agent_txn(tx, self.notifier, me, utcnow(), "SUPERVISOR_DISCONNECT")
             else:
                 await leave_txn(tx, self.notifier, me, utcnow())
         return caller.chat.id

@@ -8,6 +8,7 @@ from datetime import datetime
 from parley.domain.clock import utcnow
 from parley.domain.contact import CLOSED, CONNECTED, ENDED, Contact, Participant
 from parley.domain.ids import new_item_id
+from parley.domain.monitoring import is_silent
 from parley.domain.transcript import CHAT_ENDED, JOINED, LEFT, Chat, Item
 from parley.service.notify import ChatNotifier
 from parley.service.ports import Tx
@@ -39,9 +40,13 @@ async def open_chat_txn(tx: Tx, notifier: ChatNotifier, chat: Chat, customer: Pa
 
 
 async def leave_txn(tx: Tx, notifier: ChatNotifier, participant: Participant, now: datetime) -> Participant:
-    """Mark ``participant`` as gone and announce it."""
+    """Mark ``participant`` as gone and announce it (a silent monitor's leaving is announced to nobody: its own
+    sockets are closed directly)."""
     gone = replace(participant, left=now)
     await tx.update_participant(gone)
+    if is_silent(participant):
+        notifier.drop_after_commit(tx, participant.chat_id, participant.id)
+        return gone
     await append_txn(tx, notifier, participant.chat_id,
                      [event(participant.chat_id, participant.contact_id, LEFT, participant, now)])
     return gone
@@ -61,7 +66,8 @@ async def end_chat_txn(tx: Tx, notifier: ChatNotifier, chat_id: str, reason: str
     for participant in participants:
         if participant.active:
             await tx.update_participant(replace(participant, left=now))
-            items.append(event(chat_id, participant.contact_id, LEFT, participant, now))
+            if not is_silent(participant):  # chat.ended closes a silent monitor's sockets; nobody else hears of it
+                items.append(event(chat_id, participant.contact_id, LEFT, participant, now))
     items.append(event(chat_id, chat_id, CHAT_ENDED, None, now))
     for contact in contacts:
         if contact.is_active:

@@ -9,6 +9,7 @@ from parley.domain.callers import Caller
 from parley.domain.clock import utcnow
 from parley.domain.contact import (
     CUSTOMER,
+    MONITOR_SEGMENT,
     QUEUED,
     SENDABLE_MESSAGE_TYPES,
     Contact,
@@ -24,6 +25,7 @@ from parley.domain.transcript import Chat, Item
 from parley.service.access import allow
 from parley.service.chat_txn import end_chat_txn, open_chat_txn
 from parley.service.lookups import need, need_instance
+from parley.service.monitor_txn import stop_monitoring_txn
 from parley.service.notify import ChatNotifier
 from parley.service.ports import Storage, Tx
 
@@ -138,6 +140,9 @@ class ContactService:
             chat = await tx.get_chat(contact.initial_contact_id, for_update=True) if contact else None
             if contact is None or chat is None or chat.ended:
                 raise ContactNotActive(f"Contact {contact_id} is not active or does not exist.")
+            if contact.segment_kind == MONITOR_SEGMENT:  # a monitoring contact: only the monitoring ends
+                await stop_monitoring_txn(tx, self.notifier, contact, reason or "API")
+                return
             await end_chat_txn(tx, self.notifier, contact.initial_contact_id, reason or "API")
 
     async def describe(self, caller: Caller, instance_id: str, contact_id: str) -> Contact:

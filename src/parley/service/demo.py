@@ -17,6 +17,7 @@ from parley.domain.resources import (
     RoutingProfile,
     SecurityProfile,
 )
+from parley.service.canned import CannedResponseService, add_demo_responses
 from parley.service.directory import DirectoryService
 from parley.service.instances import (
     AGENT_TRANSFER_FLOW,
@@ -132,5 +133,6 @@ async def _ensure_instance(
             await instances.associate_origin(SYSTEM, iid, origin)
     await instances.set_attribute(SYSTEM, iid, "MULTI_PARTY_CHAT_CONFERENCE", "true")
     await instances.set_attribute(SYSTEM, iid, "ENHANCED_CHAT_MONITORING", "true")
+    await add_demo_responses(CannedResponseService(storage), iid)
     instance = await instances.set_tag(SYSTEM, iid, COMPLETE_TAG, "true")
     return Demo(instance, created=existing is None)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+from parley.domain.agents import Presence
 from parley.domain.callers import Caller
 from parley.domain.clock import utcnow
 from parley.domain.errors import Duplicate, InvalidParameter
@@ -23,6 +24,17 @@ from parley.domain.resources import (
     merge_queue_configs,
 )
 from parley.service.access import allow
+from parley.service.agent_txn import presence_txn
+from parley.service.audit import names_of, record_txn
+from parley.service.inputs import (
+    MAX_DESCRIPTION,
+    MAX_NAME,
+    MAX_USERNAME,
+    check_identity,
+    check_password,
+    check_queue_configs,
+    check_text,
+)
 from parley.service.lookups import get_in_instance, list_in_instance, need, need_instance
 from parley.service.paging import paginate
 from parley.service.passwords import Passwords
@@ -47,6 +59,8 @@ class DirectoryService:
         tags: dict[str, str] | None = None,
     ) -> SecurityProfile:
         allow(caller, instance_id, "CreateSecurityProfile")
+        check_text(name, "a name", MAX_NAME)
+        check_text(description, "the description", MAX_DESCRIPTION, required=False)
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
             if await tx.find_resource_by_name(SecurityProfile, instance.id, name):
@@ -56,6 +70,7 @@ class DirectoryService:
                 permissions=tuple(dict.fromkeys(permissions)), tags=dict(tags or {}),
             )
             await tx.insert_resource(profile)
+            await record_txn(tx, caller, "CreateSecurityProfile", profile)
             return profile
 
     async def get_security_profile(self, caller: Caller, instance_id: str, profile_id: str) -> SecurityProfile:
@@ -96,6 +111,7 @@ class DirectoryService:
                 tags=dict(tags or {}),
             )
             await tx.insert_resource(queue)
+            await record_txn(tx, caller, "CreateQueue", queue)
             return queue
 
     async def get_queue(self, caller: Caller, instance_id: str, queue_id: str) -> Queue:
@@ -120,7 +136,10 @@ class DirectoryService:
         tags: dict[str, str] | None = None,
     ) -> RoutingProfile:
         allow(caller, instance_id, "CreateRoutingProfile")
+        check_text(name, "a name", MAX_NAME)
+        check_text(description, "a description", MAX_DESCRIPTION, required=False)
         check_media_concurrencies(tuple(media))
+        check_queue_configs(queue_configs)
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
             await need(tx, Queue, instance.id, default_outbound_queue_id)
@@ -133,6 +152,7 @@ class DirectoryService:
                 queue_configs=merge_queue_configs((), tuple(queue_configs)), tags=dict(tags or {}),
             )
             await tx.insert_resource(profile)
+            await record_txn(tx, caller, "CreateRoutingProfile", profile)
             return profile
 
     async def get_routing_profile(self, caller: Caller, instance_id: str, profile_id: str) -> RoutingProfile:
@@ -161,6 +181,7 @@ class DirectoryService:
         allow(caller, instance_id, "AssociateRoutingProfileQueues")
         if not configs:
             raise InvalidParameter("QueueConfigs must list at least one queue.")
+        check_queue_configs(configs)
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
             profile = await need(tx, RoutingProfile, instance.id, profile_id)
@@ -170,6 +191,9 @@ class DirectoryService:
                 modified=utcnow(),
             )
             await tx.update_resource(profile)
+            added = [f"{await names_of(tx, Queue, instance.id, [c.queue_id])} ({c.channel}, priority {c.priority}, "
+                     f"delay {c.delay})" for c in configs]
+            await record_txn(tx, caller, "AssociateRoutingProfileQueues", profile, "Queues added: " + "; ".join(added))
             return profile
 
     async def routing_profile_queues(
@@ -203,6 +227,10 @@ class DirectoryService:
         tags: dict[str, str] | None = None,
     ) -> User:
         allow(caller, instance_id, "CreateUser")
+        check_text(username, "a username", MAX_USERNAME)
+        if password:
+            check_password(password)
+        check_identity(identity)
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
             if instance.identity_management_type == "CONNECT_MANAGED" and not password:
@@ -232,11 +260,19 @@ class DirectoryService:
                 raise Duplicate(f"A user with username '{username}' already exists.")
             await tx.insert_resource(agent_queue)
             await tx.insert_resource(user)
+            await record_txn(tx, caller, "CreateUser", user)
         return user
 
     async def get_user(self, caller: Caller, instance_id: str, user_id: str) -> User:
         allow(caller, instance_id, "DescribeUser")
         return await get_in_instance(self.storage, User, instance_id, user_id)
+
+    async def user_state(self, caller: Caller, instance_id: str, user_id: str) -> Presence:
+        """The user's agent state right now and since when (Offline for an agent never signed in)."""
+        allow(caller, instance_id, "DescribeUser")
+        async with self.storage.transaction() as tx:
+            instance = await need_instance(tx, instance_id)
+            return await presence_txn(tx, await need(tx, User, instance.id, user_id), utcnow())
 
     async def find_user_by_username(self, instance_id: str, username: str) -> User | None:
         async with self.storage.transaction() as tx:
@@ -257,15 +293,18 @@ class DirectoryService:
             if queue is not None:
                 await tx.delete_resource(queue)
             await tx.delete_resource(user)
+            await record_txn(tx, caller, "DeleteUser", user)
 
     async def update_user_identity(
         self, caller: Caller, instance_id: str, user_id: str, identity: IdentityInfo
     ) -> User:
         allow(caller, instance_id, "UpdateUserIdentityInfo")
+        check_identity(identity)
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
             user = replace(await need(tx, User, instance.id, user_id), identity=identity, modified=utcnow())
             await tx.update_resource(user)
+            await record_txn(tx, caller, "UpdateUserIdentityInfo", user)
             return user
 
     async def update_user_routing_profile(
@@ -278,6 +317,8 @@ class DirectoryService:
             await self._check_user_refs(tx, instance.id, [], profile_id)
             user = replace(user, routing_profile_id=profile_id, modified=utcnow())
             await tx.update_resource(user)
+            await record_txn(tx, caller, "UpdateUserRoutingProfile", user,
+                             "Routing profile " + await names_of(tx, RoutingProfile, instance.id, [profile_id]))
             return user
 
     async def update_user_security_profiles(
@@ -290,13 +331,17 @@ class DirectoryService:
             await self._check_user_refs(tx, instance.id, profile_ids, None)
             user = replace(user, security_profile_ids=tuple(dict.fromkeys(profile_ids)), modified=utcnow())
             await tx.update_resource(user)
+            await record_txn(tx, caller, "UpdateUserSecurityProfiles", user, "Security profiles " + await names_of(
+                tx, SecurityProfile, instance.id, user.security_profile_ids))
             return user
 
     async def set_password(self, caller: Caller, instance_id: str, user_id: str, password: str) -> User:
         allow(caller, instance_id, "SetUserPassword")
+        check_password(password)
         password_hash = await self.passwords.hash(password)
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
             user = replace(await need(tx, User, instance.id, user_id), password_hash=password_hash)
             await tx.update_resource(user)
+            await record_txn(tx, caller, "SetUserPassword", user)
             return user

@@ -6,6 +6,7 @@ from dataclasses import replace
 
 import idna
 
+from parley.domain.audit import Subject
 from parley.domain.callers import Caller
 from parley.domain.clock import utcnow
 from parley.domain.errors import Duplicate, InvalidParameter, InvalidRequest
@@ -24,6 +25,7 @@ from parley.domain.resources import (
     SecurityProfile,
 )
 from parley.service.access import allow
+from parley.service.audit import record_txn
 from parley.service.lookups import instance_id_of, need_instance
 from parley.service.paging import paginate
 from parley.service.ports import Storage
@@ -112,6 +114,7 @@ class InstanceService:
             await tx.insert_instance(instance)
             for resource in builtin_resources(instance.id):
                 await tx.insert_resource(resource)
+            await record_txn(tx, caller, "CreateInstance", _settings(instance), f"Alias {alias}")
         return instance
 
     async def list_instances(
@@ -162,6 +165,7 @@ class InstanceService:
         async with self.storage.transaction() as tx:
             instance = (await need_instance(tx, instance_id, for_update=True)).with_attribute(name, value)
             await tx.update_instance(instance)
+            await record_txn(tx, caller, "UpdateInstanceAttribute", _settings(instance), f"{name} = {value}")
             return instance
 
     async def set_tag(self, caller: Caller, instance_id: str, key: str, value: str) -> Instance:
@@ -170,6 +174,7 @@ class InstanceService:
             instance = await need_instance(tx, instance_id, for_update=True)
             instance = replace(instance, tags={**instance.tags, key: value})
             await tx.update_instance(instance)
+            await record_txn(tx, caller, "TagInstance", _settings(instance), f"Tag {key} = {value}")
             return instance
 
     async def set_conference_cap(self, caller: Caller, instance_id: str, cap: int) -> Instance:
@@ -179,6 +184,7 @@ class InstanceService:
         async with self.storage.transaction() as tx:
             instance = replace(await need_instance(tx, instance_id, for_update=True), conference_cap=cap)
             await tx.update_instance(instance)
+            await record_txn(tx, caller, "SetConferenceCap", _settings(instance), f"Conference cap {cap}")
             return instance
 
     async def associate_origin(self, caller: Caller, instance_id: str, origin: str) -> Instance:
@@ -188,6 +194,7 @@ class InstanceService:
         async with self.storage.transaction() as tx:
             instance = (await need_instance(tx, instance_id, for_update=True)).with_origin(normalized)
             await tx.update_instance(instance)
+            await record_txn(tx, caller, "AssociateApprovedOrigin", Subject(instance.id, "approved_origin", normalized))
             return instance
 
     async def disassociate_origin(self, caller: Caller, instance_id: str, origin: str) -> Instance:
@@ -198,14 +205,23 @@ class InstanceService:
                 normalized = normalize_origin(origin, idna_host)
             except InvalidParameter:
                 normalized = origin
+            before = instance.approved_origins
             instance = instance.without_origin(normalized).without_origin(origin)
             await tx.update_instance(instance)
+            for removed in (o for o in before if o not in instance.approved_origins):
+                await record_txn(tx, caller, "DisassociateApprovedOrigin",
+                                 Subject(instance.id, "approved_origin", removed))
             return instance
 
     async def is_origin_approved(self, instance_id: str, origin: str) -> bool:
         async with self.storage.transaction() as tx:
             instance = await tx.get_instance(instance_id_of(instance_id))
         return instance is not None and origin in frame_sources(instance.approved_origins, idna_host)
+
+
+def _settings(instance: Instance) -> Subject:
+    """The instance's settings as the audit trail names them."""
+    return Subject(instance.id, "instance", instance.id, instance.alias or instance.id)
 
 
 def framing_origins(instance: Instance) -> list[str]:

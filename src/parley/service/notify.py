@@ -24,6 +24,9 @@ ROUTING_CHANNEL = "parley.routing"
 SENT = "t"
 # The bus channel that tells agents' snapshot long polls to look again; payloads list user ids.
 AGENT_CHANNEL = "parley.agents"
+# The key of a poke that closes one participant's sockets of the chat (a silent monitor that left: no item says
+# so). Nodes that do not know it read a poke of seq 0, which they ignore.
+DROP = "drop"
 
 
 @dataclass(frozen=True)
@@ -106,6 +109,17 @@ class ChatNotifier:
 
         tx.after_commit(publish)
 
+    def drop_after_commit(self, tx: Tx, chat_id: str, participant_id: str) -> None:
+        """Close ``participant_id``'s sockets of ``chat_id`` on every node once ``tx`` commits: for a party that
+        leaves without an item saying so (a silent monitor), whose sockets no ``participant.left`` closes."""
+        payload: list[dict[str, object]] = [{"chat": chat_id, "seq": 0, DROP: participant_id}]
+
+        async def publish() -> None:
+            payload[0][SENT] = time.time()
+            await self.bus.publish(CHAT_CHANNEL, orjson.dumps(payload))
+
+        tx.after_commit(publish)
+
     async def poke_agents(self, user_ids: Iterable[str]) -> None:
         await self.bus.publish(AGENT_CHANNEL, orjson.dumps({"agents": sorted({u for u in user_ids if u})}))
 
@@ -122,6 +136,7 @@ class Poke:
     ephemeral: Delivery | None = None
     items: tuple[Delivery, ...] = ()
     sent: float | None = None  # when it was published (epoch seconds), if the publisher said
+    drop: str | None = None  # a participant whose sockets of the chat close (DROP)
 
 
 def _load(raw: list[object]) -> Delivery:
@@ -144,5 +159,6 @@ def _poke(data: dict[str, Any]) -> Poke:
     ephemeral = _load(data["item"]) if "item" in data else None
     items = tuple(_load(raw) for raw in data.get("items", ()))
     sent = data.get(SENT)
+    drop = data.get(DROP)
     return Poke(str(data["chat"]), int(data.get("seq", 0)), ephemeral, items,
-                float(sent) if isinstance(sent, int | float) else None)
+                float(sent) if isinstance(sent, int | float) else None, drop if isinstance(drop, str) else None)

@@ -10,6 +10,8 @@ from parley.domain.errors import Duplicate, InvalidParameter, InvalidRequest, Li
 from parley.domain.ids import new_id
 from parley.domain.resources import QUICK_CONNECT_FLOW_TYPES, ContactFlow, Queue, QuickConnect, User
 from parley.service.access import allow
+from parley.service.audit import names_of, record_txn
+from parley.service.inputs import MAX_DESCRIPTION, MAX_NAME, check_text
 from parley.service.lookups import get_in_instance, list_in_instance, need, need_instance
 from parley.service.paging import paginate
 from parley.service.ports import Storage, Tx
@@ -71,6 +73,18 @@ async def _checked_config(tx: Tx, instance_id: str, config: QuickConnectConfig) 
     return fields
 
 
+async def _config_of(tx: Tx, qc: QuickConnect) -> str:
+    """A quick connect's destination and flow, by name, as the audit trail records them."""
+    if qc.quick_connect_type == "USER":
+        target = "user " + await names_of(tx, User, qc.instance_id, [qc.user_id or ""])
+    elif qc.quick_connect_type == "QUEUE":
+        target = "queue " + await names_of(tx, Queue, qc.instance_id, [qc.queue_id or ""])
+    else:
+        target = f"phone number {qc.phone_number}"
+    flow = await names_of(tx, ContactFlow, qc.instance_id, [qc.contact_flow_id]) if qc.contact_flow_id else ""
+    return f"{qc.quick_connect_type} to {target}" + (f", flow {flow}" if flow else "")
+
+
 class QuickConnectService:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
@@ -80,6 +94,8 @@ class QuickConnectService:
         tags: dict[str, str] | None = None,
     ) -> QuickConnect:
         allow(caller, instance_id, "CreateQuickConnect")
+        check_text(name, "a name", MAX_NAME)
+        check_text(description, "the description", MAX_DESCRIPTION, required=False)
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
             fields = await _checked_config(tx, instance.id, config)
@@ -92,6 +108,7 @@ class QuickConnectService:
                 **fields,  # type: ignore[arg-type]
             )
             await tx.insert_resource(qc)
+            await record_txn(tx, caller, "CreateQuickConnect", qc, await _config_of(tx, qc))
             return qc
 
     async def get(self, caller: Caller, instance_id: str, qc_id: str) -> QuickConnect:
@@ -115,6 +132,7 @@ class QuickConnectService:
             fields = await _checked_config(tx, instance.id, config)
             qc = replace(qc, modified=utcnow(), **fields)  # type: ignore[arg-type]
             await tx.update_resource(qc)
+            await record_txn(tx, caller, "UpdateQuickConnectConfig", qc, await _config_of(tx, qc))
             return qc
 
     async def update_name(
@@ -123,6 +141,9 @@ class QuickConnectService:
         allow(caller, instance_id, "UpdateQuickConnectName")
         if name is None and description is None:
             raise InvalidRequest("Give a Name, a Description or both.")
+        if name is not None:
+            check_text(name, "a name", MAX_NAME)
+        check_text(description, "the description", MAX_DESCRIPTION, required=False)
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
             qc = await need(tx, QuickConnect, instance.id, qc_id)
@@ -134,6 +155,7 @@ class QuickConnectService:
                 qc = replace(qc, description=description)
             qc = replace(qc, modified=utcnow())
             await tx.update_resource(qc)
+            await record_txn(tx, caller, "UpdateQuickConnectName", qc)
             return qc
 
     async def delete(self, caller: Caller, instance_id: str, qc_id: str) -> None:
@@ -146,6 +168,7 @@ class QuickConnectService:
                     ids = tuple(i for i in queue.quick_connect_ids if i != qc.id)
                     await tx.update_resource(replace(queue, quick_connect_ids=ids))
             await tx.delete_resource(qc)
+            await record_txn(tx, caller, "DeleteQuickConnect", qc)
 
     async def associate_with_queue(
         self, caller: Caller, instance_id: str, queue_id: str, qc_ids: list[str]
@@ -161,6 +184,8 @@ class QuickConnectService:
                 raise LimitExceeded(f"A queue can have at most {MAX_QUEUE_QUICK_CONNECTS} quick connects.")
             queue = replace(queue, quick_connect_ids=ids, modified=utcnow())
             await tx.update_resource(queue)
+            await record_txn(tx, caller, "AssociateQueueQuickConnects", queue,
+                             "Quick connects added: " + await names_of(tx, QuickConnect, instance.id, qc_ids))
             return queue
 
     async def disassociate_from_queue(
@@ -175,6 +200,8 @@ class QuickConnectService:
             ids = tuple(i for i in queue.quick_connect_ids if i not in set(qc_ids))
             queue = replace(queue, quick_connect_ids=ids, modified=utcnow())
             await tx.update_resource(queue)
+            await record_txn(tx, caller, "DisassociateQueueQuickConnects", queue,
+                             "Quick connects removed: " + await names_of(tx, QuickConnect, instance.id, qc_ids))
             return queue
 
     async def of_queue(

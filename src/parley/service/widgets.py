@@ -12,6 +12,7 @@ from dataclasses import dataclass, replace
 from urllib.parse import urlsplit
 
 from parley.domain.agents import AgentSession
+from parley.domain.audit import Subject
 from parley.domain.callers import SYSTEM, Caller
 from parley.domain.clock import utcnow
 from parley.domain.contact import check_chat_duration, check_supported_content_types
@@ -35,6 +36,7 @@ from parley.domain.widgets import (
     validated,
 )
 from parley.service.access import require
+from parley.service.audit import record_txn
 from parley.service.auth import AuthService
 from parley.service.chat_starts import ChatStartLimiter
 from parley.service.contacts import ChatRequest, ContactService, StartedChat
@@ -101,6 +103,11 @@ class InstanceChoice:
     flows: tuple[FlowChoice, ...]
 
 
+def _subject(widget: Widget) -> Subject:
+    """The widget as the audit trail names it."""
+    return Subject(widget.instance_id, "widget", widget.id, widget.name)
+
+
 def origin_of(base_url: str) -> str:
     """The origin of Parley's public base URL (``https://chat.example.com/parley`` -> ``https://chat.example.com``)."""
     parts = urlsplit(base_url)
@@ -148,6 +155,7 @@ class WidgetService:
             if await tx.find_widget_by_name(instance.id, widget.name) is not None:
                 raise Duplicate(f"The instance already has a widget named '{widget.name}'.")
             await tx.insert_widget(widget)
+            await record_txn(tx, caller, "CreateWidget", _subject(widget))
         return widget
 
     async def update(self, caller: Caller, widget_id: str, changes: WidgetChanges) -> Widget:
@@ -180,6 +188,7 @@ class WidgetService:
                 if other is not None and other.id != widget.id:
                     raise Duplicate(f"The instance already has a widget named '{widget.name}'.")
             await tx.update_widget(widget)
+            await record_txn(tx, caller, "UpdateWidget", _subject(widget))
         return widget
 
     async def rotate_key(self, caller: Caller, widget_id: str) -> Widget:
@@ -189,6 +198,7 @@ class WidgetService:
             require(caller, current.instance_id, SETTINGS_EDIT, "change chat widgets")
             widget = replace(current, security_key=new_token(_KEY_BYTES), last_modified_time=utcnow())
             await tx.update_widget(widget)
+            await record_txn(tx, caller, "RotateWidgetKey", _subject(widget))
         return widget
 
     async def describe(self, caller: Caller, widget_id: str) -> Widget:
@@ -220,6 +230,7 @@ class WidgetService:
             widget = await self._need(tx, widget_id)
             require(caller, widget.instance_id, SETTINGS_EDIT, "delete chat widgets")
             await tx.delete_widget(widget.id)
+            await record_txn(tx, caller, "DeleteWidget", _subject(widget))
 
     async def _need(self, tx: Tx, widget_id: str) -> Widget:
         found = await tx.get_widget(widget_id) if looks_like_uuid(widget_id) else None

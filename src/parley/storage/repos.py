@@ -15,9 +15,12 @@ from parley.domain.instance import Instance
 from parley.domain.resources import Resource
 from parley.storage import schema as t
 from parley.storage.agent_repos import AgentSql
+from parley.storage.audit_repos import AuditSql
 from parley.storage.auth_repos import AuthSql
+from parley.storage.canned_repos import CannedSql
 from parley.storage.chat_repos import ChatSql
 from parley.storage.decoded import Decoded
+from parley.storage.realtime_repos import RealtimeSql
 from parley.storage.statements import Statements, json_value, padded, placeholders
 from parley.storage.widget_repos import WidgetSql
 
@@ -59,7 +62,7 @@ _GET_RESOURCE = "SELECT CAST(data AS TEXT) FROM resources WHERE instance_id = ? 
 _GET_INSTANCE = "SELECT CAST(data AS TEXT) FROM instances WHERE id = ?"
 
 
-class SqlTx(ChatSql, AuthSql, AgentSql, WidgetSql):
+class SqlTx(ChatSql, AuthSql, AgentSql, WidgetSql, CannedSql, RealtimeSql, AuditSql):
     """One open transaction: the repositories' statements on one connection."""
 
     def __init__(self, conn: Statements, *, row_locks: bool, decoded: Decoded | None = None) -> None:

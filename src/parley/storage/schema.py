@@ -148,3 +148,28 @@ widgets = sa.Table(
     sa.Column("data", sa.JSON, nullable=False),
     sa.UniqueConstraint("instance_id", "name", name="uq_widgets_name"),
 )
+
+# Canned responses (parley.domain.canned): ``owner`` is the agent's user id, or '' for the instance's shared list.
+canned_responses = sa.Table(
+    "canned_responses",
+    metadata,
+    sa.Column("id", key_string(64), primary_key=True),
+    sa.Column("instance_id", key_string(64), nullable=False),
+    sa.Column("owner", key_string(64), nullable=False),
+    sa.Column("name", key_string(256), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.UniqueConstraint("instance_id", "owner", "name", name="uq_canned_responses_name"),
+)
+
+# The audit trail (parley.domain.audit): one row per configuration change, ``seq`` in the order they were stored.
+audit_events = sa.Table(
+    "audit_events",
+    metadata,
+    sa.Column("seq", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), primary_key=True, autoincrement=True),
+    sa.Column("instance_id", key_string(64), nullable=False),
+    sa.Column("resource_type", key_string(32), nullable=False),
+    sa.Column("time", key_string(40), nullable=False),
+    sa.Column("data", sa.JSON, nullable=False),
+    sa.Index("ix_audit_events_instance", "instance_id", "seq"),
+    sa.Index("ix_audit_events_type", "instance_id", "resource_type", "seq"),
+)

@@ -10,7 +10,7 @@ import pytest
 
 from tests.conftest import Server, serving
 from tests.pages.browser.conftest import browser
-from tests.pages.browser.support import Watch
+from tests.pages.browser.watch import Watch
 
 __all__ = ["browser", "parley", "watch"]
 

@@ -11,7 +11,9 @@ from typing import Any
 import pytest
 
 from tests.conftest import Server
-from tests.pages.browser.support import DESKTOP, PHONE, WAIT_MS, AxeFinding, Watch, assert_no_axe, axe_check
+from tests.pages.browser.axe import AxeFinding, assert_no_axe, axe_check
+from tests.pages.browser.support import DESKTOP, PHONE, WAIT_MS
+from tests.pages.browser.watch import Watch
 
 from .support import PASSWORD, demo_instance
 

@@ -11,7 +11,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import Server, serving
-from tests.pages.browser.support import DESKTOP, Watch
+from tests.pages.browser.support import DESKTOP
+from tests.pages.browser.watch import Watch
 
 CHROMIUM = Path("/usr/bin/chromium")
 # Flags for Debian's chromium in a container: no sandbox (root), no GPU, nothing phoning home.
@@ -21,8 +22,9 @@ SHOTS = Path("/tmp/parley-workspace-shots")
 
 
 @pytest.fixture
-def parley() -> Iterator[Server]:
-    with serving(["--demo"], stays_up=True) as srv:
+def parley(request: pytest.FixtureRequest) -> Iterator[Server]:
+    """``parley serve --demo``, with more flags from ``parametrize("parley", [[...]], indirect=True)``."""
+    with serving(["--demo", *getattr(request, "param", [])], stays_up=True) as srv:
         yield srv
 
 

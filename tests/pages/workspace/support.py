@@ -9,7 +9,8 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
-from tests.pages.browser.support import DESKTOP, PHONE, assert_no_axe, axe_check
+from tests.pages.browser.axe import assert_no_axe, axe_check
+from tests.pages.browser.support import DESKTOP, PHONE
 
 PASSWORD = "Parley-demo-1"
 WAIT = 20.0
@@ -78,3 +79,33 @@ async def check_page(page: Any, label: str, shots: Path, name: str, *, phone: bo
         await page.screenshot(path=str(shots / f"workspace-{name}-phone.png"))
         await page.set_viewport_size(DESKTOP)
         await page.wait_for_timeout(150)
+
+
+async def accept_offer(page: Any, customer: str, region: str = "Incoming chat") -> None:
+    """Accept the offer named ``region`` for ``customer``'s chat and wait for the conversation to open."""
+    offer = page.get_by_role("region", name=region).filter(has_text=customer)
+    await offer.get_by_role("button", name="Accept").click(timeout=WAIT_MS)
+    await page.get_by_role("heading", name=customer, exact=True).wait_for(timeout=WAIT_MS)
+
+
+async def pick(page: Any, mode: str, quick_connect: str) -> None:
+    """Open the picker ("Add participant" or "Transfer"), search, and choose ``quick_connect``."""
+    await page.get_by_role("button", name=mode, exact=True).click()
+    picker = page.get_by_role("dialog", name=mode)
+    await picker.get_by_label("Search quick connects").fill(quick_connect)
+    await picker.get_by_role("button", name=quick_connect).click()
+    await picker.wait_for(state="hidden")
+
+
+async def roster_text(page: Any) -> str:
+    return str(await page.locator(".roster").inner_text())
+
+
+async def wait_roster(page: Any, line: str) -> None:
+    """Wait until the roster shows ``line`` (e.g. "Agent2\\nAgent · Left")."""
+    async def shows() -> bool:
+        return line in await roster_text(page)
+    try:
+        await until(shows, f"{line!r} in the roster")
+    except AssertionError as err:
+        raise AssertionError(f"{err}; the roster shows:\n{await roster_text(page)}") from err

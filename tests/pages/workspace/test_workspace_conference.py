@@ -13,7 +13,7 @@ from parley.client import customer
 from tests.agents.cti import Agent
 from tests.aws.chat_helpers import participant_client
 from tests.conftest import Server
-from tests.pages.browser.support import assert_no_axe, axe_check
+from tests.pages.browser.axe import assert_no_axe, axe_check
 
 from .conftest import Browse
 from .support import WAIT_MS, log, sign_in, until, wait_in_log

@@ -11,12 +11,15 @@ from parley.aws.connect.contacts import ContactHandlers
 from parley.aws.connect.context import ConnectContext
 from parley.aws.connect.directory import DirectoryHandlers
 from parley.aws.connect.instances import InstanceHandlers
+from parley.aws.connect.metrics import MetricsHandlers
+from parley.aws.connect.monitoring import MonitoringHandlers
 from parley.aws.connect.quick_connects import QuickConnectHandlers
 from parley.aws.errors import AwsError
 from parley.aws.model import Service
 from parley.aws.restjson import CONNECT, Authenticator, Limiter, RestJsonApi, collect_handlers
 from parley.aws.sigv4 import SignatureError, SignedRequest, verify_sigv4
 from parley.domain.callers import Operator
+from parley.service.realtime import RealtimeService
 
 
 def sigv4_authenticator(
@@ -42,10 +45,14 @@ def sigv4_authenticator(
 
 
 def build_connect_api(
-    service: Service, ctx: ConnectContext, access_keys: Mapping[str, str], limiter: Limiter | None = None
+    service: Service, ctx: ConnectContext, access_keys: Mapping[str, str], limiter: Limiter | None = None,
+    realtime: RealtimeService | None = None,
 ) -> RestJsonApi[Operator]:
+    """``realtime``: the figures of GetCurrentMetricData and GetCurrentUserData (without it they are not served)."""
+    metrics = [MetricsHandlers(realtime, ctx.account)] if realtime is not None else []
     handlers = collect_handlers(
-        service, InstanceHandlers(ctx), DirectoryHandlers(ctx), QuickConnectHandlers(ctx), ContactHandlers(ctx)
+        service, InstanceHandlers(ctx), DirectoryHandlers(ctx), QuickConnectHandlers(ctx), ContactHandlers(ctx),
+        MonitoringHandlers(ctx), *metrics,
     )
     return RestJsonApi(
         service, handlers, sigv4_authenticator(access_keys, "connect", ctx.account.region), CONNECT,

@@ -13,6 +13,7 @@ from parley.service.chat import ChatService
 from parley.service.contacts import ContactService
 from parley.service.directory import DirectoryService
 from parley.service.instances import InstanceService
+from parley.service.monitoring import MonitoringService
 from parley.service.quick_connects import QuickConnectService
 
 # Connect's default page size for listings that do not give MaxResults.
@@ -31,6 +32,7 @@ class ConnectContext:
     quick_connects: QuickConnectService
     contacts: ContactService
     chat: ChatService
+    monitoring: MonitoringService
 
     def arn(self, instance_id: str, kind: str, resource_id: str) -> str:
         return self.account.arn(instance_id, ARN_WORDS[kind], resource_id)

@@ -15,6 +15,7 @@ from parley.domain.permissions import OUTBOUND_CALL
 from parley.domain.resources import Queue
 from parley.service.agents import AgentService
 from parley.service.chat import ChatService
+from parley.service.monitoring import MonitoringService
 from parley.service.ports import AgentSignals
 
 # The longest a snapshot long poll is held (StreamsJS asks for 30 s and times out a little later).
@@ -34,7 +35,8 @@ class AgentWebsocketTickets(Protocol):
 
 class CtiHandlers:
     def __init__(self, agents: AgentService, chat: ChatService, signals: AgentSignals, account: Account,
-                 agent_websocket: AgentWebsocketTickets) -> None:
+                 agent_websocket: AgentWebsocketTickets, monitoring: MonitoringService) -> None:
+        self.monitoring = monitoring
         self.agents = agents
         self.chat = chat
         self.signals = signals
@@ -60,6 +62,7 @@ class CtiHandlers:
             "DestroyConnection": self.destroy_connection,
             "ClearContact": self.clear_contact,
             "CompleteContact": self.complete_contact,
+            "UpdateMonitorParticipantState": self.update_monitor_participant_state,
             "SendClientLogs": self.send_client_logs,
         }
 
@@ -205,6 +208,11 @@ class CtiHandlers:
 
     async def complete_contact(self, who: AgentSession, body: dict[str, Any]) -> dict[str, Any]:
         await self.agents.complete(who, need_str(body, "contactId"))
+        return {}
+
+    async def update_monitor_participant_state(self, who: AgentSession, body: dict[str, Any]) -> dict[str, Any]:
+        """``contact.updateMonitorParticipantState(mode)`` / ``bargeIn()`` on the supervisor's monitoring contact."""
+        await self.monitoring.switch_mode(who, need_str(body, "contactId"), need_str(body, "targetMonitorMode"))
         return {}
 
     async def send_client_logs(self, who: AgentSession, body: dict[str, Any]) -> dict[str, Any]:

@@ -11,7 +11,16 @@ import orjson
 
 from parley.domain.agents import ROUTABLE
 from parley.domain.arns import Account
-from parley.domain.contact import CONNECTED, CONNECTING, CUSTOMER, CUSTOMER_SEGMENT, ENDED, Participant
+from parley.domain.contact import (
+    CONNECTED,
+    CONNECTING,
+    CUSTOMER,
+    CUSTOMER_SEGMENT,
+    ENDED,
+    MONITOR_SEGMENT,
+    Participant,
+)
+from parley.domain.monitoring import BARGED, hidden_from, is_barged
 from parley.service.agents import AgentView, SegmentView
 
 CONTACT_STATES = {CONNECTING: "connecting", CONNECTED: "connected", ENDED: "ended"}
@@ -40,6 +49,19 @@ def _agent_endpoint(name: str, arn: str | None) -> dict[str, Any]:
             "agentLogin": None, "queue": None}
 
 
+def _monitoring(view: SegmentView, own: Participant | None) -> dict[str, Any]:
+    """What StreamsJS reads on a supervisor's own monitoring connection: ``getMonitorStatus()``,
+    ``getMonitorCapabilities()`` and ``getMonitorInfo()`` (the monitored agent and when monitoring began)."""
+    segment = view.segment
+    monitored = next((s for s in view.chat_segments if s.id == segment.previous_contact_id), None)
+    agent = view.names.get(monitored.agent_participant_id or "", "") if monitored else ""
+    return {
+        "monitorCapabilities": list(segment.monitor_capabilities),
+        "monitorStatus": own.monitor if own else None,
+        "monitoringInfo": {"agent": {"agentName": agent}, "joinTimeStamp": ts(segment.connected_to_agent_time)},
+    }
+
+
 def render_contact(view: SegmentView, me: str, account: Account) -> dict[str, Any]:
     """One contact of the agent's snapshot; ``me`` is the agent's display name."""
     segment = view.segment
@@ -52,8 +74,13 @@ def render_contact(view: SegmentView, me: str, account: Account) -> dict[str, An
             customer.created if customer.active else customer.left, initial=True,
             chat={"chatAutoAccept": False, "connectionData": None, "customerName": customer_name},
         ))
+    participants: dict[str, Participant] = {p.id: p for p in view.participants}
     own_state = {CONNECTING: "connecting", CONNECTED: "connected"}.get(segment.state, "disconnected")
     own_since = segment.connected_to_agent_time if segment.state == CONNECTED else segment.last_update_time
+    monitoring = segment.segment_kind == MONITOR_SEGMENT
+    own = participants.get(segment.agent_participant_id or "")
+    if monitoring and segment.state == CONNECTED:  # StreamsJS's connection states of a monitoring supervisor
+        own_state, own_since = ("barge" if own and is_barged(own) else "silent_monitor"), segment.last_update_time
     if segment.agent_participant_id:
         connections.append(_connection(
             segment.agent_participant_id, "agent", own_state, own_since,
@@ -61,7 +88,8 @@ def render_contact(view: SegmentView, me: str, account: Account) -> dict[str, An
             chat={"chatAutoAccept": False, "customerName": customer_name, "agentName": me,
                   "connectionData": json.dumps({"ConnectionAuthenticationToken": view.participant_token})},
         ))
-    participants: dict[str, Participant] = {p.id: p for p in view.participants}
+        if monitoring:
+            connections[-1].update(_monitoring(view, own))
     seen = {c["connectionId"] for c in connections}
     for other in view.chat_segments:
         pid = other.agent_participant_id
@@ -69,6 +97,9 @@ def render_contact(view: SegmentView, me: str, account: Account) -> dict[str, An
             continue
         seen.add(pid)
         party = participants.get(pid)
+        monitor = other.segment_kind == MONITOR_SEGMENT
+        if monitor and (party is None or hidden_from(party, segment.agent_participant_id)):
+            continue  # a silent monitor is in nobody's snapshot but its own
         if party is not None:
             state, since = ("connected", party.created) if party.active else ("disconnected", party.left)
         elif other.pending:
@@ -83,6 +114,8 @@ def render_contact(view: SegmentView, me: str, account: Account) -> dict[str, An
             chat={"chatAutoAccept": None, "connectionData": None, "customerName": customer_name, "agentName": name},
             quick_connect=other.quick_connect_name,
         ))
+        if monitor:  # a barged-in supervisor: contact.isUnderSupervision()
+            connections[-1]["monitorStatus"] = BARGED
     queue = view.queue
     return {
         "contactId": segment.id,

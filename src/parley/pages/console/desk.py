@@ -25,9 +25,11 @@ from parley.domain.errors import AccessDenied, Conflict, DomainError, Duplicate,
 from parley.pages.console.forms import Form, FormUnreadable, read_form
 from parley.pages.csrf import Csrf
 from parley.pages.templating import Pages
+from parley.service.audit import AuditService
 from parley.service.auth import AuthService
 from parley.service.directory import DirectoryService
 from parley.service.instances import InstanceService
+from parley.service.live import LiveService
 from parley.service.quick_connects import QuickConnectService
 from parley.service.widgets import WidgetService
 
@@ -48,8 +50,10 @@ NAVIGATION: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
     ("Users", (("User management", "/admin/users"), ("Security profiles", "/admin/security-profiles"))),
     ("Routing", (("Queues", "/admin/queues"), ("Routing profiles", "/admin/routing-profiles"),
                  ("Quick connects", "/admin/quick-connects"), ("Contact flows", "/admin/flows"))),
+    ("Analytics", (("Live view", "/admin/live"),)),
     ("Channels", (("Chat widgets", "/admin/widgets"),)),
-    ("Instance", (("Telephony and chat", "/admin/settings"), ("Application integration", "/admin/origins"))),
+    ("Instance", (("Telephony and chat", "/admin/settings"), ("Application integration", "/admin/origins"),
+                  ("Audit trail", "/admin/audit"))),
 )
 
 
@@ -71,6 +75,9 @@ class Services:
     directory: DirectoryService
     quick_connects: QuickConnectService
     widgets: WidgetService
+    # The live view (/admin/live) and the audit trail (/admin/audit); an area without its service is not served.
+    live: LiveService | None = None
+    audit: AuditService | None = None
 
 
 class Desk:

@@ -1,18 +1,16 @@
 """The console's form bodies: ``application/x-www-form-urlencoded`` of bounded size, read once, every value text.
 
-Only reading is done here (no rule of the console's own): what a value must be is the services' to say. A value
-holding NUL is refused, as the Connect API's edge refuses it (no database column can hold one).
+Only reading is done here (no rule of the console's own): what a value must be is the services' to say
+(:mod:`parley.service.inputs` holds the rules the Connect model states). A value holding NUL is refused, as the
+Connect API's edge refuses it (no database column can hold one).
 """
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
-
-from parley.domain.errors import InvalidParameter
 
 # The largest form of the console (a security profile's permissions) is a few kilobytes.
 MAX_FORM_BYTES = 64 * 1024
@@ -67,36 +65,3 @@ async def read_form(request: Request) -> Form:
     if any("\x00" in key or "\x00" in value for key, value in pairs):
         raise FormUnreadable("The form holds a NUL character, which no field may contain.")
     return Form(pairs)
-
-
-def needed(form: Form, name: str, label: str, longest: int) -> str:
-    """The field's text, refused when empty or longer than the Connect model allows for it (what the API's edge
-    checks before a service sees it)."""
-    value = form.get(name)
-    if not value:
-        raise InvalidParameter(f"Enter {label}.")
-    if len(value) > longest:
-        raise InvalidParameter(f"{label[0].upper()}{label[1:]} is longer than {longest} characters.")
-    return value
-
-
-def optional(form: Form, name: str, label: str, longest: int) -> str | None:
-    """The field's text, or None when empty; refused when longer than ``longest``."""
-    value = form.get(name)
-    if len(value) > longest:
-        raise InvalidParameter(f"{label[0].upper()}{label[1:]} is longer than {longest} characters.")
-    return value or None
-
-
-# Connect's rule for a user's password (CreateUser, UpdateUserPassword): 8-64 characters, a lower-case letter, an
-# upper-case letter and a digit, no white space.
-_PASSWORD = re.compile(r"(?=.*[a-z])(?=.*[A-Z])(?=.*\d)[a-zA-Z\d\S]{8,64}")
-
-
-def password(form: Form, name: str = "password") -> str:
-    """The typed password (never stripped), refused unless Connect would accept it."""
-    value = form.get(name, strip=False)
-    if not _PASSWORD.fullmatch(value):
-        raise InvalidParameter("The password must be 8 to 64 characters with at least one lower-case letter, one "
-                               "upper-case letter and one digit, and no spaces.")
-    return value

@@ -5,8 +5,10 @@ from __future__ import annotations
 from starlette.routing import BaseRoute
 
 from parley.domain.arns import Account
+from parley.pages.console.audit import AuditPages
 from parley.pages.console.desk import Desk, Services
 from parley.pages.console.flows import FlowPages
+from parley.pages.console.live import LivePages
 from parley.pages.console.profiles import ProfilePages
 from parley.pages.console.queues import QueuePages
 from parley.pages.console.quick_connects import QuickConnectPages
@@ -30,4 +32,10 @@ class ConsolePages:
 
     def routes(self) -> list[BaseRoute]:
         areas = (InstancePages, QuickConnectPages, QueuePages, UserPages, ProfilePages, FlowPages, WidgetPages)
-        return [route for area in areas for route in area(self.desk).routes()]
+        routes: list[BaseRoute] = [route for area in areas for route in area(self.desk).routes()]
+        services = self.desk.services
+        if services.live is not None:
+            routes += LivePages(self.desk, services.live).routes()
+        if services.audit is not None:
+            routes += AuditPages(self.desk, services.audit).routes()
+        return routes

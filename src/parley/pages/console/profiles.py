@@ -12,11 +12,8 @@ from parley.domain.errors import AccessDenied, DomainError, InvalidParameter
 from parley.domain.permissions import LABELS
 from parley.domain.resources import MediaConcurrency, RoutingQueueConfig
 from parley.pages.console.desk import MAX_ROWS, Desk, status_of
-from parley.pages.console.forms import Form, needed, optional
+from parley.pages.console.forms import Form
 
-# Connect's model: profile names 1-127 characters, descriptions up to 250.
-MAX_NAME = 127
-MAX_DESCRIPTION = 250
 # How the permissions are grouped on a security profile's page, by their API name's first word.
 AREAS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("Routing", ("Queues", "RoutingPolicies", "TransferDestinations", "HoursOfOperation")),
@@ -34,11 +31,11 @@ def grouped() -> list[tuple[str, list[tuple[str, str]]]]:
             for area, words in AREAS]
 
 
-def _number(form: Form, name: str, label: str, low: int = 0, high: int = 999_999) -> int:
-    """A whole number typed in a field, within what Connect's model allows for it."""
+def _number(form: Form, name: str, label: str) -> int:
+    """A whole number typed in a field (its range is the service's to check)."""
     text = form.get(name)
-    if not text.isascii() or not text.isdigit() or len(text) > 6 or not low <= int(text) <= high:
-        raise InvalidParameter(f"Enter {label} as a whole number from {low} to {high}.")
+    if not text.isascii() or not text.isdigit() or len(text) > 6:
+        raise InvalidParameter(f"Enter {label} as a whole number.")
     return int(text)
 
 
@@ -75,8 +72,7 @@ class ProfilePages:
         form = self.desk.form(request)
         try:
             profile = await self.directory.create_security_profile(
-                member, member.instance_id, needed(form, "name", "a name", MAX_NAME),
-                optional(form, "description", "the description", MAX_DESCRIPTION) or "", form.all("permission"))
+                member, member.instance_id, form.get("name"), form.get("description"), form.all("permission"))
         except DomainError as exc:
             if isinstance(exc, AccessDenied):
                 raise
@@ -107,8 +103,9 @@ class ProfilePages:
     async def routing_create(self, request: Request, member: Member) -> Response:
         form = self.desk.form(request)
         try:
-            name = needed(form, "name", "a name", MAX_NAME)
-            description = needed(form, "description", "a description", MAX_DESCRIPTION)
+            name, description = form.get("name"), form.get("description")
+            if not description:  # Connect requires one; the service lets Parley's own callers leave it out
+                raise InvalidParameter("Enter a description.")
             outbound = form.get("outbound_queue")
             if not outbound:
                 raise InvalidParameter("Choose the default outbound queue.")
@@ -142,8 +139,8 @@ class ProfilePages:
             queue_id = form.get("queue")
             if not queue_id:
                 raise InvalidParameter("Choose a queue to add.")
-            config = RoutingQueueConfig(queue_id, "CHAT", _number(form, "priority", "the priority", 1, 99),
-                                        _number(form, "delay", "the delay in seconds", 0, 9999))
+            config = RoutingQueueConfig(queue_id, "CHAT", _number(form, "priority", "the priority"),
+                                        _number(form, "delay", "the delay in seconds"))
             await self.directory.associate_routing_profile_queues(member, member.instance_id, profile_id, [config])
         except DomainError as exc:
             if isinstance(exc, AccessDenied):

@@ -14,13 +14,11 @@ from parley.domain.callers import Member
 from parley.domain.errors import AccessDenied, DomainError, InvalidParameter, NotFound
 from parley.domain.resources import ContactFlow, Queue, QuickConnect, User
 from parley.pages.console.desk import MAX_ROWS, Desk, status_of
-from parley.pages.console.forms import Form, needed, optional
+from parley.pages.console.forms import Form
+from parley.service.inputs import MAX_NAME
 from parley.service.instances import AGENT_TRANSFER_FLOW, QUEUE_TRANSFER_FLOW
 from parley.service.quick_connects import QuickConnectConfig
 
-# Connect's model: QuickConnectName 1-127 characters, QuickConnectDescription 1-250.
-MAX_NAME = 127
-MAX_DESCRIPTION = 250
 TYPES = ("USER", "QUEUE")
 
 
@@ -93,8 +91,7 @@ class QuickConnectPages:
     async def create(self, request: Request, member: Member) -> Response:
         form = self.desk.form(request)
         try:
-            name = needed(form, "name", "a name", MAX_NAME)
-            description = optional(form, "description", "the description", MAX_DESCRIPTION)
+            name, description = form.get("name"), form.get("description") or None
             qc = await self.qcs.create(member, member.instance_id, name, description, _config(form))
         except DomainError as exc:
             if isinstance(exc, AccessDenied):
@@ -128,8 +125,7 @@ class QuickConnectPages:
         qc_id = request.path_params["qc_id"]
         try:
             qc = await self.qcs.get(member, member.instance_id, qc_id)
-            name = needed(form, "name", "a name", MAX_NAME)
-            description = optional(form, "description", "the description", MAX_DESCRIPTION) or ""
+            name, description = form.get("name"), form.get("description")
             if name != qc.name or description != (qc.description or ""):
                 await self.qcs.update_name(member, member.instance_id, qc.id, name, description)
             config = _config(form)

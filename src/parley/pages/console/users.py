@@ -13,19 +13,13 @@ from parley.domain.callers import Member
 from parley.domain.errors import AccessDenied, DomainError, InvalidParameter, NotFound
 from parley.domain.resources import IdentityInfo, PhoneConfig, User
 from parley.pages.console.desk import MAX_ROWS, Desk, status_of
-from parley.pages.console.forms import Form, needed, optional, password
-
-# Connect's model: AgentUsername 1-100 characters, AgentFirstName up to 255, AgentLastName up to 300.
-MAX_USERNAME = 100
-MAX_FIRST = 255
-MAX_LAST = 300
-MAX_EMAIL = 256
+from parley.pages.console.forms import Form
+from parley.service.inputs import MAX_USERNAME
 
 
 def _identity(form: Form) -> IdentityInfo:
-    return IdentityInfo(first_name=optional(form, "first_name", "the first name", MAX_FIRST),
-                        last_name=optional(form, "last_name", "the last name", MAX_LAST),
-                        email=optional(form, "email", "the email address", MAX_EMAIL))
+    return IdentityInfo(first_name=form.get("first_name") or None, last_name=form.get("last_name") or None,
+                        email=form.get("email") or None)
 
 
 def _routing_profile(form: Form) -> str:
@@ -82,7 +76,7 @@ class UserPages:
         form = self.desk.form(request)
         try:
             user = await self.directory.create_user(
-                member, member.instance_id, needed(form, "username", "a username", MAX_USERNAME), password(form),
+                member, member.instance_id, form.get("username"), form.get("password", strip=False),
                 _identity(form), PhoneConfig(), form.all("security_profile"), _routing_profile(form))
         except DomainError as exc:
             if isinstance(exc, AccessDenied):
@@ -139,7 +133,7 @@ class UserPages:
         user_id = request.path_params["user_id"]
         try:
             await self.directory.set_password(member, member.instance_id, user_id,
-                                              password(self.desk.form(request), "new_password"))
+                                              self.desk.form(request).get("new_password", strip=False))
         except DomainError as exc:
             if isinstance(exc, AccessDenied):
                 raise

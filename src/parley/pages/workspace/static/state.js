@@ -10,6 +10,7 @@ export const config = {
   region: body.region || "us-west-2",
   offerSeconds: Number(body.offerSeconds) || 20,
   linkError: body.linkError || "",
+  csrf: body.csrf || "",
   maxParties: 6,
 };
 
@@ -29,6 +30,9 @@ export const picker = signal(null);     // { contactId, mode: "add" | "transfer"
 export const helpOpen = signal(false);
 export const narrow = signal(false);    // phone layout: list or conversation
 export const showList = signal(false); // phone: the chat list instead of the open chat
+// Canned responses: the instance's and the agent's own ({ id, name, text, shared }), from /agent/canned.
+export const canned = signal({ list: [], loaded: false, error: "" });
+export const saving = signal(null);     // { text }: the "Save reply" dialog is open with this text
 
 const PREFS_KEY = "parley.workspace.prefs";
 function loadPrefs() {

@@ -47,9 +47,15 @@ export function leave(id) {
   withContact(id, "Could not leave the chat", (c) => c.getAgentConnection().destroy(
     callbacks("Could not leave the chat", () => { notice.value = "You left the chat"; })));
 }
+// Another party's connection, as StreamsJS builds it (a chat connection of another agent starts no media
+// controller: only the agent's own connection has one).
 export function removeParty(id, connectionId, name) {
-  withContact(id, `Could not remove ${name}`, () => new connect.BaseConnection(id, connectionId).destroy(
-    callbacks(`Could not remove ${name}`, () => { notice.value = `${name} removed`; })));
+  const what = `Could not remove ${name}`;
+  withContact(id, what, (c) => {
+    const connection = c.getConnections().find((conn) => conn.getConnectionId() === connectionId);
+    if (!connection) { alertText.value = `${what}: ${name} is no longer in this chat.`; return; }
+    connection.destroy(callbacks(what, () => { notice.value = `${name} removed`; }));
+  });
 }
 export function closeContact(id) {
   withContact(id, "Could not close the contact", (c) => c.clear(callbacks("Could not close the contact")));

@@ -10,6 +10,8 @@ import { ContactList, select } from "./ContactList.js";
 import { Conversation } from "./Conversation.js";
 import { Picker } from "./Picker.js";
 import { HelpDialog } from "./HelpDialog.js";
+import { SaveReply } from "./SaveReply.js";
+import { loadCanned } from "../adapter/canned.js";
 import { Screen } from "./Screens.js";
 
 const WIDE = "(min-width: 72rem)";
@@ -54,7 +56,9 @@ export function App() {
     document.addEventListener("keydown", shortcut);
     return () => document.removeEventListener("keydown", shortcut);
   }, []);
-  if (phase.value !== "ready") { return html`<${Screen} />`; }
+  const ready = phase.value === "ready";
+  useEffect(() => { if (ready) { loadCanned(); } }, [ready]);
+  if (!ready) { return html`<${Screen} />`; }
   const view = selected.value;
   return html`
     <div class="workspace ${showList.value || !view ? "list-first" : "chat-first"}">
@@ -79,5 +83,6 @@ export function App() {
       <p class="visually-hidden" aria-live="polite">${notice.value}</p>
       <${Picker} />
       <${HelpDialog} />
+      <${SaveReply} />
     </div>`;
 }

@@ -32,7 +32,7 @@ function Row({ view }) {
   const last = lastMessage(chat.items.value);
   const unread = chat.unread.value;
   const waitingSince = last && last.ParticipantRole === "CUSTOMER" ? Date.parse(last.AbsoluteTime) : null;
-  const text = last ? (last.Type === "ATTACHMENT" ? `📎 ${(last.Attachments || [])[0]?.AttachmentName || "File"}` : plain(last)) : "No messages yet";
+  const text = last ? (last.Type === "ATTACHMENT" ? `File: ${(last.Attachments || [])[0]?.AttachmentName || "attachment"}` : plain(last)) : "No messages yet";
   const current = selectedId.value === view.id;
   const describe = `contact-${view.id}-about`;
   return html`

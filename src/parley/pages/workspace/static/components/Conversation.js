@@ -2,7 +2,7 @@
 // them (Add participant, Transfer, Leave chat; Close contact in after-contact work), the transcript, the parties
 // and the composer.
 import { html } from "../html.js";
-import { chatOf, now, picker, showList } from "../state.js";
+import { chatOf, now, openChats, picker, showList } from "../state.js";
 import { closeContact, leave } from "../adapter/actions.js";
 import { partyCount } from "../adapter/views.js";
 import { duration } from "../format.js";
@@ -19,10 +19,12 @@ export function Conversation({ view, wide }) {
   const ended = view.acw || view.meLeft;
   const state = ended ? `After contact work ${duration(now.value - view.since)}` : `Connected ${duration(now.value - view.since)}`;
   const link = !ended && LINK[chat.link.value];
+  const elsewhere = openChats.value.reduce((n, c) => n + (c.id === view.id ? 0 : chatOf(c.id).unread.value), 0);
   return html`
     <section class="conversation" aria-labelledby="conversation-title">
       <header class="conversation-head">
-        <button type="button" class="ghost back" onClick=${() => { showList.value = true; }}>← Chats</button>
+        <button type="button" class="ghost back" onClick=${() => { showList.value = true; }}>← Chats${elsewhere
+          ? html` <span class="unread">${elsewhere}</span><span class="visually-hidden"> unread</span>` : ""}</button>
         <div class="conversation-title">
           <h1 id="conversation-title">${view.customerName}</h1>
           <p class="muted">${view.queue ? `${view.queue} · ` : ""}<span class=${ended ? "acw-text" : ""}>${state}</span></p>

@@ -9,6 +9,7 @@ export const SHORTCUTS = [
   ["Alt+Shift+N", "Previous chat"],
   ["Alt+M", "Go to the message box"],
   ["Enter", "Send the message (Shift+Enter: new line)"],
+  ["/", "Canned responses, at the start of a message (↑ ↓ choose, Enter inserts)"],
   ["Alt+P", "Add participant"],
   ["Alt+T", "Transfer"],
   ["?", "Show these shortcuts"],

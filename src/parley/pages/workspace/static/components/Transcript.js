@@ -51,7 +51,10 @@ export function Transcript({ view, chat, parties, colours }) {
       chat.scroll = el.scrollHeight - el.scrollTop - el.clientHeight < AT_BOTTOM ? null : el.scrollTop;
     };
     el.addEventListener("scroll", keep);
-    return () => el.removeEventListener("scroll", keep);
+    // Resized (a phone turned, a pane opened): still at the newest message if the agent was there.
+    const resized = new ResizeObserver(() => { if (chat.scroll === null) { el.scrollTop = el.scrollHeight; } });
+    resized.observe(el);
+    return () => { el.removeEventListener("scroll", keep); resized.disconnect(); };
   }, [chat]);
   useLayoutEffect(() => {
     const el = box.current;
