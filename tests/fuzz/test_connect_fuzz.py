@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from parley.aws.connect.contacts import ContactHandlers
 from parley.aws.connect.directory import DirectoryHandlers
 from parley.aws.connect.instances import InstanceHandlers
+from parley.aws.connect.metrics import MetricsHandlers
 from parley.aws.connect.monitoring import MonitoringHandlers
 from parley.aws.connect.quick_connects import QuickConnectHandlers
 from tests.aws.chat_helpers import Chat, new_chat
@@ -40,7 +41,8 @@ def implemented() -> list[str]:
     """The operations the Connect API's handler classes implement (the others answer 501)."""
     from botocore import xform_name
 
-    classes = (ContactHandlers, DirectoryHandlers, InstanceHandlers, QuickConnectHandlers, MonitoringHandlers)
+    classes = (ContactHandlers, DirectoryHandlers, InstanceHandlers, QuickConnectHandlers, MonitoringHandlers,
+               MetricsHandlers)
     return [op for op in connect_model().operation_names if any(hasattr(c, xform_name(op)) for c in classes)]
 
 
