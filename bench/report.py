@@ -13,6 +13,8 @@ import orjson
 
 from bench.overload import report_rows as overload_rows
 from bench.overload import report_section as overload_section
+from bench.workspace import report_rows as workspace_rows
+from bench.workspace import report_section as workspace_section
 
 GOAL_MSGS = 2000
 GOAL_DELIVERIES = 10000
@@ -191,6 +193,7 @@ def render(r: dict[str, Any], total_seconds: int | None) -> str:
                      f"pages) | — | — | p99 ≤ {GOAL_TRANSCRIPT_P99} ms | "
                      f"{met(t['p99_ms'] is not None and t['p99_ms'] <= GOAL_TRANSCRIPT_P99)} |")
     L += overload_rows(r.get("overload") or {})
+    L += workspace_rows(r.get("workspace") or {})
     L.append("")
     if r.get("failed"):
         L += ["**Scenarios that failed in this run:** " + ", ".join(r["failed"]) + " (tracebacks in the JSON).", ""]
@@ -199,6 +202,7 @@ def render(r: dict[str, Any], total_seconds: int | None) -> str:
 
     L += reading(r, sql, pgl, floor, idle, rt, tr)
     L += overload_section(r.get("overload") or {})
+    L += workspace_section(r.get("workspace") or {})
 
     # --- machine ---------------------------------------------------------------------------------------------
     libs = ", ".join(f"{k} {val}" for k, val in v["libs"].items())
