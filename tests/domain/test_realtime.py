@@ -10,7 +10,7 @@ import pytest
 from parley.domain.agents import ERROR, MISSED, NOT_ROUTABLE, OFFLINE, ROUTABLE, Presence
 from parley.domain.contact import CLOSED, CONNECTED, CONNECTING, ENDED, QUEUED, Contact
 from parley.domain.errors import InvalidParameter
-from parley.domain.realtime import AgentNow, Scope, agents_in, figures, waiting_in
+from parley.domain.realtime import AgentNow, Scope, agent_holds, agents_in, figures, waiting_in
 from parley.domain.realtime_query import MetricAsked, MetricQuery, checked_metrics
 from parley.domain.resources import MediaConcurrency, RoutingProfile, RoutingQueueConfig, User
 
@@ -90,6 +90,18 @@ def test_scopes_by_queue_profile_and_channel() -> None:
     assert [a.user.id for a in agents_in(voice, AGENTS)] == ["idle", "busy", "acw", "break", "missed", "gone"]
     assert figures(["SLOTS_AVAILABLE", "CONTACTS_IN_QUEUE"], voice, AGENTS, WAITING, PROFILES, NOW) == {
         "SLOTS_AVAILABLE": 2.0, "CONTACTS_IN_QUEUE": 0.0}  # idle's and busy's voice slot; chats are not voice
+
+
+def test_a_monitoring_contact_is_not_a_chat_or_slot_of_the_supervisor() -> None:
+    watching = Contact("i", "m1", "c1", "CHAT", "MONITOR", NOW, NOW, state=CONNECTED, agent_user_id="sup")
+    acw = Contact("i", "m2", "c2", "CHAT", "MONITOR", NOW, NOW, state=ENDED, agent_user_id="sup")
+    served = contact("c9", CONNECTED, agent="sup")
+    assert not agent_holds(watching) and not agent_holds(acw) and agent_holds(served)
+    # What the snapshot keeps for a supervisor watching one chat and serving another: the served chat only.
+    sup = agent("sup", ROUTABLE, *[c for c in (watching, acw, served) if agent_holds(c)])
+    assert sup.active_slots("CHAT") == 1 and sup.free_slots("CHAT") == 2
+    assert figures(["SLOTS_ACTIVE", "AGENTS_AFTER_CONTACT_WORK", "AGENTS_ON_CONTACT"], Scope(CHAT), [sup], [],
+                   PROFILES, NOW) == {"SLOTS_ACTIVE": 1, "AGENTS_AFTER_CONTACT_WORK": 0, "AGENTS_ON_CONTACT": 1}
 
 
 def test_activity_reads_like_connects_reports() -> None:

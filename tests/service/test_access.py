@@ -17,7 +17,7 @@ import pytest
 
 from parley.aws.participant.items import chat_frame
 from parley.domain.callers import SYSTEM, Caller, Member, Operator
-from parley.domain.errors import AccessDenied
+from parley.domain.errors import AccessDenied, InvalidRequest
 from parley.domain.permissions import NEEDS
 from parley.domain.resources import (
     RESOURCE_TYPES,
@@ -369,3 +369,50 @@ async def test_the_ccp_needs_basic_agent_access(desk: Desk) -> None:
                     "BasicAgentAccess.")):
                 await desk.auth.resolve_agent(issued[0])
     assert await desk.auth.resolve_agent("not-a-token") is None
+
+
+# Enhanced chat monitoring's entries of the table (MonitorContact, ListContactMonitors, BargeIn): the QualityAnalyst
+# profile the table's cases above use grants ManagerListenIn, so these are checked with an Agent-only member here.
+MONITORING_CASES = [("MonitorContact", "ManagerListenIn", "monitor contacts"),
+                    ("ListContactMonitors", "ManagerListenIn", "see who monitors contacts"),
+                    ("BargeIn", "ManagerBargeIn", "barge in on contacts")]
+
+
+def test_the_monitoring_entries_are_what_the_table_says() -> None:
+    assert {use_case: (NEEDS[use_case].permission, NEEDS[use_case].action) for use_case, _, _ in MONITORING_CASES} \
+        == {use_case: (permission, action) for use_case, permission, action in MONITORING_CASES}
+
+
+async def test_monitoring_needs_manager_listen_in(desk: Desk) -> None:
+    from parley.service.monitoring import MonitoringService, MonitorRequest
+
+    monitoring = MonitoringService(desk.storage, ChatNotifier(desk.bus, chat_frame))
+    await desk.instances.set_attribute(SYSTEM, desk.instance_id, "ENHANCED_CHAT_MONITORING", "true")
+    chat = await desk.chat_now()
+    agent = await desk.member(["Agent"], username="ana")
+    request = MonitorRequest(desk.instance_id, chat.contact_id, agent.user.id, ["SILENT_MONITOR"])
+    before = await desk.state()
+    with pytest.raises(AccessDenied, match=says(
+            "ana may not monitor contacts: none of the user's security profiles grants ManagerListenIn.")):
+        await monitoring.monitor(agent, request)
+    with pytest.raises(AccessDenied, match=says(
+            "ana may not see who monitors contacts: none of the user's security profiles grants ManagerListenIn.")):
+        await monitoring.monitors(agent, desk.instance_id, chat.contact_id)
+    for use_case, permission, action in MONITORING_CASES:
+        with pytest.raises(AccessDenied, match=says(
+                f"ana may not {action}: none of the user's security profiles grants {permission}.")):
+            require(agent, desk.instance_id, NEEDS[use_case].permission, NEEDS[use_case].action)
+    assert await desk.state() == before
+
+    # With ManagerListenIn (and the CCP), the access check passes: the chat, still queued, is the next refusal.
+    analyst = await desk.member(["QualityAnalyst", "Agent"], username="quinn")
+    assert await monitoring.monitors(analyst, desk.instance_id, chat.contact_id) == []
+    with pytest.raises(InvalidRequest, match="is not a live chat with an agent"):
+        await monitoring.monitor(analyst, MonitorRequest(desk.instance_id, chat.contact_id, analyst.user.id,
+                                                         ["SILENT_MONITOR"]))
+    # Barging in needs ManagerBargeIn, which the QualityAnalyst profile does not grant and CallCenterManager does.
+    with pytest.raises(AccessDenied, match=says(
+            "quinn may not barge in on contacts: none of the user's security profiles grants ManagerBargeIn.")):
+        require(analyst, desk.instance_id, "ManagerBargeIn", "barge in on contacts")
+    manager = await desk.member(["CallCenterManager"], username="mona")
+    require(manager, desk.instance_id, NEEDS["BargeIn"].permission, NEEDS["BargeIn"].action)

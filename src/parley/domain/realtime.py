@@ -12,6 +12,8 @@ Definitions (a *scope* is the queues, routing profiles and channels one result r
 - ``AGENTS_STAFFED``: online agents that are Available or hold a contact (offered, connected or in after-contact
   work): Online without those idle in a custom or error status.
 - ``SLOTS_ACTIVE``: slots held: contacts offered to, connected to, or in after-contact work with an agent.
+  A supervisor's monitoring contact (initiation method ``MONITOR``) is none of an agent's contacts here: it is not a
+  chat the supervisor serves, so it counts neither as a chat nor as a slot (:func:`agent_holds`).
 - ``SLOTS_AVAILABLE``: free slots of Available agents (the routing profile's concurrency less the slots held).
 - ``CONTACTS_IN_QUEUE``: contacts waiting for an agent in a queue: queued, or offered and not yet accepted.
 - ``OLDEST_CONTACT_AGE``: how long the longest-waiting of those has waited since it entered its queue, whole
@@ -30,7 +32,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from parley.domain.agents import ERROR, NOT_ROUTABLE, OFFLINE, Presence
-from parley.domain.contact import CONNECTED, CONNECTING, ENDED, Contact
+from parley.domain.contact import CONNECTED, CONNECTING, ENDED, HOLDS_SLOT, Contact
 from parley.domain.resources import Queue, RoutingProfile, User
 
 CHANNELS = ("VOICE", "CHAT", "TASK", "EMAIL")
@@ -46,6 +48,14 @@ UNITS: dict[str, str] = {
 }
 # Metrics about what waits in queues (the others are about agents).
 QUEUE_METRICS = frozenset({"CONTACTS_IN_QUEUE", "OLDEST_CONTACT_AGE", "CONTACTS_SCHEDULED"})
+# The initiation method of a supervisor's monitoring contact (MonitorContact).
+MONITOR_METHOD = "MONITOR"
+
+
+def agent_holds(contact: Contact) -> bool:
+    """Whether ``contact`` is one of its agent's contacts in the figures: offered, connected or in after-contact
+    work, and not a supervisor's monitoring contact."""
+    return bool(contact.agent_user_id) and contact.state in HOLDS_SLOT and contact.initiation_method != MONITOR_METHOD
 
 
 @dataclass(frozen=True)

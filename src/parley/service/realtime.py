@@ -18,9 +18,9 @@ from parley.domain.agents import OFFLINE, Presence
 from parley.domain.arns import ARN_WORDS, parse_resource_arn
 from parley.domain.callers import Caller
 from parley.domain.clock import utcnow
-from parley.domain.contact import HOLDS_SLOT, Contact, Participant
+from parley.domain.contact import Contact, Participant
 from parley.domain.errors import InvalidParameter, NotFound
-from parley.domain.realtime import CHANNELS, AgentNow, Scope, figures, standard_queues
+from parley.domain.realtime import CHANNELS, AgentNow, Scope, agent_holds, figures, standard_queues
 from parley.domain.realtime_query import (
     ASCENDING,
     CHANNEL,
@@ -129,7 +129,7 @@ class RealtimeService:
             chat_participants = tuple(await tx.participants_of_chats(chat_ids))
         held: dict[str, list[Contact]] = {}
         for contact in live:
-            if contact.agent_user_id and contact.state in HOLDS_SLOT:
+            if agent_holds(contact) and contact.agent_user_id:
                 held.setdefault(contact.agent_user_id, []).append(contact)
         agents = tuple(
             AgentNow(user, presences.get(user.id) or _offline(user, now, offline),

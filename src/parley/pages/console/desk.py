@@ -30,6 +30,7 @@ from parley.service.auth import AuthService
 from parley.service.directory import DirectoryService
 from parley.service.instances import InstanceService
 from parley.service.live import LiveService
+from parley.service.monitoring import MonitoringService
 from parley.service.quick_connects import QuickConnectService
 from parley.service.widgets import WidgetService
 
@@ -78,6 +79,8 @@ class Services:
     # The live view (/admin/live) and the audit trail (/admin/audit); an area without its service is not served.
     live: LiveService | None = None
     audit: AuditService | None = None
+    # "Monitor" on the live view's active chats (enhanced chat monitoring); without it the live view offers none.
+    monitoring: MonitoringService | None = None
 
 
 class Desk:

@@ -35,7 +35,7 @@ class ConsolePages:
         routes: list[BaseRoute] = [route for area in areas for route in area(self.desk).routes()]
         services = self.desk.services
         if services.live is not None:
-            routes += LivePages(self.desk, services.live).routes()
+            routes += LivePages(self.desk, services.live, services.monitoring).routes()
         if services.audit is not None:
             routes += AuditPages(self.desk, services.audit).routes()
         return routes
