@@ -1,47 +1,34 @@
-"""``/agent`` framed by a page of the demo instance's approved origin (``http://127.0.0.1:8080``), as a CRM embeds
+"""``/agent`` framed by a page of an approved origin of the demo instance (one approved for the test), as a CRM embeds
 its agents' workspace: signed in, it frames the CCP itself and takes a chat. A page of another origin cannot frame
 it (CSP ``frame-ancestors``): the browser refuses and the page shows no workspace."""
 
 from __future__ import annotations
 
-import errno
-import socket
-import time
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
 from parley.client import customer
-from tests.conftest import Server, free_port
+from tests.conftest import Server, connect_client, free_port
 from tests.e2e.streams.pages import PageServer
 
 from .conftest import Browse
 from .support import WAIT_MS, sign_in, until
 
 pytestmark = pytest.mark.e2e
-APPROVED_PORT = 8080  # http://127.0.0.1:8080 is an approved origin of the demo instance
 HOST = """<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Acme CRM</title></head>
 <body><h1>Acme CRM</h1><iframe src="{src}" title="Agent workspace" width="1200" height="720"></iframe></body></html>"""
 
 
-def _port_is_free(port: int) -> bool:
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-        except OSError as err:
-            if err.errno == errno.EADDRINUSE:
-                return False
-            raise
-    return True
-
-
 @pytest.fixture
-def approved_site() -> Iterator[PageServer]:
-    deadline = time.monotonic() + 60  # another suite's page server may hold the port for a moment
-    while not _port_is_free(APPROVED_PORT) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    site = PageServer(APPROVED_PORT)
+def approved_site(parley: Server) -> Iterator[PageServer]:
+    """A page server on a free port whose origin the test approves on the demo instance (the demo's own
+    ``http://127.0.0.1:8080`` is held by the StreamsJS suite's page server for the whole session)."""
+    site = PageServer(free_port())
+    connect = connect_client(parley.url)
+    instance = next(i["Id"] for i in connect.list_instances()["InstanceSummaryList"] if i["InstanceAlias"] == "demo")
+    connect.associate_approved_origin(InstanceId=instance, Origin=site.origin)
     site.add("/favicon.ico", b"", "image/x-icon")
     yield site
     site.close()
