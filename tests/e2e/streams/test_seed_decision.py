@@ -83,9 +83,9 @@ def _pytest_seed_page(tmp_path: Path, ci: str | None) -> subprocess.CompletedPro
 def test_clean_clone_skips_and_ci_fails(tmp_path: Path) -> None:
     skipped = _pytest_seed_page(tmp_path / "a", None)
     assert skipped.returncode == 0, skipped.stdout + skipped.stderr
-    assert "2 skipped" in skipped.stdout and "SKIPPED" in skipped.stdout, skipped.stdout
+    assert "3 skipped" in skipped.stdout and "SKIPPED" in skipped.stdout, skipped.stdout
     assert "seed document not found" in skipped.stdout, skipped.stdout  # the reason is in the -rs summary
     failed = _pytest_seed_page(tmp_path / "b", "true")
     assert failed.returncode == 1, failed.stdout + failed.stderr
-    assert "2 failed" in failed.stdout or "2 error" in failed.stdout, failed.stdout
+    assert "3 failed" in failed.stdout or "3 error" in failed.stdout, failed.stdout
     assert "missing under CI" in failed.stdout and "skipped" not in failed.stdout, failed.stdout

@@ -7,9 +7,20 @@ export function duration(ms) {
   return h ? `${h}:${String(m).padStart(2, "0")}:${s}` : `${m}:${s}`;
 }
 
+// One formatter for every time shown (what toLocaleTimeString([], { hour, minute }) gives, without building a
+// formatter per call).
+const CLOCK = new Intl.DateTimeFormat([], { hour: "2-digit", minute: "2-digit" });
 export function clock(iso) {
   const when = new Date(iso);
-  return Number.isNaN(when.getTime()) ? "" : when.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  return Number.isNaN(when.getTime()) ? "" : CLOCK.format(when);
+}
+
+// An item's time as shown, formatted once per item (adapter/chat.js asks when the item is added).
+const stamps = new WeakMap();
+export function timeOf(item) {
+  let text = stamps.get(item);
+  if (text === undefined) { text = clock(item.AbsoluteTime); stamps.set(item, text); }
+  return text;
 }
 
 export const ROLES = { AGENT: "Agent", CUSTOMER: "Customer", CUSTOM_BOT: "Bot", SYSTEM: "System",

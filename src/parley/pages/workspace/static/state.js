@@ -52,7 +52,14 @@ export function chatOf(id) {
   if (!chat) {
     chat = {
       id,
-      items: signal([]),          // ordered, de-duplicated by Id
+      // The items, ordered by time and de-duplicated by Id, in one array that grows in place (adapter/chat.js
+      // addItems); `version` counts its changes. Read them as `chat.items.value`, which subscribes to `version`.
+      list: [],
+      version: signal(0),
+      items: null,
+      last: signal(null),         // the newest MESSAGE or ATTACHMENT item (the chat list's preview)
+      shown: 0,                   // how many of the newest items the transcript shows (0: its default)
+      seen: 0,                    // how many items the transcript had when it last rendered
       ids: new Set(),
       typing: signal({}),         // participantId -> { name, until }
       receipts: signal({}),       // messageId -> "Delivered" | "Read"
@@ -61,6 +68,8 @@ export function chatOf(id) {
       me: signal(""),             // my participant id in this chat
       scroll: null,               // scrollTop kept while another chat is shown (null: at the bottom)
     };
+    const record = chat;
+    chat.items = { get value() { void record.version.value; return record.list; }, peek: () => record.list };
     chats.set(id, chat);
   }
   return chat;

@@ -57,6 +57,12 @@ export function removeParty(id, connectionId, name) {
     connection.destroy(callbacks(what, () => { notice.value = `${name} removed`; }));
   });
 }
+// A silent monitor steps in (docs/monitoring.md): StreamsJS's UpdateMonitorParticipantState, SILENT_MONITOR → BARGE.
+export function bargeIn(id) {
+  const what = "Could not barge in";
+  withContact(id, what, (c) => c.updateMonitorParticipantState(connect.MonitoringMode.BARGE,
+    callbacks(what, () => { notice.value = "You barged in: the customer and the agents now see you"; })));
+}
 export function closeContact(id) {
   withContact(id, "Could not close the contact", (c) => c.clear(callbacks("Could not close the contact")));
 }
@@ -78,6 +84,7 @@ export async function send(id, text) {
 
 export function typing(id) {
   const session = sessionOf(id);
+  if (contacts.value.find((c) => c.id === id && c.silent)) { return; } // a silent monitor sends nothing
   const last = typingSent.get(id) || 0;
   if (!session || Date.now() - last < 5000) { return; }
   typingSent.set(id, Date.now());
@@ -88,7 +95,8 @@ export function typing(id) {
 // receipts in multi-party chats, and Parley refuses them there).
 export function markRead(id, messageId, parties) {
   const session = sessionOf(id);
-  if (!session || parties !== 2 || readSent.get(id) === messageId) { return; }
+  const view = contacts.value.find((c) => c.id === id);
+  if (!session || parties !== 2 || readSent.get(id) === messageId || (view && view.silent)) { return; }
   readSent.set(id, messageId);
   session.sendEvent({ contentType: READ, content: JSON.stringify({ messageId }) }).catch(() => {});
 }

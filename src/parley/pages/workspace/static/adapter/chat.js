@@ -1,7 +1,9 @@
 // One ChatJS session per chat, from contact.getAgentConnection().getMediaController(), with every handler bound
 // exactly once per session (the seed page's bug was binding them again on every refresh). Items are kept once
 // each, by Id, whether they come from the socket, the transcript or the reload cache.
+import { batch } from "@preact/signals";
 import { chatOf, notice, selectedId } from "../state.js";
+import { timeOf } from "../format.js";
 import { cacheItems, cachedItems } from "./store.js";
 
 export const TYPING = "application/vnd.amazonaws.connect.event.typing";
@@ -9,6 +11,19 @@ export const READ = "application/vnd.amazonaws.connect.event.message.read";
 const TYPING_MS = 12000;
 const sessions = new Map(); // contact id -> { session, promise }
 const hydrated = new Set();
+
+// The reload cache is written at most every CACHE_MS per chat (and when the page goes), not on every item.
+const CACHE_MS = 500;
+const unsaved = new Map(); // contact id -> chat
+function saveNow() {
+  for (const chat of unsaved.values()) { cacheItems(chat.id, chat.list); }
+  unsaved.clear();
+}
+function saveLater(chat) {
+  if (!unsaved.size) { setTimeout(saveNow, CACHE_MS); }
+  unsaved.set(chat.id, chat);
+}
+addEventListener("pagehide", saveNow);
 
 export function sessionOf(id) { return sessions.get(id)?.session || null; }
 
@@ -30,10 +45,49 @@ export function addItems(chat, items, live) {
     fresh.push(item);
   }
   if (!fresh.length) { return; }
-  const all = [...chat.items.value, ...fresh];
-  all.sort((a, b) => String(a.AbsoluteTime).localeCompare(String(b.AbsoluteTime)));
-  chat.items.value = all;
-  cacheItems(chat.id, all);
+  batch(() => { place(chat, fresh, live); });
+}
+
+const timeKey = (item) => String(item.AbsoluteTime);
+const shownInList = (item) => item.Type === "MESSAGE" || item.Type === "ATTACHMENT";
+
+// Where an item goes in a list ordered by time: after every item of the same time or earlier (a stable order).
+function slot(list, key) {
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (timeKey(list[mid]) <= key) { lo = mid + 1; } else { hi = mid; }
+  }
+  return lo;
+}
+
+// New items into the chat's ordered list, in place: a live item (the newest, nearly always) is pushed; a page of
+// the transcript (older items) is merged in once. Then one version bump tells the components.
+function place(chat, fresh, live) {
+  const list = chat.list;
+  if (fresh.length === 1) {
+    const item = fresh[0];
+    const key = timeKey(item);
+    if (!list.length || timeKey(list[list.length - 1]) <= key) { list.push(item); } else { list.splice(slot(list, key), 0, item); }
+  } else {
+    const add = fresh.map((item, i) => [timeKey(item), i, item]).sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : a[1] - b[1]));
+    const merged = [];
+    let i = 0;
+    for (const [key, , item] of add) {
+      while (i < list.length && timeKey(list[i]) <= key) { merged.push(list[i]); i += 1; }
+      merged.push(item);
+    }
+    while (i < list.length) { merged.push(list[i]); i += 1; }
+    list.length = 0;
+    for (const item of merged) { list.push(item); }
+  }
+  for (const item of fresh) { timeOf(item); }
+  chat.version.value += 1;
+  let last = null;
+  for (let i = list.length - 1; i >= 0 && !last; i -= 1) { if (shownInList(list[i])) { last = list[i]; } }
+  if (chat.last.peek() !== last) { chat.last.value = last; }
+  saveLater(chat);
   for (const item of fresh) {
     if (item.ParticipantId && chat.typing.value[item.ParticipantId]) {
       const { [item.ParticipantId]: _gone, ...rest } = chat.typing.value;

@@ -18,8 +18,26 @@ function partyOf(conn, customerName) {
   }
   const name = (conn.type === "agent" ? media.agentName : media.agentName || (conn.endpoint && conn.endpoint.name)) ||
     conn.quickConnectName || "Agent";
-  return { ...base, kind: conn.type === "agent" ? "me" : "agent", role: "Agent", name,
-           quickConnect: conn.quickConnectName || "" };
+  // A supervisor: me on a monitoring contact (state silent_monitor or barge), or a barged one in an agent's chat
+  // (a third-party connection with monitorStatus BARGE: what makes StreamsJS's contact.isUnderSupervision() true).
+  const supervisor = Boolean(conn.monitorStatus);
+  const barged = conn.monitorStatus === "BARGE";
+  return { ...base, state: state === "silent_monitor" || state === "barge" ? "connected" : state,
+           kind: conn.type === "agent" ? "me" : "agent", name, quickConnect: conn.quickConnectName || "",
+           role: supervisor ? (barged ? "Supervisor (barged in)" : "Supervisor") : "Agent",
+           stateLabel: supervisor && !barged ? "Monitoring silently" : "",
+           supervisor, silent: supervisor && !barged };
+}
+
+// The monitoring side of a contact (docs/monitoring.md): null unless it is my monitoring contact (MonitorContact).
+function monitoringOf(data, own) {
+  if (String(data.initiationMethod || "").toLowerCase() !== "monitor" || !own) { return null; }
+  const info = own.monitoringInfo || {};
+  return {
+    mode: own.monitorStatus === "BARGE" || (own.state && own.state.type === "barge") ? "BARGE" : "SILENT_MONITOR",
+    canBarge: (own.monitorCapabilities || []).includes("BARGE"),
+    agent: (info.agent && info.agent.agentName) || "",
+  };
 }
 
 export function contactView(contact) {
@@ -33,6 +51,7 @@ export function contactView(contact) {
   const offer = (type === "connecting" || type === "incoming") && own && own.state.type === "connecting";
   const method = String(data.initiationMethod || "").toLowerCase();
   const others = parties.filter((p) => p.kind === "agent" && p.state === "connected").map((p) => p.name);
+  const monitoring = monitoringOf(data, own);
   const features = data.contactFeatures || {};
   return {
     id: contact.getContactId(),
@@ -49,6 +68,9 @@ export function contactView(contact) {
     customerName,
     queue: (data.queue && data.queue.name) || "",
     parties,
+    monitoring,
+    silent: Boolean(monitoring && monitoring.mode === "SILENT_MONITOR"),
+    underSupervision: parties.some((p) => p.kind === "agent" && p.supervisor && p.state === "connected"),
     me: own ? own.connectionId : "",
     meLeft: !own || own.state.type === "disconnected",
     multiParty: features.multiPartyConferenceEnabled !== false,

@@ -50,6 +50,11 @@ function useWide() {
   return wide;
 }
 
+// The polite live region reads `notice` itself, so an announcement renders this line and nothing else.
+function LiveRegion() {
+  return html`<p class="visually-hidden" aria-live="polite">${notice.value}</p>`;
+}
+
 export function App() {
   const wide = useWide();
   useEffect(() => {
@@ -80,7 +85,7 @@ export function App() {
             : html`<div class="idle"><h1>No chat open</h1><p>New chats appear on the left. Press <kbd>?</kbd> for keyboard shortcuts.</p></div>`}
         </main>
       </div>
-      <p class="visually-hidden" aria-live="polite">${notice.value}</p>
+      <${LiveRegion} />
       <${Picker} />
       <${HelpDialog} />
       <${SaveReply} />

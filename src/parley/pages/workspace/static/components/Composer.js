@@ -12,7 +12,7 @@ import { CannedList, LIST_ID, optionId } from "./CannedList.js";
 // The canned-response search: the whole draft is "/" and one line of words.
 const slashQuery = (text) => (text.startsWith("/") && !text.includes("\n") ? text.slice(1) : null);
 
-export function Composer({ view, disabled }) {
+export function Composer({ view, disabled, readOnly }) {
   const [text, setText] = useState(() => draftOf(view.id));
   const [busy, setBusy] = useState(false);
   const [active, setActive] = useState(0);
@@ -69,10 +69,11 @@ export function Composer({ view, disabled }) {
   return html`
     <form class="composer" onSubmit=${submit}>
       ${open && html`<${CannedList} query=${query} matches=${matches} active=${active} onPick=${insert} />`}
+      ${readOnly && html`<p id="ws-message-readonly" class="composer-note">Read-only: you are monitoring silently. Barge in to write.</p>`}
       <label for="ws-message" class="visually-hidden">Message</label>
       <textarea id="ws-message" ref=${box} rows="2" value=${text} disabled=${disabled} aria-keyshortcuts="Enter"
         aria-autocomplete="list" aria-controls=${open && matches.length ? LIST_ID : undefined}
-        aria-activedescendant=${open && current ? optionId(current) : undefined} aria-describedby="ws-message-hint"
+        aria-activedescendant=${open && current ? optionId(current) : undefined} aria-describedby=${readOnly ? "ws-message-readonly ws-message-hint" : "ws-message-hint"}
         placeholder=${disabled ? "" : `Message ${view.customerName}…`}
         onInput=${(e) => change(e.currentTarget.value)} onKeyDown=${keydown}></textarea>
       <span id="ws-message-hint" class="visually-hidden">Type / for canned responses.</span>

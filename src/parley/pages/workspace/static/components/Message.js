@@ -1,8 +1,11 @@
 // One item of a transcript: a message (sender, role, time; Markdown rendered safely, anything else as text),
 // a file, an interactive message as the customer saw it, or a system notice.
+// A message renders again only when one of its props changes (a receipt, its chat going live or ending), never
+// because another message arrived.
+import { Component } from "preact";
 import { html } from "../html.js";
 import { renderMarkdown } from "../markdown.js";
-import { clock, ROLES } from "../format.js";
+import { timeOf, ROLES } from "../format.js";
 import { Attachment } from "./Attachment.js";
 
 const EVENT = "application/vnd.amazonaws.connect.event.";
@@ -53,10 +56,11 @@ function Body({ item, contactId, live }) {
   return html`<p class="text">${item.Content}</p>`;
 }
 
-export function Message({ item, mine, party, contactId, receipt, live }) {
+function render({ item, mine, party, contactId, receipt, live }) {
   const notice = noticeText(item);
+  const time = timeOf(item);
   if (item.Type === "EVENT") {
-    return notice ? html`<div class="notice"><span>${notice}</span> <time>${clock(item.AbsoluteTime)}</time></div>` : null;
+    return notice ? html`<div class="notice"><span>${notice}</span> <time>${time}</time></div>` : null;
   }
   const role = ROLES[item.ParticipantRole] || item.ParticipantRole || "";
   return html`
@@ -64,9 +68,19 @@ export function Message({ item, mine, party, contactId, receipt, live }) {
       <div class="meta">
         <span class="sender">${item.DisplayName || role}</span>
         <span class="role">${mine ? "You" : role}</span>
-        <time datetime=${item.AbsoluteTime}>${clock(item.AbsoluteTime)}</time>
+        <time datetime=${item.AbsoluteTime}>${time}</time>
       </div>
       <div class="bubble"><${Body} item=${item} contactId=${contactId} live=${live} /></div>
       ${receipt && html`<div class="receipt">${receipt}</div>`}
     </div>`;
+}
+
+export class Message extends Component {
+  shouldComponentUpdate(next) {
+    const now = this.props;
+    return next.item !== now.item || next.mine !== now.mine || next.party !== now.party
+      || next.contactId !== now.contactId || next.receipt !== now.receipt || next.live !== now.live;
+  }
+
+  render(props) { return render(props); }
 }

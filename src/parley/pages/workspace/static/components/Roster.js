@@ -6,7 +6,7 @@ import { removeParty } from "../adapter/actions.js";
 const STATES = { connecting: "Invited, connecting", connected: "Connected", disconnected: "Left" };
 
 export function Roster({ view, open, colours }) {
-  const active = !view.acw && !view.meLeft;
+  const active = !view.acw && !view.meLeft && !view.silent; // a silent monitor may not act in the chat
   const count = view.parties.filter((p) => p.state !== "disconnected").length;
   return html`
     <details class="roster" open=${open}>
@@ -21,7 +21,7 @@ export function Roster({ view, open, colours }) {
               <span class="party-dot" aria-hidden="true"></span>
               <span class="party-text">
                 <span class="party-name">${p.name}${p.kind === "me" ? " (you)" : ""}</span>
-                <span class="party-state">${p.role} · ${STATES[p.state] || p.state}</span>
+                <span class="party-state">${p.role} · ${p.stateLabel || STATES[p.state] || p.state}</span>
               </span>
               ${removable && html`<button type="button" class="secondary small"
                 onClick=${() => removeParty(view.id, p.id, p.name)}
