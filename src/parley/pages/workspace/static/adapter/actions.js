@@ -3,6 +3,7 @@
 import { alertText, chatOf, contacts, notice, selectedId } from "../state.js";
 import { agentObject, contactObject, reasonOf } from "./streams.js";
 import { READ, TYPING, sessionOf } from "./chat.js";
+import { markSeen } from "./store.js";
 
 const MARKDOWN = /[*_`#>\[\]]|^\s*[-+] |^\s*\d+\. /m;
 const typingSent = new Map();
@@ -118,4 +119,8 @@ export async function download(id, attachmentId) {
   return session.downloadAttachment({ attachmentId });
 }
 
-export function clearUnread(id) { const chat = chatOf(id); if (chat.unread.value) { chat.unread.value = 0; } }
+export function clearUnread(id) {
+  const chat = chatOf(id);
+  if (chat.unread.value) { chat.unread.value = 0; }
+  if (chat.list.length) { markSeen(id, String(chat.list[chat.list.length - 1].AbsoluteTime)); }
+}

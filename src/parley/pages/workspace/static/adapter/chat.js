@@ -4,7 +4,7 @@
 import { batch } from "@preact/signals";
 import { chatOf, notice, selectedId } from "../state.js";
 import { timeOf } from "../format.js";
-import { cacheItems, cachedItems } from "./store.js";
+import { cacheItems, cachedItems, markSeen, seenMark } from "./store.js";
 
 export const TYPING = "application/vnd.amazonaws.connect.event.typing";
 export const READ = "application/vnd.amazonaws.connect.event.message.read";
@@ -83,6 +83,12 @@ function place(chat, fresh, live) {
     for (const item of merged) { list.push(item); }
   }
   for (const item of fresh) { timeOf(item); }
+  const onScreen = selectedId.value === chat.id && !document.hidden;
+  // Items a transcript load brings (after a reload or a reconnect) that are newer than what the agent last had on
+  // screen were never seen: they count as unread like live ones. A chat never on screen has no mark: its history
+  // is not "new".
+  const mark = live ? "" : seenMark(chat.id);
+  if (onScreen) { markSeen(chat.id, timeKey(list[list.length - 1])); }
   chat.version.value += 1;
   let last = null;
   for (let i = list.length - 1; i >= 0 && !last; i -= 1) { if (shownInList(list[i])) { last = list[i]; } }
@@ -95,8 +101,10 @@ function place(chat, fresh, live) {
     }
     const fromOther = item.ParticipantId !== chat.me.value && (item.Type === "MESSAGE" || item.Type === "ATTACHMENT");
     if (live && fromOther) {
-      if (selectedId.value !== chat.id || document.hidden) { chat.unread.value += 1; }
+      if (!onScreen) { chat.unread.value += 1; }
       notice.value = `New message from ${item.DisplayName || "a participant"}`;
+    } else if (fromOther && mark && !onScreen && timeKey(item) > mark) {
+      chat.unread.value += 1;
     }
   }
 }

@@ -3,6 +3,7 @@
 const ITEMS = "parley.ws.items.";
 const DRAFT = "parley.ws.draft.";
 const SELECTED = "parley.ws.selected";
+const READ = "parley.ws.read.";
 const KEEP = 400; // newest items kept per chat
 
 function read(storage, key, fallback) {
@@ -21,8 +22,13 @@ export const draftOf = (id) => read(localStorage, DRAFT + id, "");
 export function saveDraft(id, text) {
   if (text) { write(localStorage, DRAFT + id, text); } else { try { localStorage.removeItem(DRAFT + id); } catch (e) { /* off */ } }
 }
+// The time of the newest item the agent had on screen in a chat: what a reload counts unread messages from.
+export const seenMark = (id) => read(sessionStorage, READ + id, "");
+export function markSeen(id, time) { if (time) { write(sessionStorage, READ + id, time); } }
 export const savedSelection = () => read(sessionStorage, SELECTED, null);
 export function saveSelection(id) { write(sessionStorage, SELECTED, id); }
 export function forget(id) {
-  try { sessionStorage.removeItem(ITEMS + id); localStorage.removeItem(DRAFT + id); } catch (e) { /* off */ }
+  try {
+    sessionStorage.removeItem(ITEMS + id); sessionStorage.removeItem(READ + id); localStorage.removeItem(DRAFT + id);
+  } catch (e) { /* off */ }
 }
