@@ -56,6 +56,7 @@ TOP_LEVEL: dict[str, str] = {
     "widget_cli": "entry",
     # ``parley canned``'s actions, likewise.
     "canned_cli": "entry",
+    "cli_common": "entry",
     # Settings read from the command line, the environment and the data directory (it does file I/O): an
     # outer ring that only the root and the entry points read; the rings get plain values from app.py.
     "config": "config",

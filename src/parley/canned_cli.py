@@ -8,19 +8,17 @@ Without ``--user`` an action works on the instance's shared list; with ``--user 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
+from parley.cli_common import instance_id_of, run_reporting
 from parley.config import Config
 from parley.domain.callers import SYSTEM
 from parley.domain.canned import CannedResponse
-from parley.domain.errors import DomainError, InvalidRequest, NotFound
+from parley.domain.errors import InvalidRequest, NotFound
 from parley.domain.resources import User
 from parley.service.canned import CannedResponseService
 from parley.service.instances import InstanceService
-from parley.service.ports import StorageUnavailable
 from parley.storage import open_storage
 
 # The flags ``PARLEY_<FLAG>`` environment variables may give ``parley canned``: where the database is.
@@ -76,13 +74,7 @@ def add_canned_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
 
 def run_canned_command(args: argparse.Namespace) -> int:
     """Run ``parley canned ACTION``; 1 with the reason on stderr when it is refused."""
-    try:
-        return asyncio.run(_run(args))
-    except DomainError as exc:
-        print(f"parley canned: {exc.message}", file=sys.stderr)
-    except (StorageUnavailable, ValueError, OSError) as exc:
-        print(f"parley canned: {type(exc).__name__}: {exc}", file=sys.stderr)
-    return 1
+    return run_reporting("canned", _run(args))
 
 
 Action = Callable[[CannedResponseService, InstanceService, argparse.Namespace], Awaitable[int]]
@@ -99,16 +91,7 @@ async def _run(args: argparse.Namespace) -> int:
 async def _list_of(canned: CannedResponseService, instances: InstanceService,
                    args: argparse.Namespace) -> tuple[str, str | None]:
     """The instance's id and the owner's user id (None: the instance's shared list) the flags name."""
-    if args.instance:
-        found = await instances.find_instance(args.instance)
-        if found is None:
-            raise NotFound(f"There is no instance with the alias or id '{args.instance[:100]}'.")
-        instance_id = found.id
-    else:
-        listed, _ = await instances.list_instances(SYSTEM, None, 2)
-        if len(listed) != 1:
-            raise InvalidRequest("Name the instance with --instance (its alias or id).")
-        instance_id = listed[0].id
+    instance_id = await instance_id_of(instances, args.instance, "Name the instance with --instance (its alias or id).")
     if not args.user:
         return instance_id, None
     user = None

@@ -5,16 +5,15 @@ directly (with or without the server running), through the same use cases as eve
 from __future__ import annotations
 
 import argparse
-import asyncio
 import html
-import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from parley.aws.participant.items import chat_frame
+from parley.cli_common import instance_id_of, run_reporting
 from parley.config import Config
 from parley.domain.callers import SYSTEM
-from parley.domain.errors import DomainError, InvalidRequest, NotFound
+from parley.domain.errors import InvalidRequest, NotFound
 from parley.domain.ids import looks_like_uuid
 from parley.domain.resources import ContactFlow
 from parley.domain.widgets import Widget
@@ -24,7 +23,7 @@ from parley.service.contacts import ContactService
 from parley.service.instances import SAMPLE_INBOUND_FLOW, InstanceService
 from parley.service.notify import ChatNotifier
 from parley.service.passwords import Passwords
-from parley.service.ports import Storage, StorageUnavailable
+from parley.service.ports import Storage
 from parley.service.widgets import WidgetChanges, WidgetService
 from parley.storage import open_storage
 
@@ -110,13 +109,7 @@ def add_widget_parser(commands: argparse._SubParsersAction[argparse.ArgumentPars
 
 def run_widget_command(args: argparse.Namespace) -> int:
     """Run ``parley widget ACTION``; 1 with the reason on stderr when it is refused."""
-    try:
-        return asyncio.run(_run(args))
-    except DomainError as exc:
-        print(f"parley widget: {exc.message}", file=sys.stderr)
-    except (StorageUnavailable, ValueError, OSError) as exc:
-        print(f"parley widget: {type(exc).__name__}: {exc}", file=sys.stderr)
-    return 1
+    return run_reporting("widget", _run(args))
 
 
 Action = Callable[[WidgetService, InstanceService, argparse.Namespace], Awaitable[int]]
@@ -135,15 +128,7 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 async def _instance_id(instances: InstanceService, ref: str | None) -> str:
-    if ref:
-        found = await instances.find_instance(ref)
-        if found is None:
-            raise NotFound(f"There is no instance with the alias or id '{ref[:100]}'.")
-        return found.id
-    listed, _ = await instances.list_instances(SYSTEM, None, 2)
-    if len(listed) != 1:
-        raise InvalidRequest("Name the widget's instance with --instance (its alias or id).")
-    return listed[0].id
+    return await instance_id_of(instances, ref, "Name the widget's instance with --instance (its alias or id).")
 
 
 async def _flow_id(storage: Storage, instance_id: str, ref: str) -> str:
