@@ -9,13 +9,12 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from alembic import command as alembic_command
 from sqlalchemy.exc import IntegrityError
 
 from parley.domain.canned import CannedResponse
 from parley.storage.database import SqlStorage, open_storage
-from tests.storage.test_contract import _migrate, _on_connection
+from tests.storage.test_contract import tables_after
 from tests.storage.test_widget_repos import T0, Boom, new_instance, uid
 
 
@@ -100,16 +99,8 @@ async def test_update_delete_and_rollback(storage: SqlStorage) -> None:
 
 async def test_migration_0009_adds_canned_responses_and_downgrades(fresh_url: str) -> None:
     """A database of the previous release gets the table at start-up; downgrading removes it and nothing else."""
-    tables: dict[str, set[str]] = {}
-
-    def at(revision: str, step: Any) -> Any:
-        def run(conn: sa.Connection) -> None:
-            _migrate(conn, step, revision)
-            tables[revision] = set(sa.inspect(conn).get_table_names())
-        return run
-
-    await _on_connection(fresh_url, at("0008", alembic_command.upgrade))
-    assert "canned_responses" not in tables["0008"]
+    before = await tables_after(fresh_url, alembic_command.upgrade, "0008")
+    assert "canned_responses" not in before
     store = await open_storage(fresh_url)  # migrates to the head
     try:
         iid = await new_instance(store)
@@ -119,6 +110,4 @@ async def test_migration_0009_adds_canned_responses_and_downgrades(fresh_url: st
             assert [r.name for r in await tx.list_canned_responses(iid, None)] == ["Shared"]
     finally:
         await store.close()
-    before = set(tables["0008"])
-    await _on_connection(fresh_url, at("0008", alembic_command.downgrade))
-    assert tables["0008"] == before
+    assert await tables_after(fresh_url, alembic_command.downgrade, "0008") == before

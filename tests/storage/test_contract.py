@@ -389,6 +389,18 @@ def _migrate(conn: sa.Connection, step: Callable[[AlembicConfig, str], None], re
     step(config, revision)
 
 
+async def tables_after(url: str, step: Callable[[AlembicConfig, str], None], revision: str) -> set[str]:
+    """The database's table names once ``step`` (alembic's upgrade or downgrade) has taken it to ``revision``."""
+    tables: set[str] = set()
+
+    def run(conn: sa.Connection) -> None:
+        _migrate(conn, step, revision)
+        tables.update(sa.inspect(conn).get_table_names())
+
+    await _on_connection(url, run)
+    return tables
+
+
 async def test_migration_0005_derives_last_seq_and_downgrades(fresh_url: str) -> None:
     """Upgrading drops ``chats.last_seq`` (read from the items since); downgrading fills it from the items."""
     chat_ids = [uid(), uid()]

@@ -8,14 +8,13 @@ from datetime import timedelta
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from alembic import command as alembic_command
 
 from parley.domain.agents import OFFLINE, ROUTABLE, Presence
 from parley.domain.audit import AuditEvent
 from parley.domain.contact import CLOSED, CONNECTED, CONNECTING, ENDED, QUEUED, Contact, Participant
 from parley.storage.database import SqlStorage, open_storage
-from tests.storage.test_contract import _migrate, _on_connection
+from tests.storage.test_contract import tables_after
 from tests.storage.test_widget_repos import T0, Boom, new_instance, uid
 
 
@@ -102,16 +101,8 @@ async def test_an_event_rolls_back_with_its_change(storage: SqlStorage) -> None:
 
 
 async def test_migration_0010_adds_the_audit_trail_and_downgrades(fresh_url: str) -> None:
-    tables: dict[str, set[str]] = {}
-
-    def at(revision: str, step: Any) -> Any:
-        def run(conn: sa.Connection) -> None:
-            _migrate(conn, step, revision)
-            tables[revision] = set(sa.inspect(conn).get_table_names())
-        return run
-
-    await _on_connection(fresh_url, at("0009", alembic_command.upgrade))
-    assert "audit_events" not in tables["0009"]
+    before = await tables_after(fresh_url, alembic_command.upgrade, "0009")
+    assert "audit_events" not in before
     store = await open_storage(fresh_url)  # migrates to the head
     try:
         iid = await new_instance(store)
@@ -120,6 +111,4 @@ async def test_migration_0010_adds_the_audit_trail_and_downgrades(fresh_url: str
             assert len(await tx.list_audit_events(iid, "queue", None, 10)) == 1
     finally:
         await store.close()
-    before = set(tables["0009"])
-    await _on_connection(fresh_url, at("0009", alembic_command.downgrade))
-    assert tables["0009"] == before
+    assert await tables_after(fresh_url, alembic_command.downgrade, "0009") == before

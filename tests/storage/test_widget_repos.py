@@ -8,14 +8,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from alembic import command as alembic_command
 from sqlalchemy.exc import IntegrityError
 
 from parley.domain.instance import Instance
 from parley.domain.widgets import Widget
 from parley.storage.database import SqlStorage, open_storage
-from tests.storage.test_contract import _migrate, _on_connection
+from tests.storage.test_contract import tables_after
 
 T0 = datetime(2031, 5, 6, 7, 8, 9, 123000, tzinfo=UTC)
 
@@ -116,16 +115,8 @@ async def test_delete_and_rollback(storage: SqlStorage) -> None:
 
 async def test_migration_0007_adds_widgets_and_downgrades(fresh_url: str) -> None:
     """A database of the previous release gets the table at start-up; downgrading removes it and nothing else."""
-    tables: dict[str, set[str]] = {}
-
-    def at(revision: str, step: Any) -> Any:
-        def run(conn: sa.Connection) -> None:
-            _migrate(conn, step, revision)
-            tables[revision] = set(sa.inspect(conn).get_table_names())
-        return run
-
-    await _on_connection(fresh_url, at("0006", alembic_command.upgrade))
-    assert "widgets" not in tables["0006"]
+    before = await tables_after(fresh_url, alembic_command.upgrade, "0006")
+    assert "widgets" not in before
     store = await open_storage(fresh_url)  # migrates to the head
     try:
         iid = await new_instance(store)
@@ -134,6 +125,4 @@ async def test_migration_0007_adds_widgets_and_downgrades(fresh_url: str) -> Non
             assert [w.name for w in await tx.list_widgets(iid)] == ["After upgrade"]
     finally:
         await store.close()
-    before = set(tables["0006"])
-    await _on_connection(fresh_url, at("0006", alembic_command.downgrade))
-    assert tables["0006"] == before
+    assert await tables_after(fresh_url, alembic_command.downgrade, "0006") == before
