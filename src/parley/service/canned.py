@@ -54,12 +54,9 @@ class CannedResponseService:
     def __init__(self, storage: Storage) -> None:
         self.storage = storage
 
-    def _may(self, caller: Caller, instance_id: str, owner_user_id: str | None, use_case: str) -> None:
-        """The instance's list (``owner_user_id`` None) takes ``use_case``'s permission; an agent's own list takes
-        the CCP's permission, and a member may touch only its own."""
-        if owner_user_id is None:
-            allow(caller, instance_id, use_case)
-            return
+    def _own(self, caller: Caller, instance_id: str, owner_user_id: str) -> None:
+        """An agent's own list takes the CCP's permission, and a member may touch only its own. (The instance's list
+        takes each use case's permission, asked where it is used.)"""
         allow(caller, instance_id, "UseCannedResponses")
         if isinstance(caller, Member) and caller.user.id != owner_user_id:
             raise AccessDenied(f"{caller.name} may use only the instance's canned responses and their own.")
@@ -76,8 +73,10 @@ class CannedResponseService:
         """One list by name: the instance's (``owner_user_id`` None) or one agent's."""
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
-            self._may(caller, instance.id, owner_user_id, "ListCannedResponses")
-            if owner_user_id is not None:
+            if owner_user_id is None:
+                allow(caller, instance.id, "ListCannedResponses")
+            else:
+                self._own(caller, instance.id, owner_user_id)
                 await need(tx, User, instance.id, owner_user_id)
             return await tx.list_canned_responses(instance.id, owner_user_id)
 
@@ -89,8 +88,10 @@ class CannedResponseService:
                                          created_time=now, last_modified_time=now, owner_user_id=owner_user_id))
         async with self.storage.transaction() as tx:
             instance = await need_instance(tx, instance_id)
-            self._may(caller, instance.id, owner_user_id, "CreateCannedResponse")
-            if owner_user_id is not None:
+            if owner_user_id is None:
+                allow(caller, instance.id, "CreateCannedResponse")
+            else:
+                self._own(caller, instance.id, owner_user_id)
                 await need(tx, User, instance.id, owner_user_id)
             response = replace(draft, instance_id=instance.id)
             await self._check_name(tx, response)
@@ -107,7 +108,10 @@ class CannedResponseService:
         """The response with a new name and/or text."""
         async with self.storage.transaction() as tx:
             before = await self._need(tx, response_id)
-            self._may(caller, before.instance_id, before.owner_user_id, "UpdateCannedResponse")
+            if before.owner_user_id is None:
+                allow(caller, before.instance_id, "UpdateCannedResponse")
+            else:
+                self._own(caller, before.instance_id, before.owner_user_id)
             response = validated(replace(before, name=before.name if name is None else name,
                                          text=before.text if text is None else text, last_modified_time=utcnow()))
             if response.name != before.name:
@@ -120,7 +124,10 @@ class CannedResponseService:
         """Delete the response; returns it as it was."""
         async with self.storage.transaction() as tx:
             response = await self._need(tx, response_id)
-            self._may(caller, response.instance_id, response.owner_user_id, "DeleteCannedResponse")
+            if response.owner_user_id is None:
+                allow(caller, response.instance_id, "DeleteCannedResponse")
+            else:
+                self._own(caller, response.instance_id, response.owner_user_id)
             await tx.delete_canned_response(response.id)
             await _audit_txn(tx, caller, "DeleteCannedResponse", response)
         return response
@@ -128,7 +135,10 @@ class CannedResponseService:
     async def describe(self, caller: Caller, response_id: str) -> CannedResponse:
         async with self.storage.transaction() as tx:
             response = await self._need(tx, response_id)
-        self._may(caller, response.instance_id, response.owner_user_id, "ListCannedResponses")
+        if response.owner_user_id is None:
+            allow(caller, response.instance_id, "ListCannedResponses")
+        else:
+            self._own(caller, response.instance_id, response.owner_user_id)
         return response
 
     async def _check_name(self, tx: Tx, response: CannedResponse) -> None:
