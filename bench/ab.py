@@ -1,6 +1,7 @@
 """Compares the fan-out cost of two versions of Parley on the same machine, alternately (not part of the report).
 
-``python -m bench.ab --chats 100 --rates 800,1400,1800 --rounds 2 --src A=/path/to/old/src --src B=src``
+``python -m bench.ab --chats 100 --rates 800,1400,1800 --rounds 2 --src A=/path/to/old/src --src B=src
+[--postgres]``
 (``--profile RATE`` records a py-spy profile of that step under ``bench/results/``)
 
 Each ``--src NAME=DIR`` is a directory holding the ``parley`` package (a git worktree's ``src``); its server
@@ -28,10 +29,12 @@ from bench.lib import HttpPool
 from bench.proto import discover
 from bench.run import (
     OWN_CONNECTIONS,
+    PG_DSN,
     SEND_CONNECTIONS,
     agents_for,
     floor_server,
     parley_server,
+    pg,
     settle,
     start_spy,
     warm,
@@ -45,12 +48,14 @@ def log(msg: str) -> None:
 
 
 async def one(name: str, run: int, src: Path | None, chats: int, rates: list[float], seconds: float, tmp: Path,
-              profile: float | None, extra_path: str | None, grep: str | None, pool_size: int, own: int) -> None:
-    """One round of one version (``src``), or of the floor (``src`` None)."""
+              profile: float | None, extra_path: str | None, grep: str | None, pool_size: int, own: int,
+              storage: str | None = None) -> None:
+    """One round of one version (``src``), or of the floor (``src`` None); on ``storage`` if given."""
     env = {**os.environ, "PYTHONPATH": f"{src}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
     if extra_path:  # e.g. a sitecustomize.py that instruments the server
         env["PYTHONPATH"] = f"{extra_path}{os.pathsep}{env['PYTHONPATH']}"
-    srv = parley_server(tmp, f"{name}-{run}", env=env) if src else floor_server(tmp, f"{name}-{run}")
+    srv = (parley_server(tmp, f"{name}-{run}", storage, env=env) if src
+           else floor_server(tmp, f"{name}-{run}"))
     await srv.start()
     pool = HttpPool("127.0.0.1", srv.port, pool_size)
     fan = Fanout(pool, parley_sender() if src else floor_sender(), own_connections=own)
@@ -112,6 +117,8 @@ async def main() -> int:
     parser.add_argument("--server-path", help="a directory put first on the servers' PYTHONPATH "
                                               "(a sitecustomize.py there can instrument them)")
     parser.add_argument("--grep", help="print the server log's lines holding this text when it stops")
+    parser.add_argument("--postgres", action="store_true",
+                        help="each server on a fresh PostgreSQL database (created and dropped here) instead of SQLite")
     args = parser.parse_args()
     versions = [(s.split("=", 1)[0], None if s.split("=", 1)[1] == "floor" else Path(s.split("=", 1)[1]).resolve())
                 for s in args.src]
@@ -119,8 +126,16 @@ async def main() -> int:
     with tempfile.TemporaryDirectory(prefix="parley-ab-") as tmp:
         for run in range(args.rounds):
             for name, src in versions:
-                await one(name, run, src, args.chats, rates, args.seconds, Path(tmp), args.profile,
-                          args.server_path, args.grep, args.pool, args.own)
+                db = f"parley_ab_{os.getpid()}_{run}_{name.lower()}"
+                storage = PG_DSN + db if args.postgres and src else None
+                if storage:
+                    pg(f'CREATE DATABASE "{db}"')
+                try:
+                    await one(name, run, src, args.chats, rates, args.seconds, Path(tmp), args.profile,
+                              args.server_path, args.grep, args.pool, args.own, storage)
+                finally:
+                    if storage:
+                        pg(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
     return 0
 
 

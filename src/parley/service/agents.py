@@ -393,11 +393,25 @@ class AgentService:
             secret = await instance_secret_txn(tx, who.instance_id)
             instance = await need_instance(tx, who.instance_id)
             views = []
-            for segment in await tx.segments_of_agent(user.id):
-                participants = tuple(await tx.participants_of_chat(segment.initial_contact_id))
-                chat_segments = tuple(await tx.contacts_of_chat(segment.initial_contact_id))
+            segments = await tx.segments_of_agent(user.id)
+            # Every chat's participants and segments in two queries, not two per chat: an agent's snapshot is
+            # read again each time anything changes in any of its chats.
+            chat_ids = [s.initial_contact_id for s in segments]
+            participants_by_chat: dict[str, list[Participant]] = {}
+            for p in await tx.participants_of_chats(chat_ids):
+                participants_by_chat.setdefault(p.chat_id, []).append(p)
+            segments_by_chat: dict[str, list[Contact]] = {}
+            for c in await tx.contacts_of_chats(chat_ids):
+                segments_by_chat.setdefault(c.initial_contact_id, []).append(c)
+            queues: dict[str, Queue | None] = {}
+            for segment in segments:
+                participants = tuple(participants_by_chat.get(segment.initial_contact_id, ()))
+                chat_segments = tuple(segments_by_chat.get(segment.initial_contact_id, ()))
                 root = next((s for s in chat_segments if s.id == segment.initial_contact_id), segment)
-                queue = await tx.get_resource(Queue, who.instance_id, segment.queue_id or "")
+                queue_id = segment.queue_id or ""
+                if queue_id not in queues:
+                    queues[queue_id] = await tx.get_resource(Queue, who.instance_id, queue_id)
+                queue = queues[queue_id]
                 names = {p.id: p.display_name for p in participants}
                 names.update({s.agent_participant_id: s.target_name or "" for s in chat_segments
                               if s.agent_participant_id and s.agent_participant_id not in names})

@@ -10,8 +10,9 @@ The repositories speak SQLAlchemy Core to a :class:`parley.storage.statements.St
   start is retried asynchronously, so the event loop never blocks waiting for a lock.
 * **PostgreSQL**: asyncpg through SQLAlchemy's asyncio extension, with row locks instead of the process lock. While
   the server cannot be reached (down, restarting, a connection cut), transactions raise
-  :class:`parley.service.ports.StorageUnavailable` (answered 503, which clients retry); the pool checks a connection
-  before handing it out, so once the server is back the next transaction gets a fresh one.
+  :class:`parley.service.ports.StorageUnavailable` (answered 503, which clients retry); a transaction that finds its
+  pooled connection closed by the server drops the pool and starts on a fresh connection, so once the server is
+  back the next transaction works. The group commit's plain SQL goes to asyncpg directly, in the same transaction.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import time
 from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import orjson
 import sqlalchemy as sa
@@ -34,7 +35,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import OperationalError
-from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from parley.service.ports import StorageUnavailable
 from parley.storage.decoded import Decoded
@@ -241,7 +242,7 @@ class SqlStorage:
             assert self.postgres is not None
             try:
                 async with self.postgres.connect() as aconn, aconn.begin():
-                    tx = SqlTx(AsyncStatements(aconn), row_locks=True, decoded=self.decoded)
+                    tx = SqlTx(await self._pg_statements(aconn), row_locks=True, decoded=self.decoded)
                     yield tx
             except Exception as exc:
                 if unavailable(exc):
@@ -252,6 +253,36 @@ class SqlStorage:
                 await callback()
             except Exception:
                 log.exception("after-commit callback failed")
+
+    async def _pg_statements(self, aconn: AsyncConnection) -> AsyncStatements:
+        """Begin the transaction on ``aconn``'s asyncpg connection now (SQLAlchemy would at its first statement),
+        so that plain SQL sent to asyncpg directly runs inside it.
+
+        A connection the server closed (PostgreSQL restarted) is seen here without a round trip: it is dropped
+        with the rest of the pool, and the transaction starts on a fresh connection. Checking each connection
+        with a ping instead (``pool_pre_ping``) cost three round trips per transaction.
+        """
+        assert self.postgres is not None
+        fairy = await aconn.get_raw_connection()
+        if fairy.driver_connection is None or fairy.driver_connection.is_closed():
+            await aconn.invalidate()
+            await self.postgres.dispose(close=False)
+            fairy = await aconn.get_raw_connection()  # the Connection checks out a new one from the new pool
+        adapted: Any = fairy.dbapi_connection
+        dialect = self.postgres.dialect
+        await adapted._start_transaction()  # SQLAlchemy's own BEGIN (its isolation settings), raised as its errors
+
+        def translate(sql: str, parameters: Any, exc: Exception) -> NoReturn:
+            try:
+                adapted._handle_exception(exc)  # the driver's error as SQLAlchemy's DB-API adapter names it
+            except dialect.loaded_dbapi.Error as dbapi_error:
+                raise sa.exc.DBAPIError.instance(
+                    sql, parameters, dbapi_error, dialect.loaded_dbapi.Error,
+                    connection_invalidated=dialect.is_disconnect(dbapi_error, adapted, None),
+                ) from exc
+            raise AssertionError("unreachable: _handle_exception always raises")
+
+        return AsyncStatements(aconn, fairy.driver_connection, translate)
 
     async def close(self) -> None:
         if self._sqlite_conn is not None:
@@ -342,7 +373,7 @@ async def open_storage(url: str) -> SqlStorage:
         if checkpointer is not None:
             checkpointer.start()
         return SqlStorage(url, sqlite=engine, checkpointer=checkpointer)
-    postgres = create_async_engine(async_url(url), pool_size=10, max_overflow=20, pool_pre_ping=True,
+    postgres = create_async_engine(async_url(url), pool_size=10, max_overflow=20,
                                    json_serializer=_dumps, json_deserializer=orjson.loads)
     async with postgres.begin() as aconn:
         # Several nodes may start at once: one migrates, the others wait for it.

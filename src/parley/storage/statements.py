@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import sqlite3
 from collections.abc import Callable, Sequence
-from typing import Any, Protocol, TypeVar, cast
+from typing import Any, NoReturn, Protocol, TypeVar, cast
 
 import orjson
 from sqlalchemy.engine import Connection, CursorResult
@@ -73,10 +73,16 @@ def _wrapped(sql: str, parameters: Any, exc: sqlite3.Error) -> StatementError:
 
 
 class AsyncStatements:
-    """PostgreSQL: statements go to asyncpg through SQLAlchemy's asyncio extension."""
+    """PostgreSQL: SQLAlchemy constructs go through SQLAlchemy's asyncio extension; the plain SQL of
+    :meth:`fetch` and :meth:`run_many` goes straight to the asyncpg connection under it, inside the same
+    transaction (SQLAlchemy's adapter added about 90 µs of CPU to each such statement, as much as asyncpg took).
+    ``raw`` is that asyncpg connection; ``translate`` raises a driver error as SQLAlchemy would have.
+    """
 
-    def __init__(self, conn: AsyncConnection) -> None:
+    def __init__(self, conn: AsyncConnection, raw: Any, translate: Callable[[str, Any, Exception], NoReturn]) -> None:
         self.conn = conn
+        self.raw = raw
+        self.translate = translate
 
     async def execute(self, statement: Executable, parameters: Any = None) -> AnyResult:
         return await self.conn.execute(statement, parameters)
@@ -85,11 +91,20 @@ class AsyncStatements:
         return await self.conn.run_sync(fn)
 
     async def fetch(self, sql: str, parameters: Sequence[Any]) -> list[Sequence[Any]]:
-        return list((await self.conn.exec_driver_sql(dollar(sql), tuple(parameters))).all())
+        query = dollar(sql)
+        try:
+            return cast(list[Sequence[Any]], await self.raw.fetch(query, *parameters))
+        except Exception as exc:
+            self.translate(query, parameters, exc)
 
     async def run_many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
-        if rows:
-            await self.conn.exec_driver_sql(dollar(sql), [tuple(row) for row in rows])
+        if not rows:
+            return
+        query = dollar(sql)
+        try:
+            await self.raw.executemany(query, rows)
+        except Exception as exc:
+            self.translate(query, rows, exc)
 
 
 def dollar(sql: str) -> str:
