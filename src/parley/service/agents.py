@@ -390,8 +390,8 @@ class AgentService:
         async with self.storage.transaction() as tx:
             user = await self._user(tx, who)
             presence = await presence_txn(tx, user, now)
-            secret = await instance_secret_txn(tx, who.instance_id)
             instance = await need_instance(tx, who.instance_id)
+            secret = instance.secret or await instance_secret_txn(tx, who.instance_id)
             views = []
             segments = await tx.segments_of_agent(user.id)
             # Every chat's participants and segments in two queries, not two per chat: an agent's snapshot is

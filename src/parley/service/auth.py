@@ -146,27 +146,30 @@ class AuthService:
 
     async def resolve_access_token(self, token: str) -> AgentSession | None:
         """The live access token's session (kind ``access``), or None; revoked with the session that issued it."""
-        parent, dot, _secret = token.partition(".")
-        if not dot or len(parent) != HASH_LENGTH:
-            return None
         async with self.storage.transaction() as tx:
-            access = await self._live(tx, hash_token(token), ACCESS)
-            if access is None or await self._live(tx, parent, COOKIE) is None:
-                return None
-            return access
+            return await self._access(tx, token)
 
     async def resolve_agent(self, token: str) -> AgentSession | None:
         """The CTI API's caller: the live access token's session, or None; :class:`AccessDenied` when its user is
-        gone or may not use the CCP (BasicAgentAccess)."""
-        who = await self.resolve_access_token(token)
-        if who is None:
-            return None
+        gone or may not use the CCP (BasicAgentAccess). One transaction: every CTI request starts with it."""
         async with self.storage.transaction() as tx:
+            who = await self._access(tx, token)
+            if who is None:
+                return None
             user = await tx.get_resource(User, who.instance_id, who.user_id)
             if user is None:
                 raise AccessDenied("This user no longer exists.")
             allow(await member_of(tx, user), who.instance_id, "UseCcp")
         return who
+
+    async def _access(self, tx: Tx, token: str) -> AgentSession | None:
+        parent, dot, _secret = token.partition(".")
+        if not dot or len(parent) != HASH_LENGTH:
+            return None
+        access = await self._live(tx, hash_token(token), ACCESS)
+        if access is None or await self._live(tx, parent, COOKIE) is None:
+            return None
+        return access
 
     async def logout(self, session_token: str) -> None:
         """End the session; the access tokens it issued stop working with it."""
