@@ -11,6 +11,8 @@ from typing import Any
 
 import orjson
 
+from bench.cluster import report_rows as cluster_rows
+from bench.cluster import report_section as cluster_section
 from bench.overload import report_rows as overload_rows
 from bench.overload import report_section as overload_section
 from bench.workspace import report_rows as workspace_rows
@@ -79,10 +81,11 @@ def refined(config: dict[str, Any]) -> str:
     n = int(config.get("refine_steps", 0))
     if not n:
         return ""
-    return (f"; then the SQLite and floor ladders try, {n} times, the rate halfway between their best step and "
+    which = "SQLite, PostgreSQL and floor" if config.get("refine_postgres") else "SQLite and floor"
+    return (f"; then the {which} ladders try, {n} times, the rate halfway between their best step and "
             f"their first miss (rounded to {f(config.get('refine_grain'))} msg/s; it becomes the new best or the new "
-            "miss, tried the same way), so that neither figure is off by the gap between two rungs; PostgreSQL's "
-            "ladder is not refined, for time")
+            "miss, tried the same way), so that no figure is off by the gap between two rungs"
+            + ("" if config.get("refine_postgres") else "; PostgreSQL's ladder is not refined, for time"))
 
 
 def best_cell(ladder: dict[str, Any] | None) -> str:
@@ -192,6 +195,8 @@ def render(r: dict[str, Any], total_seconds: int | None) -> str:
                      f"p50 {f(t['p50_ms'], 2)} / p99 {f(t['p99_ms'], 2)} / max {f(t['max_ms'], 2)} ms ({t['pages']} "
                      f"pages) | — | — | p99 ≤ {GOAL_TRANSCRIPT_P99} ms | "
                      f"{met(t['p99_ms'] is not None and t['p99_ms'] <= GOAL_TRANSCRIPT_P99)} |")
+    failed = r.get("failed") or {}
+    L += cluster_rows(r.get("cluster") or {}, floor, "cluster" in failed)
     L += overload_rows(r.get("overload") or {})
     L += workspace_rows(r.get("workspace") or {})
     L.append("")
@@ -201,6 +206,7 @@ def render(r: dict[str, Any], total_seconds: int | None) -> str:
         L += ["**Skipped:** " + "; ".join(f"{k}: {v}" for k, v in r["skipped"].items()), ""]
 
     L += reading(r, sql, pgl, floor, idle, rt, tr)
+    L += cluster_section(r.get("cluster") or {}, failed.get("cluster"))
     L += overload_section(r.get("overload") or {})
     L += workspace_section(r.get("workspace") or {})
 

@@ -1,6 +1,6 @@
 """Runs every benchmark scenario against fresh Parley servers and the floor, writes the results as JSON.
 
-``python -m bench.run [--out FILE] [--quick] [--only floor,sqlite,idle,routing,transcript,overload,postgres]``
+``python -m bench.run [--out FILE] [--quick] [--only floor,sqlite,idle,routing,transcript,overload,postgres,cluster]``
 (``scripts/bench`` runs it and then ``python -m bench.report``). Every server here is a process this runner
 started; it stops exactly those, by pid.
 """
@@ -45,8 +45,8 @@ PARLEY = str(VENV_BIN / "parley")
 PARLEY_RATES = [400, 1200, 1600, 2000, 2400, 2800, 3200, 3600, 4000, 5000, 6000, 7000]
 FLOOR_RATES = [2000, 3000, 4000, 5000, 5750, 6500, 8000, 10000, 12000]
 STEP_SECONDS = 3.0
-# Bisections between the best step and the first miss (SQLite and the floor; PostgreSQL keeps its plain ladder, for
-# time), each rate rounded to this many msg/s.
+# Bisections between the best step and the first miss (SQLite, PostgreSQL and the floor), each rate rounded to this
+# many msg/s.
 REFINE_STEPS = 2
 REFINE_GRAIN = 50.0
 # The sender's HTTP connections: each participant sends over its own keep-alive connections, up to six at once
@@ -302,7 +302,7 @@ async def parley_fanout(tmp: Path, name: str, sizes: list[int], rates: Sequence[
             await asyncio.sleep(2.0)
             setup["settle_s"] = await settle(srv.pid)
             await warm(fan, n, srv.pid, rates[0])
-            result = await ladder(fan, rates, n, srv.pid, 0 if storage else REFINE_STEPS)
+            result = await ladder(fan, rates, n, srv.pid, REFINE_STEPS)
             result["setup"] = setup
             if profile_at == n:
                 result["profile"] = await profile_under_load(fan, n, srv, result, tmp)
@@ -429,8 +429,8 @@ async def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--out", type=Path)
     parser.add_argument("--quick", action="store_true", help="small sizes, for trying the runner out")
-    parser.add_argument("--only", default="floor,sqlite,idle,routing,transcript,overload,postgres")
-    parser.add_argument("--budget", type=float, default=840.0, help="seconds; later scenarios are skipped past it")
+    parser.add_argument("--only", default="floor,sqlite,idle,routing,transcript,postgres,cluster,overload")
+    parser.add_argument("--budget", type=float, default=2100.0, help="seconds; later scenarios are skipped past it")
     args = parser.parse_args()
     only = set(args.only.split(","))
     global DEADLINE
@@ -444,7 +444,7 @@ async def main() -> int:
         "config": {"parley_rates": PARLEY_RATES, "floor_rates": FLOOR_RATES, "step_seconds": STEP_SECONDS,
                    "slo_p99_ms": 50, "quick": quick, "send_connections": SEND_CONNECTIONS,
                    "own_connections": OWN_CONNECTIONS,
-                   "refine_steps": REFINE_STEPS, "refine_grain": REFINE_GRAIN},
+                   "refine_steps": REFINE_STEPS, "refine_grain": REFINE_GRAIN, "refine_postgres": True},
         "skipped": {},
     }
     sizes_floor = [10, 100] if quick else [10, 100, 1000]
@@ -537,10 +537,20 @@ async def main() -> int:
                     pg(f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
         scenarios.append(("postgres", postgres))
+    if "cluster" in only:
+        result["cluster"] = {}
+
+        async def cluster() -> None:
+            # Imported here, as bench.overload: bench.cluster builds on this module's ladder.
+            from bench.cluster import cluster_fanout
+
+            await cluster_fanout(tmp, stamp, quick, result["cluster"], log, DEADLINE)
+
+        scenarios.append(("cluster", cluster))
 
     # Overload last: its two servers and their setup take about five minutes, and the scenarios before it keep
     # the time budget they had (PostgreSQL's sizes are skipped by the time left).
-    order = ["floor+sqlite", "floor", "sqlite", "routing", "transcript", "idle", "postgres", "overload"]
+    order = ["floor+sqlite", "floor", "sqlite", "routing", "transcript", "idle", "postgres", "cluster", "overload"]
     scenarios.sort(key=lambda pair: order.index(pair[0]))
     for name, run in scenarios:
         if over_budget(name):
