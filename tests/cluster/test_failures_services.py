@@ -2,8 +2,9 @@
 Node.js chats with a scripted agent (``parley.client``):
 
 * Redis down: messages are still accepted and reach the other side within a few seconds (the hubs' periodic
-  catch-up from PostgreSQL stands in for the pokes), new websockets still open; Redis back: every node subscribes
-  again, and everything arrives, in order, once.
+  catch-up from PostgreSQL stands in for the pokes), new websockets still open, a new chat's offer reaches an
+  agent long-polling on any node (waiting long polls look again every few seconds); Redis back: every node
+  subscribes again, and everything arrives, in order, once.
 * PostgreSQL down: requests are answered 503 with the operation's own error shape (boto3 and the other AWS SDKs
   retry it), nothing is half-written, and everything works again once it is back, without restarting Parley.
 
@@ -99,7 +100,13 @@ async def test_a_redis_restart_degrades_pokes_to_polling_and_every_node_subscrib
                 neo = await customer(cluster.url, "Neo")
                 assert neo.sockets_opened == 1
                 await neo.send("hello while Redis is down")
-                await neo.disconnect()  # ends the chat: it leaves the queue
+                # Its offer reaches the agent, whose long poll (10 s) waits on whichever node HAProxy gave it: the
+                # node that routed the chat could not poke it through Redis, and the waiting node looks again.
+                started = time.monotonic()
+                neo_offer = await agent.wait_for_offer(timeout=DEGRADED_SECONDS)
+                assert neo_offer.initial_contact_id == neo.contact_id
+                took.append(("offer while down", round(time.monotonic() - started, 2)))
+                await neo.disconnect()  # ends the chat: its offer goes away
                 await neo.close()
                 down = [(text, seconds) for text, seconds in took if "down" in text]
             finally:

@@ -13,6 +13,10 @@ from parley.service.ports import Bus
 
 log = logging.getLogger(__name__)
 
+# While the bus is degraded (pokes from other nodes may be lost), every waiting long poll is woken this often to
+# read its snapshot again: a change is seen within this long instead of at the poll's end (25 s).
+DEGRADED_WAKE_SECONDS = 2.0
+
 
 class AgentSignals:
     def __init__(self, bus: Bus) -> None:
@@ -21,18 +25,21 @@ class AgentSignals:
         # How many pokes each agent has had: a long poll notes it before reading the snapshot, so a poke that
         # lands while it reads (on PostgreSQL the reads yield to the loop) is not lost.
         self._pokes: dict[str, int] = {}
-        self._task: asyncio.Task[None] | None = None
+        self._tasks: list[asyncio.Task[None]] = []
 
     async def start(self) -> None:
         ready = asyncio.Event()
-        self._task = asyncio.get_running_loop().create_task(self._listen(ready))
+        loop = asyncio.get_running_loop()
+        self._tasks = [loop.create_task(self._listen(ready)), loop.create_task(self._watch())]
         await ready.wait()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+                await task
+        self._tasks = []
 
     def mark(self, user_id: str) -> int:
         """The poke count of ``user_id`` now; pass it to :meth:`wait` after reading what the poke would change."""
@@ -54,6 +61,15 @@ class AgentSignals:
                 waiters.discard(event)
                 if not waiters:
                     self._waiters.pop(user_id, None)
+
+    async def _watch(self) -> None:
+        """While the bus is degraded, wake every waiting long poll now and then: it reads its snapshot again."""
+        while True:
+            await asyncio.sleep(DEGRADED_WAKE_SECONDS)
+            if self._waiters and self.bus.degraded():
+                for events in list(self._waiters.values()):
+                    for event in events:
+                        event.set()
 
     async def _listen(self, ready: asyncio.Event) -> None:
         async with self.bus.subscribe(AGENT_CHANNEL) as messages:

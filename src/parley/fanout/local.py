@@ -45,6 +45,9 @@ class LocalBus:
                 queue.get_nowait()
             queue.put_nowait(payload)
 
+    def degraded(self) -> bool:
+        return False  # one process: a poke never misses its subscribers
+
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:
         queue: asyncio.Queue[bytes] = asyncio.Queue(QUEUE_SIZE)

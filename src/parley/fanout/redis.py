@@ -42,6 +42,9 @@ CONNECT_TIMEOUT_SECONDS = 2.0
 PUBLISH_PAUSE_SECONDS = 1.0
 # Pauses between attempts to subscribe again after a subscription broke: the first, and the cap of the doubling.
 RESUBSCRIBE_PAUSE_SECONDS = (0.1, 2.0)
+# The bus still counts as degraded this long after Redis answered again: pokes published by other nodes just before
+# they noticed were dropped, and a look at the database finds what they were about.
+RECOVERY_SECONDS = 3.0
 # Atomic take: drop lapsed holders, then add this one unless the key is full (a holder already in is renewed).
 # Times come from Redis's own clock, so nodes whose clocks differ agree.
 ACQUIRE_SCRIPT = """
@@ -174,6 +177,10 @@ class RedisBus:
         self.slots = RedisSlots(self._redis)
         # Until when (event loop time) pokes are dropped without trying, after a publish failed.
         self._paused_until = 0.0
+        # Subscriptions broken now, and until when (event loop time) the bus counts as degraded after the last
+        # failure was over (see degraded()).
+        self._broken = 0
+        self._recovering_until = 0.0
 
     async def check(self) -> None:
         """Fail at start-up, with the URL in the message, when Redis cannot be reached."""
@@ -198,6 +205,14 @@ class RedisBus:
         if self._paused_until:
             log.info("Redis answers again: pokes are published again")
             self._paused_until = 0.0
+            self._recovered()
+
+    def degraded(self) -> bool:
+        now = asyncio.get_running_loop().time()
+        return self._broken > 0 or now < self._paused_until or now < self._recovering_until
+
+    def _recovered(self) -> None:
+        self._recovering_until = asyncio.get_running_loop().time() + RECOVERY_SECONDS
 
     @contextlib.asynccontextmanager
     async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[bytes]]:
@@ -215,7 +230,12 @@ class RedisBus:
                 except (RedisError, OSError) as exc:
                     log.warning("the Redis subscription to %s broke (%s); subscribing again", channel, exc)
                 await _close(current[0], channel)
-                current[0] = await self._resubscribe(channel)
+                self._broken += 1
+                try:
+                    current[0] = await self._resubscribe(channel)
+                finally:
+                    self._broken -= 1
+                    self._recovered()
 
         try:
             yield messages()

@@ -159,6 +159,11 @@ class Bus(Protocol):
 
     def subscribe(self, channel: str) -> AbstractAsyncContextManager[AsyncIterator[bytes]]: ...
 
+    def degraded(self) -> bool:
+        """Whether pokes published on other nodes may be missed here now (the bus is unreachable, a subscription
+        broke, or it came back moments ago): whoever waits for pokes should look at the database meanwhile."""
+        ...
+
     async def close(self) -> None: ...
 
 
