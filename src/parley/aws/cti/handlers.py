@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
@@ -20,6 +21,11 @@ from parley.service.ports import AgentSignals
 
 # The longest a snapshot long poll is held (StreamsJS asks for 30 s and times out a little later).
 MAX_POLL_SECONDS = 25.0
+# A long poll that comes back with the version this node answered the agent with at most this long ago, with no
+# poke for the agent since, waits for a poke before reading the snapshot (it would read the same one).
+SAME_ANSWER_SECONDS = 2.0
+# Agents whose last answer is remembered (the oldest are forgotten first; forgetting costs one read).
+REMEMBERED_ANSWERS = 10_000
 # Endpoint type of each quick connect type, as StreamsJS's EndpointType names them.
 ENDPOINT_TYPES = {"USER": "agent", "QUEUE": "queue", "PHONE_NUMBER": "phone_number", "FLOW": "queue"}
 
@@ -42,6 +48,8 @@ class CtiHandlers:
         self.signals = signals
         self.account = account
         self.agent_websocket = agent_websocket
+        # user id -> (the version of the snapshot last answered, the agent's poke count before it was read, when)
+        self._answered: dict[str, tuple[str, int, float]] = {}
 
     def table(self) -> dict[str, CtiHandler]:
         return {
@@ -87,14 +95,30 @@ class CtiHandlers:
         if isinstance(timeout, int | float) and not isinstance(timeout, bool):
             wait = max(0.0, min(MAX_POLL_SECONDS, timeout / 1000.0))
         deadline = utcnow() + timedelta(seconds=wait)
+        seen = self.signals.mark(who.user_id)
+        if token is not None and wait > 0 and self._same_answer(who.user_id, token, seen):
+            # A CCP asks again as soon as it has its answer; nothing about the agent changed since (no poke).
+            await self.signals.wait(who.user_id, wait, since=seen)
         while True:
             seen = self.signals.mark(who.user_id)
             snapshot = render_snapshot(await self.agents.view(who), self.account, utcnow())
             version = version_of(snapshot)
             remaining = (deadline - utcnow()).total_seconds()
             if token != version or remaining <= 0:
+                self._remember(who.user_id, version, seen)
                 return {"snapshot": snapshot, "nextToken": version}
             await self.signals.wait(who.user_id, remaining, since=seen)
+
+    def _same_answer(self, user_id: str, token: str, seen: int) -> bool:
+        last = self._answered.get(user_id)
+        return (last is not None and last[0] == token and last[1] == seen
+                and time.monotonic() - last[2] < SAME_ANSWER_SECONDS)
+
+    def _remember(self, user_id: str, version: str, seen: int) -> None:
+        self._answered.pop(user_id, None)  # re-inserted last: the dict's order is oldest first
+        self._answered[user_id] = (version, seen, time.monotonic())
+        if len(self._answered) > REMEMBERED_ANSWERS:
+            del self._answered[next(iter(self._answered))]
 
     async def get_agent_configuration(self, who: AgentSession, body: dict[str, Any]) -> dict[str, Any]:
         config = await self.agents.configuration(who)
