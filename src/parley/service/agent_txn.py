@@ -57,7 +57,7 @@ async def agents_of_chat(tx: Tx, chat_id: str) -> set[str]:
 async def accept_txn(tx: Tx, notifier: ChatNotifier, instance: Instance, segment: Contact, user: User,
                      now: datetime) -> Contact:
     """Connect the offered agent: their participant joins the chat and everyone sees it."""
-    secret = await instance_secret_txn(tx, instance.id)
+    secret = instance.secret or await instance_secret_txn(tx, instance.id)
     participant_id = segment.agent_participant_id
     assert participant_id is not None, "offered segments carry their agent's participant id"
     chat = await tx.get_chat(segment.initial_contact_id)
@@ -86,10 +86,12 @@ async def need_segment(tx: Tx, instance_id: str, contact_id: str, *, for_update:
     return found
 
 
-async def lock_segment(tx: Tx, instance_id: str, contact_id: str) -> tuple[Contact, Chat | None]:
+async def lock_segment(tx: Tx, instance_id: str, contact_id: str,
+                       read: Contact | None = None) -> tuple[Contact, Chat | None]:
     """Lock the segment's chat row, then the segment itself. Every use case takes row locks in this order
-    (chat, then contacts), so concurrent requests on PostgreSQL never deadlock."""
-    first = await need_segment(tx, instance_id, contact_id)
+    (chat, then contacts), so concurrent requests on PostgreSQL never deadlock. ``read``: the segment as this
+    transaction already read it (its chat is found from it; the locked read that follows is what counts)."""
+    first = read if read is not None else await need_segment(tx, instance_id, contact_id)
     chat = await tx.get_chat(first.initial_contact_id, for_update=True)
     return await need_segment(tx, instance_id, contact_id, for_update=True), chat
 

@@ -289,7 +289,8 @@ class AgentService:
             invited = Participant(new.agent_participant_id or "", chat.id, new.id, "AGENT", new.target_name or "",
                                   "", now, now)
             await append_txn(tx, self.notifier, chat.id, [event(chat.id, new.id, INVITED, invited, now)])
-            self.notifier.poke_agents_after_commit(tx, await agents_of_chat(tx, chat.id))
+            # The chat's row is locked: its segments are still those read above (the new one has no agent yet).
+            self.notifier.poke_agents_after_commit(tx, {s.agent_user_id for s in segments if s.agent_user_id})
         self.router.kick()
         return new.id
 

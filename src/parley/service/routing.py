@@ -90,7 +90,7 @@ class Router:
             waiting = await tx.get_contact(instance_id, contact_id)
             if waiting is None or waiting.state != QUEUED:
                 return False
-            segment, chat = await lock_segment(tx, instance_id, contact_id)
+            segment, chat = await lock_segment(tx, instance_id, contact_id, read=waiting)
             if segment.state != QUEUED:
                 return False
             if chat is None or chat.ended:
