@@ -1,7 +1,7 @@
 """Canned responses in the workspace: typing "/" in the message box lists the instance's (the demo's three, and one
 an administrator adds with ``parley canned add`` while the server runs) and the agent's own; Up/Down/Enter insert
 one, a click too; Escape lets "/..." be sent as typed; "Save reply" keeps the agent's own (a duplicate name refused
-in Parley's words), still there after a reload."""
+in Parley's words), still there after a reload, and lists them for deleting (asked twice)."""
 
 from __future__ import annotations
 
@@ -124,6 +124,22 @@ async def test_canned_responses_from_the_composer(browse: Browse, parley: Server
         assert "Yours" in await option.text_content()
         await box.press("Tab")
         assert await box.input_value() == "Our returns window is 30 days from delivery."
+
+        # The dialog lists the agent's own; Delete asks once more, then the response is gone for good.
+        await agent1.get_by_role("button", name="Save reply").click()
+        own = dialog.get_by_role("region", name="Your canned responses")
+        await own.get_by_text("Returns", exact=True).wait_for(timeout=WAIT_MS)
+        await own.get_by_role("button", name="Delete “Returns”").click()
+        await own.get_by_role("button", name="Delete “Returns” for good").click()
+        await own.wait_for(state="detached", timeout=WAIT_MS)  # the agent has none of its own left
+        await agent1.locator("[aria-live=polite]", has_text="Deleted “Returns” from your canned responses") \
+            .wait_for(state="attached", timeout=WAIT_MS)
+        await dialog.get_by_role("button", name="Cancel").click()
+        await agent1.reload()  # gone from Parley, not only from the page
+        box = agent1.get_by_label("Message")
+        await box.wait_for(timeout=WAIT_MS)
+        await box.fill("/ret")
+        await agent1.get_by_text("No canned response matches “ret”").wait_for(timeout=WAIT_MS)
 
 
 async def options_are(page: Any, wanted: list[str] | None) -> bool:

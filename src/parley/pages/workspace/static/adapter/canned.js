@@ -34,6 +34,15 @@ export async function saveCanned(name, text) {
   return saved;
 }
 
+// Delete one of the agent's own; resolves once it is gone (the list is loaded again), rejects with Parley's reason.
+export async function deleteCanned(id) {
+  const response = await fetch(`${URL_}/${encodeURIComponent(id)}`, {
+    method: "DELETE", credentials: "same-origin", cache: "no-store", headers: { "X-CSRF-Token": config.csrf },
+  });
+  if (!response.ok) { await answer(response); }
+  await loadCanned();
+}
+
 // The responses matching what follows "/": every word of the query in the name or the text, names that start with
 // the query first, the agent's own before the instance's; at most eight.
 export function searchCanned(query) {
