@@ -24,11 +24,16 @@ HERE = Path(__file__).resolve().parent
 
 @dataclass(frozen=True)
 class VendorFile:
-    """One browser file of an npm package, and the module name pages import it by (None: a classic script)."""
+    """One browser file of an npm package, and the module name pages import it by (None: a classic script).
+
+    ``umd``: the file is a minified UMD build (smaller than the package's ES module), served as an ES module whose
+    default export is what the build assigns to ``module.exports``.
+    """
 
     package: str
     path: str
     module: str | None = None
+    umd: bool = False
 
 
 VENDOR_FILES = (
@@ -38,7 +43,8 @@ VENDOR_FILES = (
     VendorFile("@preact/signals-core", "dist/signals-core.mjs", "@preact/signals-core"),
     VendorFile("htm", "dist/htm.mjs", "htm"),
     VendorFile("marked", "lib/marked.esm.js", "marked"),
-    VendorFile("dompurify", "dist/purify.es.mjs", "dompurify"),
+    # 11.7 KB gzipped instead of the ES module's 21.3 KB (unminified).
+    VendorFile("dompurify", "dist/purify.min.js", "dompurify", umd=True),
     VendorFile("htmx.org", "dist/htmx.min.js"),
 )
 
@@ -96,5 +102,14 @@ class Assets:
         if not found.is_file():
             return PlainTextResponse(f"The {package} npm package is not installed: run scripts/install.", 404)
         media = "text/javascript; charset=utf-8"
-        return FileResponse(found, media_type=media,
-                            headers={"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"})
+        headers = {"Cache-Control": "public, max-age=86400", "X-Content-Type-Options": "nosniff"}
+        if file.umd:
+            return Response(as_es_module(found.read_bytes()), media_type=media, headers=headers)
+        return FileResponse(found, media_type=media, headers=headers)
+
+
+def as_es_module(umd: bytes) -> bytes:
+    """A UMD build as an ES module: it sees CommonJS's ``module`` and ``exports`` and fills them; their value is
+    the module's default export."""
+    return (b"const module = { exports: {} };\nconst exports = module.exports;\n" + umd
+            + b"\nexport default module.exports;\n")
