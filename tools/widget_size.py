@@ -5,7 +5,8 @@ Parley would serve it), without ChatJS.
 (``/widget.js``), what the widget's window loads when it opens (``widget/window.js`` and every module it imports,
 the npm packages' through the pages' import map), and what the window loads only when needed (``import(...)``:
 marked and DOMPurify for the first Markdown message, the transcript download at the end). Sizes are of the bytes
-Parley serves (a vendor file served as an ES module wrapper counts with its wrapper), gzipped at level 9.
+Parley serves (its own modules minified, a vendor file served as an ES module wrapper with its wrapper), gzipped
+at level 9.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from parley.pages.assets import HERE, VENDOR_FILES, VendorFile, as_es_module
+from parley.pages.minify import ScriptMinifier
 from parley.web.libraries import find_node_modules
 
 # Static imports and re-exports ("import x from 'y'", "import 'y'", "export { x } from 'y'") and dynamic imports.
@@ -39,13 +41,24 @@ class Graph:
     def __init__(self, node_modules: Path) -> None:
         self.node_modules = node_modules
         self.vendor = {f.module: f for f in VENDOR_FILES if f.module}
+        self.minifier = ScriptMinifier(node_modules)
 
     def source(self, name: str) -> bytes:
+        """The module as written (its imports are read from it)."""
         file = self.vendor.get(name)
         if file is not None:
             return self._vendor_bytes(file)
+        return self._path(name).read_bytes()
+
+    def served(self, name: str) -> bytes:
+        """The module as Parley serves it: Parley's own minified."""
+        source = self.source(name)
+        return source if name in self.vendor else self.minifier.minify(self._path(name), source)
+
+    @staticmethod
+    def _path(name: str) -> Path:
         app, _, rest = name.partition("/")
-        return (HERE / app / "static" / rest).read_bytes()
+        return HERE / app / "static" / rest
 
     def _vendor_bytes(self, file: VendorFile) -> bytes:
         data = (self.node_modules / file.package / file.path).read_bytes()
@@ -92,7 +105,7 @@ class Graph:
         return seen
 
     def module(self, name: str) -> Module:
-        return Module(name, name in self.vendor, len(gzip.compress(self.source(name), compresslevel=9, mtime=0)))
+        return Module(name, name in self.vendor, len(gzip.compress(self.served(name), compresslevel=9, mtime=0)))
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,8 @@
 """The pages' static files and the npm packages their ES modules import.
 
 - ``/static/<file>`` serves ``pages/static`` (the shared design tokens and styles) and ``/static/<app>/<file>``
-  each app folder's ``static`` directory; revalidated on every use (ETag), so a new release is picked up at once.
+  each app folder's ``static`` directory, its ES modules minified (:mod:`parley.pages.minify`); revalidated on
+  every use (ETag), so a new release is picked up at once.
 - ``/vendor/<package>/<file>`` serves the browser builds of the npm packages the pages use, from the
   ``node_modules`` the install script filled (never committed), only the files listed in :data:`VENDOR_FILES`.
   :meth:`Assets.import_map` maps each bare module name to its URL, so the pages' modules
@@ -18,6 +19,9 @@ from starlette.requests import Request
 from starlette.responses import FileResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
 from starlette.staticfiles import StaticFiles
+from starlette.types import Scope
+
+from parley.pages.minify import ScriptMinifier
 
 HERE = Path(__file__).resolve().parent
 
@@ -62,6 +66,7 @@ class Assets:
             except (OSError, ValueError, KeyError):
                 self.versions[package] = "missing"
         self.files = {(f.package, f.path): f for f in VENDOR_FILES}
+        self.minifier = ScriptMinifier(node_modules)
 
     def vendor_url(self, file: VendorFile) -> str:
         # The version in the URL changes it when the package is upgraded, so browsers may keep it for a day.
@@ -81,7 +86,7 @@ class Assets:
         apps = sorted(p.parent.name for p in HERE.glob("*/static") if p.is_dir())
         return [
             Route("/vendor/{rest:path}", self.vendor, methods=["GET", "HEAD"]),
-            *[Mount(f"/static/{app}", StaticFiles(directory=HERE / app / "static")) for app in apps],
+            *[Mount(f"/static/{app}", ScriptFiles(HERE / app / "static", self.minifier)) for app in apps],
             Mount("/static", StaticFiles(directory=HERE / "static")),
         ]
 
@@ -106,6 +111,25 @@ class Assets:
         if file.umd:
             return Response(as_es_module(found.read_bytes()), media_type=media, headers=headers)
         return FileResponse(found, media_type=media, headers=headers)
+
+
+class ScriptFiles(StaticFiles):
+    """An app's static files, its ES modules minified (:class:`parley.pages.minify.ScriptMinifier`); the rest, and
+    the revalidation of every file (ETag, 304), as Starlette serves static files."""
+
+    def __init__(self, directory: Path, minifier: ScriptMinifier) -> None:
+        super().__init__(directory=directory)
+        self.minifier = minifier
+
+    async def get_response(self, path: str, scope: Scope) -> Response:
+        response = await super().get_response(path, scope)
+        if not isinstance(response, FileResponse) or response.status_code != 200:
+            return response
+        if not str(response.path).endswith(".js"):
+            return response
+        body = await self.minifier.script(Path(response.path))
+        headers = {k: v for k, v in response.headers.items() if k != "content-length"}
+        return Response(body, headers=headers)
 
 
 def as_es_module(umd: bytes) -> bytes:

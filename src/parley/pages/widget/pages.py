@@ -8,12 +8,13 @@ only by the widget's allowed origins (CSP ``frame-ancestors``); the test chat pa
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from starlette.requests import Request
-from starlette.responses import FileResponse, Response
+from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 
 from parley.domain.errors import NotFound
@@ -61,7 +62,12 @@ class WidgetPages:
         ]
 
     async def loader(self, request: Request) -> Response:
-        return FileResponse(LOADER, media_type="text/javascript; charset=utf-8", headers=LOADER_HEADERS)
+        body = await self.pages.assets.minifier.script(LOADER)
+        etag = f'"{hashlib.sha256(body).hexdigest()[:32]}"'
+        headers = {**LOADER_HEADERS, "ETag": etag}
+        if etag in [t.strip().removeprefix("W/") for t in request.headers.get("if-none-match", "").split(",")]:
+            return Response(status_code=304, headers=headers)
+        return Response(body, media_type="text/javascript; charset=utf-8", headers=headers)
 
     async def window(self, request: Request) -> Response:
         try:
