@@ -13,6 +13,7 @@ import sqlite3
 from collections.abc import Callable, Sequence
 from typing import Any, NoReturn, Protocol, TypeVar, cast
 
+import asyncpg
 import orjson
 from sqlalchemy.engine import Connection, CursorResult
 from sqlalchemy.exc import DBAPIError, StatementError
@@ -79,7 +80,8 @@ class AsyncStatements:
     ``raw`` is that asyncpg connection; ``translate`` raises a driver error as SQLAlchemy would have.
     """
 
-    def __init__(self, conn: AsyncConnection, raw: Any, translate: Callable[[str, Any, Exception], NoReturn]) -> None:
+    def __init__(self, conn: AsyncConnection, raw: asyncpg.Connection,
+                 translate: Callable[[str, Any, Exception], NoReturn]) -> None:
         self.conn = conn
         self.raw = raw
         self.translate = translate
