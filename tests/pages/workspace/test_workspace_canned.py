@@ -129,6 +129,7 @@ async def test_canned_responses_from_the_composer(browse: Browse, parley: Server
         await agent1.get_by_role("button", name="Save reply").click()
         own = dialog.get_by_role("region", name="Your canned responses")
         await own.get_by_text("Returns", exact=True).wait_for(timeout=WAIT_MS)
+        await check_page(agent1, "own canned responses", shots, "save-reply-own")
         await own.get_by_role("button", name="Delete “Returns”").click()
         await own.get_by_role("button", name="Delete “Returns” for good").click()
         await own.wait_for(state="detached", timeout=WAIT_MS)  # the agent has none of its own left
