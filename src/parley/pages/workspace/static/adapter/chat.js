@@ -139,6 +139,11 @@ async function loadTranscript(session, chat) {
 
 function bind(session, chat) {
   session.onMessage((event) => addItems(chat, [event.data], true));
+  // ChatJS hands these notices to handlers of their own, not to onMessage: without them an invitation made while
+  // the agent watched showed only after a reload (from the transcript).
+  session.onParticipantInvited((event) => addItems(chat, [event.data], true));
+  session.onParticipantIdle((event) => addItems(chat, [event.data], true));
+  session.onParticipantReturned((event) => addItems(chat, [event.data], true));
   session.onTyping((event) => typing(chat, event.data));
   session.onReadReceipt((event) => receipt(chat, event.data));
   session.onDeliveredReceipt((event) => receipt(chat, event.data));
