@@ -263,14 +263,29 @@ class SqlStorage:
         with a ping instead (``pool_pre_ping``) cost three round trips per transaction.
         """
         assert self.postgres is not None
-        fairy = await aconn.get_raw_connection()
-        if fairy.driver_connection is None or fairy.driver_connection.is_closed():
-            await aconn.invalidate()
-            await self.postgres.dispose(close=False)
-            fairy = await aconn.get_raw_connection()  # the Connection checks out a new one from the new pool
-        adapted: Any = fairy.dbapi_connection
         dialect = self.postgres.dialect
-        await adapted._start_transaction()  # SQLAlchemy's own BEGIN (its isolation settings), raised as its errors
+        for attempt in (1, 2):
+            fairy = await aconn.get_raw_connection()  # after invalidate(), a new connection from the new pool
+            adapted: Any = fairy.dbapi_connection
+            driver = fairy.driver_connection
+            try:
+                if driver is None or driver.is_closed():
+                    raise ConnectionResetError("the pooled connection was closed by the server")
+                await adapted._start_transaction()  # SQLAlchemy's own BEGIN (its isolation settings)
+                break
+            except Exception as exc:
+                # Nothing was done on this connection yet: when it was dead (the server restarted since it was
+                # pooled, and asyncpg had not noticed), drop it and every pooled one, and begin once more.
+                raised: Any = exc
+                dead = (driver is None or driver.is_closed() or isinstance(exc, ConnectionError)
+                        or (isinstance(exc, dialect.loaded_dbapi.Error)
+                            and dialect.is_disconnect(raised, adapted, None)))
+                if not dead:
+                    raise
+                await aconn.invalidate()
+                await self.postgres.dispose(close=False)
+                if attempt == 2:
+                    raise ConnectionResetError(f"the database connection failed at BEGIN: {exc}") from exc
 
         def translate(sql: str, parameters: Any, exc: Exception) -> NoReturn:
             try:
@@ -282,7 +297,7 @@ class SqlStorage:
                 ) from exc
             raise AssertionError("unreachable: _handle_exception always raises")
 
-        return AsyncStatements(aconn, fairy.driver_connection, translate)
+        return AsyncStatements(aconn, driver, translate)
 
     async def close(self) -> None:
         if self._sqlite_conn is not None:
