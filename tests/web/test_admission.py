@@ -146,6 +146,31 @@ def test_a_look_under_the_target_between_requests_ends_the_standing_queue() -> N
     assert not admission.admit(), "now over the target at every look for an interval"
 
 
+def test_under_sustained_overload_a_share_is_refused_even_when_the_delay_dips_under_the_target() -> None:
+    admission, clock, queue = controller()
+    queue.oldest = clock.now
+    clock.now += TARGET + 0.001
+    admission.observe()
+    arrive(admission, clock, INTERVAL + 0.001)
+    assert admission.shedding
+    # Overload goes on: the delay is over the target half of the time and dips under it in between (each dip
+    # is work that was let through). Requests arriving in the dips are refused in a growing share.
+    admitted_in_dips = offered_in_dips = 0
+    for _ in range(30):
+        queue.oldest = clock.now - 2 * TARGET  # over the target: refused
+        assert not any(arrive(admission, clock, 0.01, 5))
+        queue.oldest = clock.now - TARGET / 2  # under it for a moment
+        answers = arrive(admission, clock, 0.01, 5)
+        admitted_in_dips += sum(answers)
+        offered_in_dips += len(answers)
+    assert 0 < admission.share and admitted_in_dips < offered_in_dips * 0.8, (admission.share, admitted_in_dips)
+    # The overload ends: the share falls with the delay, and once a hold has passed nothing is refused.
+    queue.oldest = None
+    arrive(admission, clock, 0.2, 20)
+    clock.now += HOLD + 0.001
+    assert all(arrive(admission, clock, 0.5, 50)) and admission.share == 0 and not admission.shedding
+
+
 def test_few_requests_are_never_refused() -> None:
     admission, clock, queue = controller()
     queue.oldest = clock.now  # a delay the requests did not cause (another process took the CPU)
