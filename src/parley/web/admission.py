@@ -12,7 +12,8 @@ for the database, where the loop itself may be idle, as on PostgreSQL). :class:`
 (Nichols and Jacobson, "Controlling Queue Delay"): a burst that drains within ``interval`` is a good queue and
 is let through; a delay above ``target`` that lasts a whole ``interval``, during which at least ``min_requests``
 requests arrived, is a standing queue of requests, and from then on requests are refused whenever the delay is
-above the target, until ``hold`` has passed without a refusal.
+above the target, until ``hold`` has passed without a refusal; meanwhile a share of those that find it under the
+target is refused too, the share following the delay and its trend as PIE does (see :data:`SHARE_GAIN`).
 
 The event loop's lag counts only while the loop is saturated (:meth:`LoopLag.busy`). A timer runs late for two
 reasons: the loop was busy with other work (its own queue: shedding shortens it), or the loop was ready but the

@@ -12,16 +12,32 @@ const TYPING_MS = 12000;
 const sessions = new Map(); // contact id -> { session, promise }
 const hydrated = new Set();
 
-// The reload cache is written at most every CACHE_MS per chat (and when the page goes), not on every item.
+// The reload cache is written at most every CACHE_MS per chat (and when the page goes), not on every item, and
+// one chat per idle moment of the main thread: serializing a chat's newest 400 items takes milliseconds, and ten
+// chats written in one task held back the paint of messages arriving meanwhile.
 const CACHE_MS = 500;
+const IDLE_WAIT_MS = 2000; // written by then even if the page never idles
 const unsaved = new Map(); // contact id -> chat
+let pending = false;
+const idle = window.requestIdleCallback || ((fn) => setTimeout(() => fn({ timeRemaining: () => 0, didTimeout: true }), 1));
 function saveNow() {
   for (const chat of unsaved.values()) { cacheItems(chat.id, chat.list); }
   unsaved.clear();
 }
+function saveSome(deadline) {
+  for (const [id, chat] of unsaved) {
+    unsaved.delete(id);
+    cacheItems(id, chat.list);
+    if (deadline.didTimeout || deadline.timeRemaining() < 5) { break; }
+  }
+  if (unsaved.size) { idle(saveSome, { timeout: IDLE_WAIT_MS }); } else { pending = false; }
+}
 function saveLater(chat) {
-  if (!unsaved.size) { setTimeout(saveNow, CACHE_MS); }
   unsaved.set(chat.id, chat);
+  if (!pending) {
+    pending = true;
+    setTimeout(() => idle(saveSome, { timeout: IDLE_WAIT_MS }), CACHE_MS);
+  }
 }
 addEventListener("pagehide", saveNow);
 
