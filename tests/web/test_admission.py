@@ -163,7 +163,7 @@ def test_under_sustained_overload_a_share_is_refused_even_when_the_delay_dips_un
         answers = arrive(admission, clock, 0.01, 5)
         admitted_in_dips += sum(answers)
         offered_in_dips += len(answers)
-    assert 0 < admission.share and admitted_in_dips < offered_in_dips * 0.8, (admission.share, admitted_in_dips)
+    assert admission.share > 0 and admitted_in_dips < offered_in_dips * 0.8, (admission.share, admitted_in_dips)
     # The overload ends: the share falls with the delay, and once a hold has passed nothing is refused.
     queue.oldest = None
     arrive(admission, clock, 0.2, 20)
