@@ -140,9 +140,14 @@ function typing(chat, data) {
                         [data.ParticipantId]: { name: data.DisplayName || "Someone", until: Date.now() + TYPING_MS } };
 }
 
-async function loadTranscript(session, chat) {
+// The agent's socket starts carrying a chat's items once Parley has seen the agent join it, which may be a moment
+// after the session connected and the transcript was read: the newest page is read once more after that moment,
+// so a message sent in between is not missing until a reload (items are kept once each, by Id).
+const RECHECK_MS = 3000;
+
+async function loadTranscript(session, chat, pages = 20) {
   let nextToken;
-  for (let page = 0; page < 20; page += 1) {
+  for (let page = 0; page < pages; page += 1) {
     const args = { scanDirection: "BACKWARD", sortOrder: "ASCENDING", maxResults: 100 };
     if (nextToken) { args.nextToken = nextToken; }
     const answer = await session.getTranscript(args);
@@ -187,6 +192,7 @@ export function ensureSession(contact) {
     entry.session = session;
     bind(session, chat);
     if (chat.link.value === "connecting") { chat.link.value = "connected"; }
+    setTimeout(() => { if (chat.link.value !== "ended") { loadTranscript(session, chat, 1).catch(() => {}); } }, RECHECK_MS);
     return loadTranscript(session, chat).then(() => session);
   }).catch((err) => {
     chat.link.value = "unavailable";
