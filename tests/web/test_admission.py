@@ -65,6 +65,16 @@ def arrive(admission: Admission, clock: Clock, seconds: float, count: int = MIN_
     return answers
 
 
+def overloaded() -> tuple[Admission, Clock, Queue]:
+    """A controller whose queue has stayed over the target for a whole interval of requests: it has begun to refuse."""
+    admission, clock, queue = controller()
+    queue.oldest = clock.now
+    clock.now += TARGET + 0.001
+    admission.observe()
+    arrive(admission, clock, INTERVAL + 0.001)
+    return admission, clock, queue
+
+
 def test_admits_while_the_queue_is_short() -> None:
     admission, clock, queue = controller()
     for _ in range(100):
@@ -97,11 +107,7 @@ def test_a_spike_that_drains_never_refuses() -> None:
 
 
 def test_admits_again_when_the_queue_drains() -> None:
-    admission, clock, queue = controller()
-    queue.oldest = clock.now
-    clock.now += TARGET + 0.001
-    admission.observe()
-    arrive(admission, clock, INTERVAL + 0.001)
+    admission, _clock, queue = overloaded()
     assert not admission.admit()
     queue.oldest = None  # drained
     assert admission.admit()
@@ -109,11 +115,7 @@ def test_admits_again_when_the_queue_drains() -> None:
 
 
 def test_while_shedding_a_new_rise_refuses_at_once_until_the_hold_passes() -> None:
-    admission, clock, queue = controller()
-    queue.oldest = clock.now
-    clock.now += TARGET + 0.001
-    admission.observe()
-    arrive(admission, clock, INTERVAL + 0.001)
+    admission, clock, queue = overloaded()
     assert not admission.admit()
     queue.oldest = None
     clock.now += 0.01
@@ -147,11 +149,7 @@ def test_a_look_under_the_target_between_requests_ends_the_standing_queue() -> N
 
 
 def test_under_sustained_overload_a_share_is_refused_even_when_the_delay_dips_under_the_target() -> None:
-    admission, clock, queue = controller()
-    queue.oldest = clock.now
-    clock.now += TARGET + 0.001
-    admission.observe()
-    arrive(admission, clock, INTERVAL + 0.001)
+    admission, clock, queue = overloaded()
     assert admission.shedding
     # Overload goes on: the delay is over the target half of the time and dips under it in between (each dip
     # is work that was let through). Requests arriving in the dips are refused in a growing share.

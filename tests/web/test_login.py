@@ -320,12 +320,12 @@ async def test_service_login_and_access_tokens(storage: SqlStorage) -> None:
     issued = await auth.issue_access_token(token)
     assert issued is not None
     access_token, expires = issued
-    access = await auth.resolve_access_token(access_token)
+    access = await auth.resolve_agent(access_token)
     assert access and access.kind == "access" and access.user_id == user.id
     assert access.instance_id == user.instance_id and expires == access.expires
     # the two credentials are not interchangeable
     assert await auth.session(access_token) is None
-    assert await auth.resolve_access_token(token) is None
+    assert await auth.resolve_agent(token) is None
     assert await auth.issue_access_token(access_token) is None
     # with a single instance the alias may be left out
     assert (await auth.login("", "agent3", DEMO_PASSWORD))[1].id == user.id
@@ -349,11 +349,11 @@ async def test_service_logout_revokes_session_and_access_tokens(storage: SqlStor
     assert first and second
     await auth.logout(token)
     assert await auth.session(token) is None
-    assert await auth.resolve_access_token(first[0]) is None
+    assert await auth.resolve_agent(first[0]) is None
     assert await auth.issue_access_token(token) is None
     # another browser's session of the same agent is untouched
     assert await auth.session(other) is not None
-    assert await auth.resolve_access_token(second[0]) is not None
+    assert await auth.resolve_agent(second[0]) is not None
 
 
 async def test_service_sessions_expire(storage: SqlStorage) -> None:
@@ -368,7 +368,7 @@ async def test_service_access_tokens_expire_and_are_purged(storage: SqlStorage) 
     token, _user = await auth.login("demo", "agent2", DEMO_PASSWORD)
     issued = await auth.issue_access_token(token)
     assert issued is not None
-    assert await auth.resolve_access_token(issued[0]) is None
+    assert await auth.resolve_agent(issued[0]) is None
     assert await auth.session(token) is not None
     await auth.purge(utcnow() + timedelta(days=1))
     async with storage.transaction() as tx:
@@ -383,4 +383,4 @@ async def test_service_access_tokens_never_outlive_their_session(storage: SqlSto
     issued = await auth.issue_access_token(token)
     assert session and issued and issued[1] == session.expires
     for forged in ("", ".", "x" * 64 + ".", issued[0].split(".", 1)[1], "a.b.c"):
-        assert await auth.resolve_access_token(forged) is None
+        assert await auth.resolve_agent(forged) is None

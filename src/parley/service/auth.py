@@ -144,11 +144,6 @@ class AuthService:
             await tx.insert_session(hash_token(token), access)
         return token, expires
 
-    async def resolve_access_token(self, token: str) -> AgentSession | None:
-        """The live access token's session (kind ``access``), or None; revoked with the session that issued it."""
-        async with self.storage.transaction() as tx:
-            return await self._access(tx, token)
-
     async def resolve_agent(self, token: str) -> AgentSession | None:
         """The CTI API's caller: the live access token's session, or None; :class:`AccessDenied` when its user is
         gone or may not use the CCP (BasicAgentAccess). One transaction: every CTI request starts with it."""
@@ -163,6 +158,7 @@ class AuthService:
         return who
 
     async def _access(self, tx: Tx, token: str) -> AgentSession | None:
+        """The live access token's session (kind ``access``), or None; revoked with the session that issued it."""
         parent, dot, _secret = token.partition(".")
         if not dot or len(parent) != HASH_LENGTH:
             return None

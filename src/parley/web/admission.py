@@ -200,10 +200,7 @@ class Admission:
             if self._owed < 1.0:
                 return True
             self._owed -= 1.0
-            self._shedding_until = self.clock() + self.settings.hold
-            self._episode += 1
-            self.refused += 1
-            return False
+            return self._refuse(self.clock())
         now = self.clock()
         settings = self.settings
         assert self._above_since is not None
@@ -214,11 +211,15 @@ class Admission:
                 log.warning("admission: queue delay over %.0f ms for %.0f ms (%s; %d requests meanwhile); "
                             "answering 429 while it stays over", settings.target * 1e3,
                             (now - self._above_since) * 1e3, self.delay, self._arrivals)
-            self._shedding_until = now + settings.hold
-            self._episode += 1
-            self.refused += 1
-            return False
+            return self._refuse(now)
         return True
+
+    def _refuse(self, now: float) -> bool:
+        """Count a refusal and keep shedding for a hold from now; False, admit()'s answer."""
+        self._shedding_until = now + self.settings.hold
+        self._episode += 1
+        self.refused += 1
+        return False
 
 
 class ThreadCpu:
