@@ -658,7 +658,7 @@ ROUNDS = [
     "the cyclic garbage collector stopped the event loop for 54-216 ms (middle generation) and once 720 ms (a "
     "full pass that freed 295,000 objects), measured with `gc.callbacks` in the server:",
     "",
-    "1. **Frames written straight to the socket** (`web/wsprotocol.py`, then `service/frames.py`, now "
+    "1. **Frames written straight to the socket** (`web/server/wsprotocol.py`, then `service/frames.py`, now "
     "`web/wsframes.py`): a server's "
     "websocket frames are not masked, so a message's frame is the same bytes for each of its sockets; the hub "
     "encodes it once and writes it to each open socket's transport through a `parley.frames` ASGI extension that "
@@ -721,7 +721,7 @@ ROUNDS = [
     "server, 10 chats): 1.9 → 4.4 at 1,600 msg/s, 2.8 → 8.8 at 2,400, 5.8 → 17.2 at 2,800. A batch that is "
     "already large does not wait: the clients of its requests wait for their answers before they send again, "
     "so there the wait would only lengthen every round trip.",
-    "3. **An answer in one write** (`web/httpprotocol.py`): Parley's subclass of uvicorn's httptools protocol "
+    "3. **An answer in one write** (`web/server/httpprotocol.py`): Parley's subclass of uvicorn's httptools protocol "
     "offers a `parley.response` ASGI extension that writes the status line, uvicorn's own headers, the answer's "
     "headers, `content-length` and the body in one transport write and completes the request as uvicorn's "
     "`send` does (keep-alive, pipelining, `Connection: close`); the answer falls back to `send` for `HEAD`, a "

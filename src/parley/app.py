@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 from prometheus_client import CollectorRegistry, GCCollector, PlatformCollector, ProcessCollector
 from starlette.applications import Starlette
-from starlette.routing import Route, WebSocketRoute, request_response
+from starlette.routing import BaseRoute, Route, WebSocketRoute, request_response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from parley import __version__
@@ -30,6 +30,7 @@ from parley.aws.ratelimit import (
     participant_limiter,
 )
 from parley.aws.ratelimit import connect_limiter as connect_limiter_for
+from parley.aws.restjson import Limiter
 from parley.config import Config, load_access_keys
 from parley.domain.arns import Account
 from parley.fanout import open_bus
@@ -60,7 +61,7 @@ from parley.service.directory import DirectoryService
 from parley.service.instances import InstanceService
 from parley.service.live import LiveService
 from parley.service.monitoring import MonitoringService
-from parley.service.notify import ChatNotifier
+from parley.service.notify import Notifier
 from parley.service.passwords import Passwords
 from parley.service.ports import Storage, StorageUnavailable
 from parley.service.quick_connects import QuickConnectService
@@ -115,7 +116,7 @@ class Parley:
     closers: list[Callable[[], Awaitable[None]]] = field(default_factory=list)
     # Set when the server starts draining (parley.server): long polls answer at once.
     stopping: asyncio.Event = field(default_factory=asyncio.Event)
-    # Load shedding's refusal as soon as a request head is parsed (parley.web.httpprotocol); None: shedding off.
+    # Load shedding's refusal as soon as a request head is parsed (parley.web.server.httpprotocol); None: shedding off.
     refuse: EarlyRefusal | None = None
 
     async def close(self) -> None:
@@ -124,27 +125,63 @@ class Parley:
         await self.storage.close()
 
 
-async def build(config: Config) -> Parley:
-    bus = await open_bus(config.bus_url)
-    storage = await open_storage(config.storage)
-    notifier = ChatNotifier(bus, chat_frame)
+@dataclass
+class Services:
+    """The services of one node over one storage and one bus; every edge is a thin layer over these."""
+
+    storage: SqlStorage
+    bus: LocalBus | RedisBus
+    notifier: Notifier
+    telemetry: Telemetry  # what /metrics reports (parley.web.metrics)
+    auth: AuthService
+    instances: InstanceService
+    directory: DirectoryService
+    quick_connects: QuickConnectService
+    contacts: ContactService
+    appender: Appender
+    chat: ChatService
+    monitoring: MonitoringService  # MonitorContact and the CCP's barge-in
+    realtime: RealtimeService  # the real-time figures of the Connect API and the console's live view
+    attachments: AttachmentService
+    widgets: WidgetService
+    router: Router
+    agents: AgentService
+    timers: Timers
+
+
+def build_services(config: Config, storage: SqlStorage, bus: LocalBus | RedisBus) -> Services:
+    notifier = Notifier(bus, chat_frame)
     passwords = Passwords()
     auth = AuthService(storage, passwords)
-    instances = InstanceService(storage)
-    directory = DirectoryService(storage, passwords)
-    quick_connects = QuickConnectService(storage)
     contacts = ContactService(storage, notifier)
+    telemetry = Telemetry()
     # SQLite takes one writer at a time; on PostgreSQL a few batches overlap their round trips.
-    telemetry = Telemetry()  # what /metrics reports (parley.web.metrics)
     appender = Appender(storage, notifier, parallel=1 if storage.is_sqlite else 4, telemetry=telemetry)
     chat = ChatService(storage, notifier, appender)
-    access_keys, note = load_access_keys(config)
-    monitoring = MonitoringService(storage, notifier)  # MonitorContact and the CCP's barge-in
-    ctx = ConnectContext(
-        account=Account(config.region, config.account_id), public_url=config.base_url,
-        instances=instances, directory=directory, quick_connects=quick_connects, contacts=contacts, chat=chat,
-        monitoring=monitoring,
+    router = Router(storage, notifier, config.offer_seconds)
+    return Services(
+        storage, bus, notifier, telemetry, auth, InstanceService(storage), DirectoryService(storage, passwords),
+        QuickConnectService(storage), contacts, appender, chat, MonitoringService(storage, notifier),
+        RealtimeService(storage),
+        AttachmentService(storage, LocalFileStore(config.data_dir / "attachments"), chat, notifier),
+        WidgetService(storage, contacts, auth, base_url=config.base_url, demo=config.demo,
+                      limiter=configured_limiter(config.limits_on, config.rate_overrides)),
+        router, AgentService(storage, notifier, router), Timers(storage, chat),
     )
+
+
+def load_shedding(config: Config, appender: Appender) -> tuple[LoopLag, Admission | None]:
+    """New requests are refused with 429 while work waits too long in this process (None: shedding off)."""
+    loop_lag = LoopLag(cpu=ThreadCpu())
+    admission = Admission(QueueDelay(loop_lag, appender.oldest_wait, loop_lag.busy),
+                          Settings(target=config.admission_target)) if config.admission else None
+    return loop_lag, admission
+
+
+def rate_limits(config: Config, storage: Storage, admission: Admission | None) -> tuple[Limiter | None,
+                                                                                      Limiter | None]:
+    """The Connect API's and the Participant Service's limiters (Connect's quotas, unless limits are off);
+    the Connect API's also sheds load."""
     connect_limiter = participant_limits = None
     if config.limits_on:
         overrides = {op: Rate(*value) for op, value in config.rate_overrides.items()}
@@ -152,76 +189,67 @@ async def build(config: Config) -> Parley:
         participant_limits = participant_limiter(
             RateLimiter({**PARTICIPANT_RATES, **overrides}), TokenInstances(storage).instance_of
         )
-    # Load shedding: new requests are refused with 429 while work waits too long in this process.
-    loop_lag = LoopLag(cpu=ThreadCpu())
-    admission = Admission(QueueDelay(loop_lag, appender.oldest_wait, loop_lag.busy),
-                          Settings(target=config.admission_target)) if config.admission else None
     if admission is not None:
         connect_limiter = connect_admission(admission, connect_limiter)
-    realtime = RealtimeService(storage)  # the real-time figures of the Connect API and the console's live view
-    connect_api = build_connect_api(Service.load("connect", "2017-08-08"), ctx, access_keys, connect_limiter,
-                                    realtime)
-    hub = Hub(storage, bus, chat_frame, telemetry)
-    attachments = AttachmentService(storage, LocalFileStore(config.data_dir / "attachments"), chat, notifier)
+    return connect_limiter, participant_limits
+
+
+async def build(config: Config) -> Parley:
+    bus = await open_bus(config.bus_url)
+    storage = await open_storage(config.storage)
+    s = build_services(config, storage, bus)
+    access_keys, note = load_access_keys(config)
+    account = Account(config.region, config.account_id)
+    loop_lag, admission = load_shedding(config, s.appender)
+    connect_limiter, participant_limits = rate_limits(config, storage, admission)
+    connect_api = build_connect_api(
+        Service.load("connect", "2017-08-08"),
+        ConnectContext(account=account, public_url=config.base_url, instances=s.instances, directory=s.directory,
+                       quick_connects=s.quick_connects, contacts=s.contacts, chat=s.chat, monitoring=s.monitoring),
+        access_keys, connect_limiter, s.realtime)
+    hub = Hub(storage, bus, chat_frame, s.telemetry)
     participant_api = build_participant_api(
         Service.load("connectparticipant", "2018-09-07"),
-        ParticipantHandlers(chat, websocket_base(config.base_url), hub),
-        AttachmentHandlers(attachments, config.base_url),
+        ParticipantHandlers(s.chat, websocket_base(config.base_url), hub),
+        AttachmentHandlers(s.attachments, config.base_url),
         limiter=participant_limits,
     )
-    widgets = WidgetService(storage, contacts, auth, base_url=config.base_url, demo=config.demo,
-                            limiter=configured_limiter(config.limits_on, config.rate_overrides))
-    demo = await ensure_demo(storage, instances, directory, quick_connects, widgets) if config.demo else None
-    await hub.start()
+    demo = (await ensure_demo(storage, s.instances, s.directory, s.quick_connects, s.widgets)
+            if config.demo else None)
     signals = AgentSignals(bus)
+    await hub.start()
     await signals.start()
-    router = Router(storage, notifier, config.offer_seconds)
-    router.start()
-    agents = AgentService(storage, notifier, router)
+    s.router.start()
+    s.timers.start()
     frames = TextFrames()  # one per node: a message's frame is encoded once for its participant and agent sockets
-    agent_sockets = AgentSockets(storage, agents, hub, signals, websocket_base(config.base_url), frames)
-    account = Account(config.region, config.account_id)
+    agent_sockets = AgentSockets(s.auth, s.agents, hub, signals, websocket_base(config.base_url), frames)
     stopping = asyncio.Event()
-    cti_handlers = CtiHandlers(agents, chat, signals, account, agent_sockets, monitoring)
-    cti_api = CtiApi(cti_handlers.table(), auth.resolve_agent, stopping)
-    timers = Timers(storage, chat)
-    timers.start()
+    cti_api = CtiApi(CtiHandlers(s.agents, s.chat, signals, account, agent_sockets, s.monitoring).table(),
+                     s.auth.resolve_agent, stopping)
     node_modules = find_node_modules()
     libraries = Libraries(node_modules)
-    assets = Assets(node_modules)
-    page_renderer = Pages(assets, site={
+    page_renderer = Pages(Assets(node_modules), site={
         "public_url": config.base_url, "region": config.region, "version": __version__,
         "ccp_path": f"/connect/{demo.instance.alias}/ccp-v2/" if demo and demo.instance.alias else "/connect/ccp-v2/",
     })
     connect_json = request_response(connect_api.__call__)
     demo_facts = DemoFacts.of(demo, tuple(u for u in DEMO_USERS if u.startswith("agent"))) if demo else None
-
     routes = [
         Route("/", HomePage(page_renderer, connect_json, demo_facts, public_url=config.base_url,
                             region=config.region, access_key_id=next(iter(access_keys), None))),
         Route("/health", health_endpoint(storage), methods=["GET"]),  # type: ignore[arg-type]
         Route("/ready", ready_endpoint(readiness_checks(storage, bus)), methods=["GET"]),
-        Route("/metrics", metrics_endpoint(config, telemetry, storage, hub, admission).handle, methods=["GET"]),
-        Route("/participant/attachments/{attachment_id}", AttachmentFiles(attachments).handle,
+        Route("/metrics", metrics_endpoint(config, s.telemetry, storage, hub, admission).handle, methods=["GET"]),
+        Route("/participant/attachments/{attachment_id}", AttachmentFiles(s.attachments).handle,
               methods=["GET", "PUT", "OPTIONS"]),
         # Other paths under /participant/attachments/ (the rest of /participant/ never reaches Starlette).
-        Route("/participant/{operation:path}", participant_api.__call__, methods=[*ALL_METHODS, "OPTIONS"]),
+        Route("/participant/{operation:path}", participant_api, methods=[*ALL_METHODS, "OPTIONS"]),
         Route("/api", cti_api.handle, methods=["POST"]),
         Route("/connect/api", cti_api.handle, methods=["POST"]),
         WebSocketRoute("/connect/agent-ws", agent_sockets.handle),
-        *LoginPages(auth, instances, secure_cookies=config.base_url.startswith("https")).routes(),
-        *CcpPages(libraries, config.region, auth, instances).routes(),
-        *WidgetApi(widgets, config.base_url, config.region, session_cookie=SESSION_COOKIE).routes(),
-        *WidgetPages(page_renderer, widgets, public_url=config.base_url).routes(),
-        *WorkspacePages(page_renderer, auth, instances, CannedResponseService(storage), public_url=config.base_url,
-                        session_cookie=SESSION_COOKIE, offer_seconds=config.offer_seconds).routes(),
-        *ConsolePages(page_renderer, ConsoleServices(auth, instances, directory, quick_connects, widgets,
-                                                     LiveService(realtime), AuditService(storage), monitoring),
-                      account,
-                      public_url=config.base_url, session_cookie=SESSION_COOKIE,
-                      default_instance=demo.instance.alias if demo else "").routes(),
+        *page_routes(config, s, page_renderer, libraries, account, demo),
         *libraries.routes(),
-        *assets.routes(),
+        *page_renderer.assets.routes(),
     ]
     # A route that finds the database down answers 503 with Retry-After (a page for a browser), never a 500.
     pages = Starlette(routes=routes, exception_handlers={StorageUnavailable: storage_unavailable(page_renderer)})
@@ -232,15 +260,15 @@ async def build(config: Config) -> Parley:
     pages.router.default = NotFoundPage(page_renderer, connect_default(connect_json, pages.router.not_found))
     # The Participant Service's operations and websocket are dispatched before Starlette (see FrontDoor); sign-in
     # posts from an address that must wait are refused before it too (SigninGate).
-    app = FrontDoor(SigninGate(pages, auth.throttle), participant_api,
-                    ParticipantSocket(chat, hub, bus.slots, config.websocket_lifetime,
+    app = FrontDoor(SigninGate(pages, s.auth.throttle), participant_api,
+                    ParticipantSocket(s.chat, hub, bus.slots, config.websocket_lifetime,
                                       config.websocket_subscribe_timeout, frames), admission)
-    connect_api.requests = telemetry.requests["connect"]
-    participant_api.api.requests = telemetry.requests["participant"]
-    cti_api.requests = telemetry.requests["cti"]
-    parley = Parley(config, Tracking(app, telemetry), storage, access_keys, demo, [note] if note else [],
+    connect_api.requests = s.telemetry.requests["connect"]
+    participant_api.api.requests = s.telemetry.requests["participant"]
+    cti_api.requests = s.telemetry.requests["cti"]
+    parley = Parley(config, Tracking(app, s.telemetry), storage, access_keys, demo, [note] if note else [],
                     stopping=stopping)
-    parley.closers += [bus.close, hub.stop, signals.stop, router.stop, timers.stop, appender.close]
+    parley.closers += [bus.close, hub.stop, signals.stop, s.router.stop, s.timers.stop, s.appender.close]
     if admission is not None:
         parley.refuse = EarlyRefusal(admission, ConnectPaths.of(connect_api.service.model, [
             path for route in routes if isinstance(path := getattr(route, "path", None), str)]))
@@ -249,13 +277,31 @@ async def build(config: Config) -> Parley:
     return parley
 
 
+def page_routes(config: Config, s: Services, renderer: Pages, libraries: Libraries, account: Account,
+                demo: Demo | None) -> list[BaseRoute]:
+    """The pages for people: sign-in and the CCP (``parley.web``), the widget, workspace and console
+    (``parley.pages``)."""
+    return [
+        *LoginPages(renderer, s.auth, s.instances, secure_cookies=config.base_url.startswith("https")).routes(),
+        *CcpPages(renderer, libraries, config.region, s.auth, s.instances).routes(),
+        *WidgetApi(s.widgets, config.base_url, config.region, session_cookie=SESSION_COOKIE).routes(),
+        *WidgetPages(renderer, s.widgets, public_url=config.base_url).routes(),
+        *WorkspacePages(renderer, s.auth, s.instances, CannedResponseService(s.storage), public_url=config.base_url,
+                        session_cookie=SESSION_COOKIE, offer_seconds=config.offer_seconds).routes(),
+        *ConsolePages(renderer, ConsoleServices(s.auth, s.instances, s.directory, s.quick_connects, s.widgets,
+                                                LiveService(s.realtime), AuditService(s.storage), s.monitoring),
+                      account, public_url=config.base_url, session_cookie=SESSION_COOKIE,
+                      default_instance=demo.instance.alias if demo else "").routes(),
+    ]
+
+
 def readiness_checks(storage: SqlStorage, bus: LocalBus | RedisBus) -> dict[str, Callable[[], Awaitable[object]]]:
     """What ``/ready`` checks: the database answers, the bus answers, the schema is the code's head."""
     head = head_revision()
 
     async def storage_answers() -> None:
-        async with storage.transaction() as tx:
-            await tx.get_instance("ready-check")
+        async with storage.transaction() as uow:
+            await uow.instances.find("ready-check")
 
     return {"storage": storage_answers, "bus": bus.ping, "migrations": lambda: check_current(storage, head)}
 

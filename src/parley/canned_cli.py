@@ -96,8 +96,8 @@ async def _list_of(canned: CannedResponseService, instances: InstanceService,
         return instance_id, None
     user = None
     if "\x00" not in args.user:
-        async with canned.storage.transaction() as tx:
-            user = await tx.find_resource_by_name(User, instance_id, args.user)
+        async with canned.storage.transaction() as uow:
+            user = await uow.resources.find_by_name(User, instance_id, args.user)
     if user is None:
         raise NotFound(f"The instance has no user named '{args.user[:100]}'.")
     return instance_id, user.id

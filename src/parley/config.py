@@ -34,7 +34,7 @@ class Config:
     # Seconds a participant websocket may stay open without aws/subscribe before it is closed (1008).
     websocket_subscribe_timeout: float = 30.0
     offer_seconds: float = 20.0
-    # Seconds a connection has to send a whole request head (parley.web.httpprotocol).
+    # Seconds a connection has to send a whole request head (parley.web.server.httpprotocol).
     header_timeout: float = 10.0
     # Open connections at most; 0: what the open-file limit allows (parley.server.automatic_max_connections).
     max_connections: int = 0

@@ -2,7 +2,7 @@
 
 Draining (:class:`DrainingServer`): the listening socket closes (a load balancer sends new connections to
 another node), every request in progress and every request that starts on an open connection meanwhile is
-answered with ``Connection: close`` (:meth:`parley.web.httpprotocol.ParleyHttpToolsProtocol.shutdown`), idle
+answered with ``Connection: close`` (:meth:`parley.web.server.httpprotocol.ParleyHttpToolsProtocol.shutdown`), idle
 keep-alive connections close after a moment, snapshot long polls are answered at once with the current state,
 and websockets are closed with 1001 so their clients reconnect (:mod:`parley.web.goingaway`); all within the
 drain timeout, after which what is left is cancelled. Then the process exits 0.
@@ -30,7 +30,7 @@ from parley.config import Config
 from parley.logformat import configure as configure_logging
 from parley.service.demo import DEMO_PASSWORD, DEMO_USERS
 from parley.web.goingaway import GoingAwayWebSocketProtocol
-from parley.web.httpprotocol import ConnectionGuard
+from parley.web.server.httpprotocol import ConnectionGuard
 
 TICKET = re.compile(r"ticket=[^&\s\"']+")
 # How long an idle keep-alive connection stays open: longer than HTTP clients keep theirs by default (httpx:

@@ -21,7 +21,7 @@ from parley.fanout.local import LocalBus
 from parley.service.auth import AuthService
 from parley.service.contacts import ContactService
 from parley.service.instances import SAMPLE_INBOUND_FLOW, InstanceService
-from parley.service.notify import ChatNotifier
+from parley.service.notify import Notifier
 from parley.service.passwords import Passwords
 from parley.service.ports import Storage
 from parley.service.widgets import WidgetChanges, WidgetService
@@ -119,7 +119,7 @@ async def _run(args: argparse.Namespace) -> int:
     storage = await open_storage(args.storage or Config(data_dir=args.data_dir).storage)
     try:
         # The start use cases are not used here; the service is built as the server builds it.
-        contacts = ContactService(storage, ChatNotifier(LocalBus(), chat_frame))
+        contacts = ContactService(storage, Notifier(LocalBus(), chat_frame))
         widgets = WidgetService(storage, contacts, AuthService(storage, Passwords(fast=True)),
                                 base_url=args.public_url.rstrip("/"))
         return await ACTIONS[args.action](widgets, InstanceService(storage), args)
@@ -137,8 +137,8 @@ async def _flow_id(storage: Storage, instance_id: str, ref: str) -> str:
         return ref
     found = None
     if "\x00" not in ref:
-        async with storage.transaction() as tx:
-            found = await tx.find_resource_by_name(ContactFlow, instance_id, ref)
+        async with storage.transaction() as uow:
+            found = await uow.resources.find_by_name(ContactFlow, instance_id, ref)
     if found is None:
         raise NotFound(f"The instance has no contact flow named '{ref[:100]}'.")
     return found.id

@@ -1,13 +1,18 @@
 """A small test helper that plays agents through the public surfaces only: sign in through the real login
-form, get the CTI access token, call CTI operations (JSON 1.0 at ``POST /api``), wait for snapshot
+form and get the CTI access token (both with the shipped client, :class:`parley.client.Agent`), call CTI
+operations (JSON 1.0 at ``POST /api``) framed exactly as StreamsJS frames them, wait for snapshot
 conditions with ``GetAgentSnapshot`` long polls, and join the agent's chat through the Participant Service
 (``CreateTransport`` chat_token, or ``CreateParticipantConnection`` with the ``ConnectionAuthenticationToken``
-of ``chatMediaInfo.connectionData``) with a participant websocket that collects items."""
+of ``chatMediaInfo.connectionData``) with a participant websocket that collects items.
+
+The CTI calls and snapshot long polls stay the test's own on purpose: StreamsJS sends some operations with the
+access token in ``X-Amz-Bearer`` only (:data:`NO_AUTH_BODY`), every answer is kept (:attr:`Agent.bodies`) for
+checks on what a response may show, refusals are read as raw (status, body), and a wait reads a fresh snapshot
+after the action before it long-polls, failing with the snapshot it last saw."""
 
 from __future__ import annotations
 
 import json
-import re
 import time
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
@@ -17,7 +22,13 @@ from typing import Any
 import httpx
 from botocore.exceptions import ClientError
 
-from tests.aws.chat_helpers import EVENT, Party, Socket, join, participant_client
+from parley import client
+from parley.client.agent import Connection
+from parley.client.items import CHAT_ENDED as CHAT_ENDED
+from parley.client.items import EVENT_PREFIX
+from parley.client.items import JOINED as JOINED
+from parley.client.items import LEFT as LEFT
+from tests.aws.chat_helpers import Party, Socket, join, participant_client
 from tests.conftest import Server, serving
 
 PASSWORD = "Parley-demo-1"
@@ -29,11 +40,8 @@ NO_AUTH_BODY = frozenset({"CompleteContact", "ClearContact", "RejectContact", "A
 WAIT = 10.0
 # The longest single long poll a waiting helper holds (ms); the loop re-polls until its deadline.
 POLL_MS = 5000
-INVITED = EVENT + "participant.invited"
-JOINED = EVENT + "participant.joined"
-LEFT = EVENT + "participant.left"
-CHAT_ENDED = EVENT + "chat.ended"
-TRANSFER_SUCCEEDED = EVENT + "transfer.succeeded"
+INVITED = EVENT_PREFIX + "participant.invited"
+TRANSFER_SUCCEEDED = EVENT_PREFIX + "transfer.succeeded"
 # What no response may ever show (Connect's own internal transfer placeholder).
 PLACEHOLDER = "INTERNAL-TRANSFER"
 
@@ -82,30 +90,40 @@ class Member:
 
 @dataclass
 class Agent:
-    """A signed-in agent: an httpx session (cookie + access token) that speaks the CTI API."""
+    """A signed-in agent: the shipped client's session (the sign-in cookie and the CTI access token) and an httpx
+    client that calls the CTI API as StreamsJS does (CTI authenticates by the access token alone)."""
 
     username: str
+    session: client.Agent
     http: httpx.AsyncClient
-    token: str
     participants: Any
     bodies: list[str] = field(default_factory=list)
 
     @classmethod
     async def sign_in(cls, url: str, username: str, participants: Any, password: str = PASSWORD) -> Agent:
-        http = httpx.AsyncClient(base_url=url, follow_redirects=False, timeout=30)
-        page = await http.get("/connect/login")
-        found = re.search(r'name="csrf" value="([^"]+)"', page.text)
-        assert page.status_code == 200 and found, page.text[:500]
-        form = {"username": username, "password": password, "instance": "demo", "csrf": found.group(1),
-                "landat": "/connect/ccp-v2/"}
-        signed = await http.post("/connect/login", data=form)
-        assert signed.status_code == 303, (signed.status_code, signed.text[:500])
-        authorized = await http.get("/auth/authorize")
-        assert authorized.status_code == 200, authorized.text
-        return cls(username, http, str(authorized.json()["accessToken"]), participants)
+        """Sign in with :meth:`parley.client.Agent.sign_in` (login form with its CSRF token, then
+        ``/auth/authorize``). The session's background snapshot poll is not started: these agents long-poll in
+        the foreground (:meth:`wait_for`)."""
+        session = client.Agent(url, username, password, offline_on_exit=False)
+        try:
+            await session.sign_in()
+        except BaseException:
+            await session.close()
+            raise
+        return cls(username, session, httpx.AsyncClient(base_url=url, follow_redirects=False, timeout=30),
+                   participants)
+
+    @property
+    def token(self) -> str:
+        """The CTI access token of the session."""
+        token = self.session.access_token
+        assert token is not None, f"{self.username} is signed out"
+        return token
 
     async def close(self) -> None:
+        """Close the CTI client and sign out (the session's access tokens stop working)."""
         await self.http.aclose()
+        await self.session.close()
 
     # raw calls -------------------------------------------------------------------------------------
     async def attempt(self, op: str, **params: Any) -> tuple[int, dict[str, Any]]:
@@ -235,7 +253,8 @@ class Agent:
         contact = await self.contact(contact_id)
         assert contact is not None and contact["state"]["type"] == "connected", contact
         own = next(c for c in contact["connections"] if c["type"] == "agent")
-        participant_token = json.loads(own["chatMediaInfo"]["connectionData"])["ConnectionAuthenticationToken"]
+        participant_token = Connection.from_wire(own).participant_token
+        assert participant_token, f"no ConnectionAuthenticationToken in {own}"
         if via == "connection":
             party = join(self.participants, contact_id, own["connectionId"], participant_token)
         else:

@@ -1,6 +1,11 @@
 """Helpers for the Participant Service acceptance tests: boto3 ``connectparticipant`` clients, chats started
 on the demo instance through the Connect API, a CUSTOM_BOT joined with CreateParticipant, and participant
-websockets (the ``websockets`` library, one reader thread per socket) that collect ``aws/chat`` items."""
+websockets (the ``websockets`` library, one reader thread per socket) that collect ``aws/chat`` items.
+
+The item content types and the subscribe frame are the shipped client's (:mod:`parley.client.items`,
+:mod:`parley.client.stream`). The calls stay boto3's (a real AWS client), and :class:`Socket` stays a plain socket
+on purpose: it keeps every frame and the close code, and never reconnects, catches up or drops a repeated item as
+``parley.client``'s stream does, so the tests see what the server really sent."""
 
 from __future__ import annotations
 
@@ -17,15 +22,16 @@ from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import ClientConnection
 from websockets.sync.client import connect as ws_connect
 
+from parley.client.items import CHAT_ENDED as CHAT_ENDED
+from parley.client.items import DELIVERED as DELIVERED
+from parley.client.items import JOINED as JOINED
+from parley.client.items import LEFT as LEFT
+from parley.client.items import METADATA as METADATA
+from parley.client.items import READ as READ
+from parley.client.items import TYPING as TYPING
+from parley.client.stream import SUBSCRIBE
+
 REGION = "us-west-2"
-EVENT = "application/vnd.amazonaws.connect.event."
-TYPING = EVENT + "typing"
-JOINED = EVENT + "participant.joined"
-LEFT = EVENT + "participant.left"
-CHAT_ENDED = EVENT + "chat.ended"
-READ = EVENT + "message.read"
-DELIVERED = EVENT + "message.delivered"
-METADATA = EVENT + "message.metadata"
 INTERACTIVE_RESPONSE = "application/vnd.amazonaws.connect.message.interactive.response"
 ALL_MESSAGE_TYPES = ["text/plain", "text/markdown", "application/json", INTERACTIVE_RESPONSE]
 # How long a test waits for something pushed over a websocket before it fails.
@@ -155,7 +161,7 @@ class Socket:
     def open(cls, url: str, *, subscribe: bool = True) -> Socket:
         sock = cls(ws_connect(url, open_timeout=WAIT, max_size=None, max_queue=None, proxy=None, legacy=True))
         if subscribe:
-            sock.send({"topic": "aws/subscribe", "content": {"topics": ["aws/chat"]}})
+            sock.conn.send(SUBSCRIBE)
             sock.wait_frame(lambda f: f.get("topic") == "aws/subscribe")
         return sock
 

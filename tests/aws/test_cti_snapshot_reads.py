@@ -17,7 +17,7 @@ from parley.domain.agents import AgentSession
 from parley.domain.arns import Account
 from parley.fanout.agent_signals import AgentSignals
 from parley.fanout.local import LocalBus
-from parley.service.notify import AGENT_CHANNEL
+from parley.service.pokes import AGENT_CHANNEL
 
 NOW = datetime(2030, 1, 1, tzinfo=UTC)
 WHO = AgentSession("access", "instance-1", "user-1", NOW, NOW + timedelta(hours=1))

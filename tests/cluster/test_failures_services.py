@@ -26,7 +26,7 @@ import pytest
 from botocore.exceptions import ClientError
 
 from parley.client import Agent, customer, is_message
-from parley.service.notify import AGENT_CHANNEL, CHAT_CHANNEL, ROUTING_CHANNEL
+from parley.service.pokes import AGENT_CHANNEL, CHAT_CHANNEL, ROUTING_CHANNEL
 from tests.cluster.conftest import ChatJsCustomer, Cluster, Services
 from tests.cluster.test_failures_nodes import PASSWORD, assert_once_each, participant_boto, until
 from tests.conftest import connect_client

@@ -13,7 +13,7 @@ from parley.fanout import agent_signals
 from parley.fanout.agent_signals import AgentSignals
 from parley.fanout.local import LocalBus
 from parley.fanout.redis import RedisBus
-from parley.service.notify import AGENT_CHANNEL
+from parley.service.pokes import AGENT_CHANNEL
 
 
 async def poke(bus: LocalBus, signals: AgentSignals, *users: str) -> None:

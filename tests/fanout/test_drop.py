@@ -8,7 +8,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any, cast
 
 from parley.fanout.hub import Feed, Hub
-from parley.service.notify import CHAT_CHANNEL, ChatNotifier, decode_pokes
+from parley.service.notify import Notifier
+from parley.service.pokes import CHAT_CHANNEL, decode_pokes
 
 
 class FakeSink:
@@ -28,7 +29,7 @@ class FakeSink:
         return None
 
 
-class FakeTx:
+class FakeUnitOfWork:
     def __init__(self) -> None:
         self.callbacks: list[Callable[[], Awaitable[None]]] = []
 
@@ -45,11 +46,11 @@ class FakeBus:
 
 
 async def test_a_drop_poke_closes_only_that_participants_sockets() -> None:
-    bus, tx = FakeBus(), FakeTx()
-    notifier = ChatNotifier(cast(Any, bus), lambda item: "")
-    notifier.drop_after_commit(cast(Any, tx), "chat-1", "monitor")
+    bus, uow = FakeBus(), FakeUnitOfWork()
+    notifier = Notifier(cast(Any, bus), lambda item: "")
+    notifier.drop_after_commit(cast(Any, uow), "chat-1", "monitor")
     assert bus.published == [], "nothing is published before the transaction commits"
-    for callback in tx.callbacks:
+    for callback in uow.callbacks:
         await callback()
     [(channel, payload)] = bus.published
     assert channel == CHAT_CHANNEL

@@ -166,7 +166,7 @@ def test_agent_frames_get_answers_or_proper_closes(agent_sockets: Sockets,
 
 def test_invalid_utf8_text_frame_closes_1007_without_a_traceback(fconnect: Any, fparticipant: Any,
                                                                  fdemo: Any, fuzz_log: LogWatch) -> None:
-    """Found by this fuzzer: uvicorn closed with 1007 but logged a traceback (fixed in web/wsprotocol.py)."""
+    """Found by this fuzzer: uvicorn closed with 1007 but logged a traceback (fixed in web/server/wsprotocol.py)."""
     chat = new_chat(fconnect, fparticipant, fdemo, bot=False)
     url = chat.customer.new_websocket_url()
     start = fuzz_log.size()

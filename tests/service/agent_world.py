@@ -1,6 +1,7 @@
-"""A contact center in one process for service tests of routing and agents: storage on a SQLite file (or any URL),
-an in-process bus, and the services wired as ``parley.app.build`` wires them, with a router that never runs on its
-own (the tests call ``route_pass`` and ``expire_offers``) and a fake clock.
+"""A contact center in one process for service tests of routing and agents: storage on a SQLite file (or any URL, or
+a storage handed in, such as the in-memory fake of ``tests.fakes.memory``), an in-process bus, and the services wired
+as ``parley.app.build`` wires them, with a router that never runs on its own (the tests call ``route_pass`` and
+``expire_offers``) and a fake clock.
 
 The instance manages its identities in SAML mode, so users need no password (no Argon2 work in these tests); it
 has its built-in resources (BasicQueue, Basic Routing Profile with CHAT concurrency 3, the Available and Offline
@@ -18,7 +19,7 @@ import pytest
 
 import parley.service.agents
 import parley.service.chat
-import parley.service.chat_txn
+import parley.service.chat_steps
 import parley.service.contacts
 import parley.service.directory
 import parley.service.quick_connects
@@ -58,18 +59,18 @@ from parley.service.instances import (
     SAMPLE_INBOUND_FLOW,
     InstanceService,
 )
-from parley.service.notify import ChatNotifier
+from parley.service.notify import Notifier
 from parley.service.passwords import Passwords
+from parley.service.ports import Storage
 from parley.service.quick_connects import QuickConnectConfig, QuickConnectService
 from parley.service.routing import Router
 from parley.storage import open_storage
-from parley.storage.database import SqlStorage
 
 # Where quick-connect ARNs say the instance lives (any account works: only the ARN's path is read).
 ACCOUNT = Account("us-west-2", "123456789012")
 # The modules whose ``utcnow`` the fake clock replaces: everything that stamps contacts, offers and presence.
 CLOCKED: tuple[ModuleType, ...] = (
-    parley.service.agents, parley.service.chat, parley.service.chat_txn, parley.service.contacts,
+    parley.service.agents, parley.service.chat, parley.service.chat_steps, parley.service.contacts,
     parley.service.directory, parley.service.quick_connects, parley.service.routing,
 )
 
@@ -115,7 +116,7 @@ class Staff:
 
 @dataclass
 class World:
-    storage: SqlStorage
+    storage: Storage
     bus: LocalBus
     clock: FakeClock
     instances: InstanceService
@@ -166,15 +167,15 @@ class World:
         )
         flow = ContactFlow(self.instance_id, new_id(), f"To {name}", self.clock(), flow_type="CONTACT_FLOW",
                            target_queue_id=queue.id)
-        async with self.storage.transaction() as tx:
-            await tx.insert_resource(flow)
+        async with self.storage.transaction() as uow:
+            await uow.resources.add(flow)
         return queue, flow.id
 
     async def custom_status(self, name: str) -> AgentStatus:
         """A CUSTOM (not routable) agent status, like "Lunch" (statuses have no service of their own yet)."""
         status = AgentStatus(self.instance_id, new_id(), name, self.clock(), status_type="CUSTOM", display_order=3)
-        async with self.storage.transaction() as tx:
-            await tx.insert_resource(status)
+        async with self.storage.transaction() as uow:
+            await uow.resources.add(status)
         return status
 
     async def user_quick_connect(self, staff: Staff) -> str:
@@ -193,8 +194,8 @@ class World:
         return await self._on_basic_queue(qc)
 
     async def _flow(self, name: str) -> str:
-        async with self.storage.transaction() as tx:
-            flow = await tx.find_resource_by_name(ContactFlow, self.instance_id, name)
+        async with self.storage.transaction() as uow:
+            flow = await uow.resources.find_by_name(ContactFlow, self.instance_id, name)
         assert flow is not None
         return flow.id
 
@@ -216,16 +217,16 @@ class World:
         return [v.segment.id for v in view.contacts if v.segment.state == "CONNECTING"]
 
     async def segments(self, chat_id: str) -> list[Contact]:
-        async with self.storage.transaction() as tx:
-            return await tx.contacts_of_chat(chat_id)
+        async with self.storage.transaction() as uow:
+            return await uow.contacts.of_chat(chat_id)
 
     async def participants(self, chat_id: str) -> list[Participant]:
-        async with self.storage.transaction() as tx:
-            return await tx.participants_of_chat(chat_id)
+        async with self.storage.transaction() as uow:
+            return await uow.participants.of_chat(chat_id)
 
     async def transcript(self, chat_id: str) -> list[Item]:
-        async with self.storage.transaction() as tx:
-            return await tx.items_after(chat_id, 0, 1000)
+        async with self.storage.transaction() as uow:
+            return await uow.chats.items_after(chat_id, 0, 1000)
 
     async def presence(self, staff: Staff) -> Presence:
         return (await self.agents.view(staff.who)).presence
@@ -244,12 +245,12 @@ class World:
         await self.agents.accept(staff.who, chat.contact_id)
 
 
-async def open_world(db: str, monkeypatch: pytest.MonkeyPatch) -> World:
-    """A world on database URL ``db`` with one instance ready for agents."""
+async def open_world(db: str | Storage, monkeypatch: pytest.MonkeyPatch) -> World:
+    """A world on database URL ``db`` (or on the storage ``db``, which it closes) with one instance ready for agents."""
     clock = install_clock(monkeypatch)
-    storage = await open_storage(db)
+    storage = await open_storage(db) if isinstance(db, str) else db
     bus = LocalBus()
-    notifier = ChatNotifier(bus, chat_frame)
+    notifier = Notifier(bus, chat_frame)
     router = Router(storage, notifier)
     world = World(
         storage, bus, clock, InstanceService(storage), DirectoryService(storage, Passwords()),
@@ -258,11 +259,11 @@ async def open_world(db: str, monkeypatch: pytest.MonkeyPatch) -> World:
     )
     instance = await world.instances.create_instance(SYSTEM, f"desk-{new_id()[:8]}", "SAML", True, True)
     await world.instances.set_attribute(SYSTEM, instance.id, "MULTI_PARTY_CHAT_CONFERENCE", "true")
-    async with storage.transaction() as tx:
-        flow = await tx.find_resource_by_name(ContactFlow, instance.id, SAMPLE_INBOUND_FLOW)
-        queue = await tx.find_resource_by_name(Queue, instance.id, BASIC_QUEUE)
-        profile = await tx.find_resource_by_name(RoutingProfile, instance.id, BASIC_ROUTING_PROFILE)
-        security = await tx.find_resource_by_name(SecurityProfile, instance.id, "Agent")
+    async with storage.transaction() as uow:
+        flow = await uow.resources.find_by_name(ContactFlow, instance.id, SAMPLE_INBOUND_FLOW)
+        queue = await uow.resources.find_by_name(Queue, instance.id, BASIC_QUEUE)
+        profile = await uow.resources.find_by_name(RoutingProfile, instance.id, BASIC_ROUTING_PROFILE)
+        security = await uow.resources.find_by_name(SecurityProfile, instance.id, "Agent")
     assert flow and queue and profile and security
     assert set(AGENT_PERMISSIONS) <= set(security.permissions)
     world.instance_id, world.inbound_flow, world.basic_queue = instance.id, flow.id, queue.id

@@ -15,7 +15,7 @@ from parley.fanout.local import LocalBus
 from parley.service.chat import ChatService
 from parley.service.contacts import ChatRequest, ContactService, StartedChat
 from parley.service.instances import SAMPLE_INBOUND_FLOW, InstanceService
-from parley.service.notify import ChatNotifier
+from parley.service.notify import Notifier
 from parley.storage import open_storage
 from parley.storage.database import SqlStorage
 from tests.helpers.scratch_db import scratch_url
@@ -37,15 +37,15 @@ async def open_node(db: Path | str) -> Node:
     """One node on the SQLite file ``db`` or the database URL ``db``; several nodes may share a database."""
     storage = await open_storage(db if isinstance(db, str) else f"sqlite:///{db}")
     bus = LocalBus()
-    notifier = ChatNotifier(bus, chat_frame)
+    notifier = Notifier(bus, chat_frame)
     return Node(storage, bus, ChatService(storage, notifier), ContactService(storage, notifier))
 
 
 async def new_instance(node: Node, alias: str = "svc") -> tuple[str, str]:
     """(instance id, id of its "Sample inbound flow")."""
     instance = await InstanceService(node.storage).create_instance(SYSTEM, alias, "CONNECT_MANAGED", True, True)
-    async with node.storage.transaction() as tx:
-        flow = await tx.find_resource_by_name(ContactFlow, instance.id, SAMPLE_INBOUND_FLOW)
+    async with node.storage.transaction() as uow:
+        flow = await uow.resources.find_by_name(ContactFlow, instance.id, SAMPLE_INBOUND_FLOW)
     assert flow is not None
     return instance.id, flow.id
 

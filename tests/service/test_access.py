@@ -44,7 +44,7 @@ from parley.service.instances import (
     SAMPLE_INBOUND_FLOW,
     InstanceService,
 )
-from parley.service.notify import ChatNotifier
+from parley.service.notify import Notifier
 from parley.service.passwords import Passwords
 from parley.service.quick_connects import QuickConnectConfig, QuickConnectService
 from parley.storage import open_storage
@@ -83,9 +83,9 @@ class Desk:
     async def user(self, profiles: list[str], instance_id: str | None = None, username: str | None = None) -> User:
         """A user of ``instance_id`` (default: the desk) with the named built-in security profiles."""
         iid = instance_id or self.instance_id
-        async with self.storage.transaction() as tx:
-            ids = [p.id for p in await tx.all_resources(SecurityProfile, iid) if p.name in profiles]
-            routing = await tx.find_resource_by_name(RoutingProfile, iid, BASIC_ROUTING_PROFILE)
+        async with self.storage.transaction() as uow:
+            ids = [p.id for p in await uow.resources.all(SecurityProfile, iid) if p.name in profiles]
+            routing = await uow.resources.find_by_name(RoutingProfile, iid, BASIC_ROUTING_PROFILE)
         assert routing is not None and len(ids) == len(profiles)
         return await self.directory.create_user(
             SYSTEM, iid, username or self.name("user"), PASSWORD, IdentityInfo(), PhoneConfig(), ids, routing.id,
@@ -102,24 +102,24 @@ class Desk:
         return (await self.quick_connects.create(SYSTEM, self.instance_id, self.name("qc"), None, config)).id
 
     async def flow(self, kind: str) -> str:
-        async with self.storage.transaction() as tx:
-            flows = await tx.all_resources(ContactFlow, self.instance_id)
+        async with self.storage.transaction() as uow:
+            flows = await uow.resources.all(ContactFlow, self.instance_id)
         return next(f.id for f in flows if f.flow_type == f"{kind}_TRANSFER")
 
     async def state(self) -> dict[str, Any]:
         """Everything a refused use case could have changed, in both instances."""
         found: dict[str, Any] = {}
-        async with self.storage.transaction() as tx:
-            found["instances"] = await tx.list_instances(None, 100)
+        async with self.storage.transaction() as uow:
+            found["instances"] = await uow.instances.list(None, 100)
             for iid in (self.instance_id, self.other_id):
                 for kind in RESOURCE_TYPES:
-                    found[f"{iid}/{kind.KIND}"] = await tx.all_resources(kind, iid)
+                    found[f"{iid}/{kind.KIND}"] = await uow.resources.all(kind, iid)
                 for state in ("QUEUED", "CONNECTING", "CONNECTED", "ENDED", "CLOSED"):
-                    contacts = await tx.contacts_in_state(iid, state, 1000)
+                    contacts = await uow.contacts.in_state(iid, state, 1000)
                     found[f"{iid}/{state}"] = contacts
                     for contact in contacts:
-                        found[f"chat/{contact.id}"] = await tx.participants_of_chat(contact.initial_contact_id)
-                        found[f"chat-row/{contact.id}"] = await tx.get_chat(contact.initial_contact_id)
+                        found[f"chat/{contact.id}"] = await uow.participants.of_chat(contact.initial_contact_id)
+                        found[f"chat-row/{contact.id}"] = await uow.chats.find(contact.initial_contact_id)
         return found
 
 
@@ -127,7 +127,7 @@ class Desk:
 async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
     storage = await open_storage(f"sqlite:///{tmp_path / 'parley.db'}")
     bus = LocalBus()
-    notifier = ChatNotifier(bus, chat_frame)
+    notifier = Notifier(bus, chat_frame)
     passwords = Passwords(fast=True)
     world = Desk(
         storage, InstanceService(storage), DirectoryService(storage, passwords), QuickConnectService(storage),
@@ -136,12 +136,12 @@ async def desk(tmp_path: Path) -> AsyncIterator[Desk]:
     try:
         instance = await world.instances.create_instance(SYSTEM, "desk", "CONNECT_MANAGED", True, True)
         other = await world.instances.create_instance(SYSTEM, "other", "CONNECT_MANAGED", True, True)
-        async with storage.transaction() as tx:
-            queue = await tx.find_resource_by_name(Queue, instance.id, BASIC_QUEUE)
-            profile = await tx.find_resource_by_name(RoutingProfile, instance.id, BASIC_ROUTING_PROFILE)
-            inbound = await tx.find_resource_by_name(ContactFlow, instance.id, SAMPLE_INBOUND_FLOW)
-            agent_flow = await tx.find_resource_by_name(ContactFlow, instance.id, AGENT_TRANSFER_FLOW)
-            profiles = {p.name or "": p.id for p in await tx.all_resources(SecurityProfile, instance.id)}
+        async with storage.transaction() as uow:
+            queue = await uow.resources.find_by_name(Queue, instance.id, BASIC_QUEUE)
+            profile = await uow.resources.find_by_name(RoutingProfile, instance.id, BASIC_ROUTING_PROFILE)
+            inbound = await uow.resources.find_by_name(ContactFlow, instance.id, SAMPLE_INBOUND_FLOW)
+            agent_flow = await uow.resources.find_by_name(ContactFlow, instance.id, AGENT_TRANSFER_FLOW)
+            profiles = {p.name or "": p.id for p in await uow.resources.all(SecurityProfile, instance.id)}
         assert queue and profile and inbound and agent_flow
         world.instance_id, world.other_id, world.basic_queue = instance.id, other.id, queue.id
         world.basic_profile, world.inbound_flow, world.agent_flow = profile.id, inbound.id, agent_flow.id
@@ -270,8 +270,8 @@ async def _queue(d: Desk) -> str:
 
 
 async def _hours(d: Desk) -> str:
-    async with d.storage.transaction() as tx:
-        queue = await tx.get_resource(Queue, d.instance_id, d.basic_queue)
+    async with d.storage.transaction() as uow:
+        queue = await uow.resources.find(Queue, d.instance_id, d.basic_queue)
     assert queue is not None
     return queue.hours_of_operation_id
 
@@ -343,9 +343,9 @@ async def test_a_member_acts_in_its_own_instance_named_by_id_or_arn(desk: Desk) 
 async def test_a_member_has_what_its_security_profiles_grant_together(desk: Desk) -> None:
     user = await desk.user(["Agent", "QualityAnalyst"])
     member = await member_of(desk.storage, user)
-    async with desk.storage.transaction() as tx:
-        assert await member_of(tx, user) == member
-        assert member.permissions == await permissions_of(tx, user)
+    async with desk.storage.transaction() as uow:
+        assert await member_of(uow, user) == member
+        assert member.permissions == await permissions_of(uow, user)
     assert member.permissions == {
         "BasicAgentAccess", "OutboundCallAccess", "TransferDestinations.View", "AccessMetrics", "ManagerListenIn"}
     assert member.instance_id == desk.instance_id and member.name == user.username
@@ -386,7 +386,7 @@ def test_the_monitoring_entries_are_what_the_table_says() -> None:
 async def test_monitoring_needs_manager_listen_in(desk: Desk) -> None:
     from parley.service.monitoring import MonitoringService, MonitorRequest
 
-    monitoring = MonitoringService(desk.storage, ChatNotifier(desk.bus, chat_frame))
+    monitoring = MonitoringService(desk.storage, Notifier(desk.bus, chat_frame))
     await desk.instances.set_attribute(SYSTEM, desk.instance_id, "ENHANCED_CHAT_MONITORING", "true")
     chat = await desk.chat_now()
     agent = await desk.member(["Agent"], username="ana")

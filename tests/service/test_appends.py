@@ -16,8 +16,9 @@ from parley.domain.errors import AccessDenied, InvalidParameter
 from parley.domain.ids import hash_token
 from parley.domain.transcript import Item
 from parley.service import appends
-from parley.service.appends import GATHER_TURNS, Append, Appender, Writer
-from parley.service.ports import Tx
+from parley.service.appends import GATHER_TURNS, Append, Appender
+from parley.service.credentials import Caller
+from parley.service.repositories import UnitOfWork
 from tests.service.chat_world import Node, database_url, new_instance, open_node, start_chat
 
 
@@ -50,8 +51,8 @@ async def connect(node: Node, participant_token: str) -> str:
 
 
 async def transcript(node: Node, chat_id: str) -> list[Item]:
-    async with node.storage.transaction() as tx:
-        return await tx.items_after(chat_id, 0, 1000)
+    async with node.storage.transaction() as uow:
+        return await uow.chats.items_after(chat_id, 0, 1000)
 
 
 async def test_requests_in_one_batch_are_checked_alone(node: Node) -> None:
@@ -126,7 +127,7 @@ async def test_a_failed_batch_is_retried_one_request_at_a_time(node: Node) -> No
     before = await transcript(node, started.contact_id)
 
     def request(text: str) -> Append:
-        async def make(tx: Tx, writer: Writer, seq: int) -> Item:
+        async def make(uow: UnitOfWork, writer: Caller, seq: int) -> Item:
             if text == "boom":
                 raise RuntimeError("a bug in one request")
             me = writer.participant

@@ -41,8 +41,8 @@ async def world(tmp_path: Path) -> AsyncIterator[World]:
     instances = InstanceService(storage)
     demo = await ensure_demo(storage, instances, DirectoryService(storage, Passwords(fast=True)),
                              QuickConnectService(storage))
-    async with storage.transaction() as tx:
-        users = {u.username: u for u in await tx.all_resources(User, demo.instance.id)}
+    async with storage.transaction() as uow:
+        users = {u.username: u for u in await uow.resources.all(User, demo.instance.id)}
     yield World(storage, CannedResponseService(storage), demo.instance.id, users)
     await storage.close()
 

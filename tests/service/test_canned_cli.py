@@ -37,8 +37,8 @@ async def _own_names(url: str, username: str) -> list[str]:
     try:
         instance = await InstanceService(storage).find_instance("demo")
         assert instance is not None
-        async with storage.transaction() as tx:
-            user = await tx.find_resource_by_name(User, instance.id, username)
+        async with storage.transaction() as uow:
+            user = await uow.resources.find_by_name(User, instance.id, username)
         assert user is not None
         listed = await CannedResponseService(storage).list_responses(SYSTEM, instance.id, owner_user_id=user.id)
         return [r.name for r in listed]

@@ -18,7 +18,7 @@ from parley.domain.callers import SYSTEM
 from parley.domain.clock import utcnow
 from parley.domain.transcript import CHAT_ENDED, JOINED, LEFT, Item
 from parley.fanout.hub import Hub
-from parley.service.notify import CHAT_CHANNEL
+from parley.service.pokes import CHAT_CHANNEL
 from tests.service.chat_world import Node, new_instance, open_node, start_chat
 
 
@@ -32,14 +32,14 @@ async def node(tmp_path: Path) -> AsyncIterator[Node]:
 async def expire(node: Node, chat_id: str) -> None:
     """Move the chat's end into the past, as if its ChatDurationInMinutes had run out."""
     past = (utcnow() - timedelta(minutes=1)).isoformat()
-    async with node.storage.transaction() as tx:
-        await tx.conn.execute(sa.text("UPDATE chats SET expires_at = :past WHERE id = :id"),
+    async with node.storage.transaction() as uow:
+        await uow.conn.execute(sa.text("UPDATE chats SET expires_at = :past WHERE id = :id"),
                               {"past": past, "id": chat_id})
 
 
 async def items_of(node: Node, chat_id: str) -> list[Item]:
-    async with node.storage.transaction() as tx:
-        return await tx.items_after(chat_id, 0, 1000)
+    async with node.storage.transaction() as uow:
+        return await uow.chats.items_after(chat_id, 0, 1000)
 
 
 async def assert_ended_once(node: Node, instance_id: str, chat_id: str, parties: int) -> None:
@@ -49,10 +49,10 @@ async def assert_ended_once(node: Node, instance_id: str, chat_id: str, parties:
     assert kinds[-1 - parties:-1] == [LEFT] * parties
     assert kinds.count(LEFT) == parties
     assert [i.seq for i in items] == list(range(1, len(items) + 1))
-    async with node.storage.transaction() as tx:
-        contact = await tx.get_contact(instance_id, chat_id)
-        chat = await tx.get_chat(chat_id)
-        participants = await tx.participants_of_chat(chat_id)
+    async with node.storage.transaction() as uow:
+        contact = await uow.contacts.find(instance_id, chat_id)
+        chat = await uow.chats.find(chat_id)
+        participants = await uow.participants.of_chat(chat_id)
     assert contact is not None and chat is not None
     assert chat.ended and not contact.is_active
     assert contact.disconnect_reason == "EXPIRED" and contact.disconnect_time is not None
@@ -99,8 +99,8 @@ async def test_two_nodes_end_each_chat_once(tmp_path: Path) -> None:
 async def test_expiry_is_poked_and_pushed_to_sockets(node: Node) -> None:
     instance_id, flow_id = await new_instance(node)
     chat_id = (await start_chat(node, instance_id, flow_id)).contact_id
-    async with node.storage.transaction() as tx:
-        (customer,) = await tx.participants_of_chat(chat_id)
+    async with node.storage.transaction() as uow:
+        (customer,) = await uow.participants.of_chat(chat_id)
 
     class Sink:
         def __init__(self) -> None:

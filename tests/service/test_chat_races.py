@@ -116,8 +116,8 @@ class Overlap:
                     self.asked[label] = self.tick = self.tick + 1
                 await self._start_line()
             try:
-                async with real() as tx:
-                    yield tx
+                async with real() as uow:
+                    yield uow
             finally:
                 if label is not None:
                     self.done[label] = self._next()
@@ -184,8 +184,8 @@ async def test_messages_racing_the_end_never_follow_chat_ended(nodes: tuple[Node
 
         results = await asyncio.gather(chatter(first, bot), chatter(second, bot), chatter(first, customer),
                                        leave(customer))
-        async with first.storage.transaction() as tx:
-            items = await tx.items_after(started.contact_id, 0, 1000)
+        async with first.storage.transaction() as uow:
+            items = await uow.chats.items_after(started.contact_id, 0, 1000)
         kinds = [i.content_type for i in items]
         assert kinds.count(CHAT_ENDED) == 1 and kinds[-1] == CHAT_ENDED, kinds
         assert kinds[-3:-1] == [LEFT, LEFT], kinds
@@ -209,8 +209,8 @@ async def test_two_bots_racing_for_one_seat(nodes: tuple[Node, Remote]) -> None:
         seated = [o for o in outcomes if not isinstance(o, BaseException)]
         assert len(seated) == 1, outcomes
         assert all(isinstance(o, QuotaExceeded) for o in outcomes if isinstance(o, BaseException)), outcomes
-        async with first.storage.transaction() as tx:
-            bots = [p for p in await tx.participants_of_chat(started.contact_id) if p.role == "CUSTOM_BOT"]
+        async with first.storage.transaction() as uow:
+            bots = [p for p in await uow.participants.of_chat(started.contact_id) if p.role == "CUSTOM_BOT"]
         assert len(bots) == 1
 
 
@@ -227,9 +227,9 @@ async def test_a_bot_racing_the_end_of_the_chat(nodes: tuple[Node, Remote]) -> N
         ))
         joined = raced[0]
         overlap.assert_overlapped()
-        async with first.storage.transaction() as tx:
-            participants = await tx.participants_of_chat(started.contact_id)
-            items = await tx.items_after(started.contact_id, 0, 1000)
+        async with first.storage.transaction() as uow:
+            participants = await uow.participants.of_chat(started.contact_id)
+            items = await uow.chats.items_after(started.contact_id, 0, 1000)
         assert not any(p.active for p in participants), "a participant was left inside an ended chat"
         assert items[-1].content_type == CHAT_ENDED
         if isinstance(joined, BaseException):
@@ -241,13 +241,13 @@ async def test_expiry_on_two_nodes(nodes: tuple[Node, Remote]) -> None:
     instance_id, flow_id = await new_instance(first)
     chats = [(await start_chat(first, instance_id, flow_id, f"C{n}")).contact_id for n in range(8)]
     past = (utcnow() - timedelta(minutes=1)).isoformat()
-    async with first.storage.transaction() as tx:
-        await tx.conn.execute(sa.text("UPDATE chats SET expires_at = :past"), {"past": past})
+    async with first.storage.transaction() as uow:
+        await uow.conn.execute(sa.text("UPDATE chats SET expires_at = :past"), {"past": past})
     rounds = await asyncio.gather(*(node.chat.end_expired_chats() for node in (first, second) * 3))
     assert sum(rounds) == len(chats)
     for chat_id in chats:
-        async with first.storage.transaction() as tx:
-            kinds = [i.content_type for i in await tx.items_after(chat_id, 0, 100)]
+        async with first.storage.transaction() as uow:
+            kinds = [i.content_type for i in await uow.chats.items_after(chat_id, 0, 100)]
         assert kinds.count(CHAT_ENDED) == 1 and kinds.count(LEFT) == 1 and kinds[-1] == CHAT_ENDED
 
 
@@ -259,6 +259,6 @@ async def test_concurrent_retries_with_one_client_token(nodes: tuple[Node, Remot
     sent = await asyncio.gather(*(node.chat.send_message(customer, "text/plain", "once", "retry-token")
                                   for node in (first, second) * 4))
     assert len({item.id for item in sent}) == 1
-    async with first.storage.transaction() as tx:
-        items = await tx.items_after(started.contact_id, 0, 100)
+    async with first.storage.transaction() as uow:
+        items = await uow.chats.items_after(started.contact_id, 0, 100)
     assert [i.content for i in items if i.type == "MESSAGE"] == ["once"]

@@ -53,9 +53,9 @@ async def test_receipts_refused_while_more_than_two_are_active(node: Node) -> No
     now = utcnow()
     agent = Participant(id=new_id(), chat_id=chat_id, contact_id=chat_id, role=AGENT, display_name="Agent",
                         token_hash=hash_token(new_token()), token_expiry=now.replace(year=now.year + 1), created=now)
-    async with node.storage.transaction() as tx:
-        await tx.insert_participant(agent)
-        before = (await tx.get_chat(chat_id))
+    async with node.storage.transaction() as uow:
+        await uow.participants.add(agent)
+        before = (await uow.chats.find(chat_id))
     assert before is not None
 
     second = await node.chat.send_message(customer, "text/plain", "now three of us", None)
@@ -64,12 +64,12 @@ async def test_receipts_refused_while_more_than_two_are_active(node: Node) -> No
     with pytest.raises(Conflict):
         await node.chat.send_event(customer, DELIVERED, receipt, None)
     await node.chat.send_event(customer, TYPING, None, None)  # other events still go through
-    async with node.storage.transaction() as tx:
-        after = await tx.get_chat(chat_id)
+    async with node.storage.transaction() as uow:
+        after = await uow.chats.find(chat_id)
     assert after is not None and after.last_seq == before.last_seq + 1  # only the message was stored
 
-    async with node.storage.transaction() as tx:
-        await tx.update_participant(replace(agent, left=utcnow()))
+    async with node.storage.transaction() as uow:
+        await uow.participants.update(replace(agent, left=utcnow()))
     again = await node.chat.send_event(bot_conn, READ, json.dumps({"messageId": second.id}), "INCOMING_READ_RECEIPT")
     assert again.message_id == second.id and again.id != first.id
     assert again.receipts[0].recipient_participant_id == bot.id

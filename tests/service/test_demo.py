@@ -22,9 +22,9 @@ async def test_an_interrupted_demo_setup_is_finished_on_the_next_start(tmp_path:
         quick_connects = QuickConnectService(storage)
         # A first start that stopped after creating the instance and one user.
         partial = await instances.create_instance(SYSTEM, "demo", "CONNECT_MANAGED", True, True)
-        async with storage.transaction() as tx:
-            profile = next(p for p in await tx.all_resources(SecurityProfile, partial.id) if p.name == "Agent")
-            routing = (await tx.all_resources(RoutingProfile, partial.id))[0]
+        async with storage.transaction() as uow:
+            profile = next(p for p in await uow.resources.all(SecurityProfile, partial.id) if p.name == "Agent")
+            routing = (await uow.resources.all(RoutingProfile, partial.id))[0]
         await directory.create_user(SYSTEM, partial.id, "agent1", "Parley-demo-1", IdentityInfo(first_name="Agent1"),
                                     PhoneConfig(), [profile.id], routing.id)
 
@@ -34,9 +34,9 @@ async def test_an_interrupted_demo_setup_is_finished_on_the_next_start(tmp_path:
         again = await ensure_demo(storage, instances, directory, quick_connects)
         assert again.instance.id == partial.id and not again.created
 
-        async with storage.transaction() as tx:
-            users = sorted(u.username for u in await tx.all_resources(User, partial.id))
-            qcs = sorted(q.name or "" for q in await tx.all_resources(QuickConnect, partial.id))
+        async with storage.transaction() as uow:
+            users = sorted(u.username for u in await uow.resources.all(User, partial.id))
+            qcs = sorted(q.name or "" for q in await uow.resources.all(QuickConnect, partial.id))
         assert users == sorted(DEMO_USERS)
         assert qcs == sorted([*(f"Transfer-to-agent-{n}" for n in range(1, 6)), "Transfer-to-BasicQueue"])
         instance = await instances.get_instance(SYSTEM, partial.id)

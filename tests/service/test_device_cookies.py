@@ -38,8 +38,8 @@ async def storage(tmp_path: Path) -> AsyncIterator[SqlStorage]:
 
 
 async def demo_id(storage: SqlStorage) -> str:
-    async with storage.transaction() as tx:
-        instance = await tx.find_instance_by_alias("demo")
+    async with storage.transaction() as uow:
+        instance = await uow.instances.find_by_alias("demo")
     assert instance is not None
     return instance.id
 

@@ -59,8 +59,8 @@ class Directory:
 
     async def everything(self) -> dict[str, list[object]]:
         """Every resource of the instance, to show a refusal changed nothing."""
-        async with self.storage.transaction() as tx:
-            return {kind.KIND: sorted(map(repr, await tx.all_resources(kind, self.instance_id)))
+        async with self.storage.transaction() as uow:
+            return {kind.KIND: sorted(map(repr, await uow.resources.all(kind, self.instance_id)))
                     for kind in (User, Queue, SecurityProfile, RoutingProfile)}
 
 
@@ -69,10 +69,10 @@ async def directory(tmp_path: Path) -> AsyncIterator[Directory]:
     storage = await open_storage(f"sqlite:///{tmp_path / 'parley.db'}")
     try:
         instance = await InstanceService(storage).create_instance(SYSTEM, "directory", "CONNECT_MANAGED", True, True)
-        async with storage.transaction() as tx:
-            queue = await tx.find_resource_by_name(Queue, instance.id, BASIC_QUEUE)
-            profile = await tx.find_resource_by_name(RoutingProfile, instance.id, BASIC_ROUTING_PROFILE)
-            agent = await tx.find_resource_by_name(SecurityProfile, instance.id, "Agent")
+        async with storage.transaction() as uow:
+            queue = await uow.resources.find_by_name(Queue, instance.id, BASIC_QUEUE)
+            profile = await uow.resources.find_by_name(RoutingProfile, instance.id, BASIC_ROUTING_PROFILE)
+            agent = await uow.resources.find_by_name(SecurityProfile, instance.id, "Agent")
         assert queue and profile and agent
         yield Directory(storage, DirectoryService(storage, Passwords(fast=True)), instance.id, queue, profile, agent)
     finally:

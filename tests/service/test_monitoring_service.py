@@ -20,7 +20,7 @@ from parley.domain.resources import IdentityInfo, PhoneConfig, SecurityProfile, 
 from parley.domain.transcript import JOINED
 from parley.service.access import member_of
 from parley.service.monitoring import MonitoringService, MonitorRequest
-from parley.service.notify import ChatNotifier
+from parley.service.notify import Notifier
 from tests.service.agent_world import Staff, World, open_world, says
 
 BOTH = [SILENT_MONITOR, BARGED]
@@ -35,12 +35,12 @@ async def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterato
 
 
 def service(world: World) -> MonitoringService:
-    return MonitoringService(world.storage, ChatNotifier(world.bus, chat_frame))
+    return MonitoringService(world.storage, Notifier(world.bus, chat_frame))
 
 
 async def user(world: World, name: str, profile: str) -> User:
-    async with world.storage.transaction() as tx:
-        found = await tx.find_resource_by_name(SecurityProfile, world.instance_id, profile)
+    async with world.storage.transaction() as uow:
+        found = await uow.resources.find_by_name(SecurityProfile, world.instance_id, profile)
     assert found is not None
     return await world.directory.create_user(SYSTEM, world.instance_id, name, None,
                                              IdentityInfo(first_name=name.title()), PhoneConfig(), [found.id],

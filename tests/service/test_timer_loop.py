@@ -18,7 +18,7 @@ import orjson
 import pytest
 
 import parley.service.chat as chat_module
-import parley.service.chat_txn as chat_txn_module
+import parley.service.chat_steps as chat_txn_module
 import parley.service.timers as timers_module
 from parley.domain.agents import AgentSession
 from parley.domain.callers import SYSTEM
@@ -26,7 +26,7 @@ from parley.domain.clock import utcnow
 from parley.domain.ids import hash_token
 from parley.domain.transcript import CHAT_ENDED, LEFT, Connection
 from parley.service.contacts import ChatRequest
-from parley.service.notify import CHAT_CHANNEL
+from parley.service.pokes import CHAT_CHANNEL
 from parley.service.timers import Timers
 from tests.service.chat_world import Node, new_instance, open_node
 
@@ -103,8 +103,8 @@ async def start_chat(node: Node, instance_id: str, flow_id: str, name: str) -> t
 
 
 async def kinds_of(node: Node, chat_id: str) -> list[str]:
-    async with node.storage.transaction() as tx:
-        return [i.content_type for i in await tx.items_after(chat_id, 0, 1000)]
+    async with node.storage.transaction() as uow:
+        return [i.content_type for i in await uow.chats.items_after(chat_id, 0, 1000)]
 
 
 async def test_the_loop_ends_a_chat_when_its_duration_runs_out(node: Node, clock: FakeClock) -> None:
@@ -130,9 +130,9 @@ async def test_the_loop_ends_a_chat_when_its_duration_runs_out(node: Node, clock
     kinds = await kinds_of(node, chat_id)
     assert kinds.count(CHAT_ENDED) == 1 and kinds[-1] == CHAT_ENDED, kinds
     assert kinds[-2] == LEFT and "text/plain" in kinds, kinds
-    async with node.storage.transaction() as tx:
-        contact = await tx.get_contact(instance_id, chat_id)
-        participants = await tx.participants_of_chat(chat_id)
+    async with node.storage.transaction() as uow:
+        contact = await uow.contacts.find(instance_id, chat_id)
+        participants = await uow.participants.of_chat(chat_id)
     assert contact is not None and not contact.is_active and contact.disconnect_reason == "EXPIRED"
     assert not any(p.active for p in participants)
 
@@ -147,19 +147,19 @@ async def test_the_loop_drops_expired_credentials_and_keeps_live_ones(node: Node
         "download": (now + timedelta(hours=3), True),
     }
     sessions = {"cookie": (now + timedelta(minutes=30), False), "access": (now + timedelta(hours=8), True)}
-    async with node.storage.transaction() as tx:
+    async with node.storage.transaction() as uow:
         for kind, (expires, _) in credentials.items():
-            await tx.insert_connection(hash_token(f"{kind}-ticket"), Connection(kind, "attachment-1", expires))
+            await uow.connections.add(hash_token(f"{kind}-ticket"), Connection(kind, "attachment-1", expires))
         for kind, (expires, _) in sessions.items():
-            await tx.insert_session(hash_token(f"{kind}-session"),
+            await uow.sessions.add(hash_token(f"{kind}-session"),
                                     AgentSession(kind, instance_id, "user-1", now, expires))
 
     async def present() -> dict[str, bool]:
-        async with node.storage.transaction() as tx:
-            found = {kind: await tx.find_connection(hash_token(f"{kind}-ticket")) is not None
+        async with node.storage.transaction() as uow:
+            found = {kind: await uow.connections.find(hash_token(f"{kind}-ticket")) is not None
                      for kind in credentials}
-            found |= {kind: await tx.find_session(hash_token(f"{kind}-session")) is not None for kind in sessions}
-            found["conn"] = await tx.find_connection(hash_token(token)) is not None
+            found |= {kind: await uow.sessions.find(hash_token(f"{kind}-session")) is not None for kind in sessions}
+            found["conn"] = await uow.connections.find(hash_token(token)) is not None
             return found
 
     rounds = Rounds(node)

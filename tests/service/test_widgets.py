@@ -27,7 +27,7 @@ from parley.service.contacts import ContactService
 from parley.service.demo import DEMO_PASSWORD, DEMO_WIDGET_NAME, ensure_demo
 from parley.service.directory import DirectoryService
 from parley.service.instances import AGENT_TRANSFER_FLOW, SAMPLE_INBOUND_FLOW, InstanceService
-from parley.service.notify import ChatNotifier
+from parley.service.notify import Notifier
 from parley.service.passwords import Passwords
 from parley.service.quick_connects import QuickConnectService
 from parley.service.widgets import SignInRequired, WidgetChanges, WidgetService
@@ -60,21 +60,21 @@ class World:
         return WidgetService(self.storage, self.contacts, self.auth, base_url=BASE + "/", demo=demo, limiter=limiter)
 
     async def flow(self, instance_id: str, name: str = SAMPLE_INBOUND_FLOW) -> str:
-        async with self.storage.transaction() as tx:
-            found = await tx.find_resource_by_name(ContactFlow, instance_id, name)
+        async with self.storage.transaction() as uow:
+            found = await uow.resources.find_by_name(ContactFlow, instance_id, name)
         assert found is not None
         return found.id
 
     async def queued(self, instance_id: str) -> list[Contact]:
-        async with self.storage.transaction() as tx:
-            return await tx.contacts_in_state(instance_id, QUEUED, 1000)
+        async with self.storage.transaction() as uow:
+            return await uow.contacts.in_state(instance_id, QUEUED, 1000)
 
 
 @pytest.fixture
 async def world(tmp_path: Path) -> AsyncIterator[World]:
     storage = await open_storage(f"sqlite:///{tmp_path / 'parley.db'}")
     passwords = Passwords(fast=True)
-    contacts = ContactService(storage, ChatNotifier(LocalBus(), chat_frame))
+    contacts = ContactService(storage, Notifier(LocalBus(), chat_frame))
     yield World(storage, InstanceService(storage), AuthService(storage, passwords), contacts,
                 DirectoryService(storage, passwords), Clock())
     await storage.close()
@@ -231,10 +231,10 @@ async def test_a_widget_whose_flow_was_deleted_says_so(world: World) -> None:
     flow = await world.flow(iid)
     widgets = world.widgets()
     widget = await widgets.create(SYSTEM, iid, "Support", flow)
-    async with world.storage.transaction() as tx:
-        resource = await tx.get_resource(ContactFlow, iid, flow)
+    async with world.storage.transaction() as uow:
+        resource = await uow.resources.find(ContactFlow, iid, flow)
         assert resource is not None
-        await tx.delete_resource(resource)
+        await uow.resources.delete(resource)
     with pytest.raises(InvalidRequest, match="cannot start chats now"):
         await widgets.start(widget.id, BASE, "Jane", {}, None, "198.51.100.1")
 

@@ -1,4 +1,4 @@
-"""SQLite's WAL under writes that never pause: the checkpointer (``storage/database.py``) copies it back off the
+"""SQLite's WAL under writes that never pause: the checkpointer (``storage/sqlite.py``) copies it back off the
 event loop, and a RESTART checkpoint lets the next commit start it over, so it does not grow without end (the
 first commit after a pause used to truncate hundreds of MB with the event loop stopped)."""
 
@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from parley.storage import database
+from parley.storage import sqlite as database
 from parley.storage.database import open_storage
 
 
@@ -26,8 +26,8 @@ async def test_the_wal_starts_over_while_writes_never_pause(tmp_path: Path, monk
     try:
         while len(salts) < 4 and loop.time() < deadline:
             batch = [("test", str(uuid.uuid4())) for _ in range(20)]
-            async with storage.transaction() as tx:
-                await tx.save_idempotent_many([(scope, token, {"n": len(keys)}) for scope, token in batch])
+            async with storage.transaction() as uow:
+                await uow.appends.save_answers([(scope, token, {"n": len(keys)}) for scope, token in batch])
             keys += batch
             salts.add(wal.read_bytes()[16:24])
             await asyncio.sleep(0)  # one loop turn: the checkpointer's task runs, the writes do not pause
@@ -36,8 +36,8 @@ async def test_the_wal_starts_over_while_writes_never_pause(tmp_path: Path, monk
     assert len(salts) >= 4, f"the WAL never started over in {len(keys) // 20} commits"
     reopened = await open_storage(f"sqlite:///{tmp_path / 'parley.db'}")
     try:  # every commit survived the checkpoints and restarts
-        async with reopened.transaction() as tx:
-            found = await tx.find_idempotent_many(keys[:50] + keys[-50:])
+        async with reopened.transaction() as uow:
+            found = await uow.appends.find_answers(keys[:50] + keys[-50:])
     finally:
         await reopened.close()
     assert len(found) == 100
@@ -70,8 +70,8 @@ async def test_the_restart_comes_after_the_file_is_synced_and_copied_again(
     try:
         while steps.count("RESTART") < 3 and loop.time() < deadline:
             batch = [("test", str(uuid.uuid4())) for _ in range(20)]
-            async with storage.transaction() as tx:
-                await tx.save_idempotent_many([(scope, token, {"n": len(keys)}) for scope, token in batch])
+            async with storage.transaction() as uow:
+                await uow.appends.save_answers([(scope, token, {"n": len(keys)}) for scope, token in batch])
             keys += batch
             await asyncio.sleep(0)
     finally:
@@ -82,8 +82,8 @@ async def test_the_restart_comes_after_the_file_is_synced_and_copied_again(
             assert steps[i - 4:i] == ["PASSIVE", "sync", "PASSIVE", "sync"], steps
     reopened = await open_storage(f"sqlite:///{tmp_path / 'parley.db'}")
     try:
-        async with reopened.transaction() as tx:
-            found = [len(await tx.find_idempotent_many(keys[i:i + 100])) for i in range(0, len(keys), 100)]
+        async with reopened.transaction() as uow:
+            found = [len(await uow.appends.find_answers(keys[i:i + 100])) for i in range(0, len(keys), 100)]
         assert sum(found) == len(keys)
     finally:
         await reopened.close()

@@ -1,7 +1,9 @@
-"""The storage contract: every ``parley.service.ports.Tx`` method behaves the same on SQLite and PostgreSQL.
+"""The storage contract: every repository method of the unit of work (``parley.service.repositories``) behaves the
+same on SQLite, on PostgreSQL and on the in-memory fake the service tests use (``tests.fakes.memory``).
 
-Tests taking the ``storage`` (or ``fresh_url``) fixture run once per backend; the pure codec tests run once.
-The databases are shared by the tests of a session, so every test makes its own ids and aliases.
+Tests taking the ``storage`` fixture run once per backend, those looking at the database itself (``sql_storage``,
+``fresh_url``: schema and migrations) once per SQL backend; the pure codec tests run once. The databases are shared
+by the tests of a session, so every test makes its own ids and aliases.
 """
 
 from __future__ import annotations
@@ -51,8 +53,11 @@ from parley.domain.resources import (
     User,
 )
 from parley.domain.transcript import Attachment, Chat, Connection, Item, Receipt, StoredAttachment
-from parley.storage import database, schema
+from parley.service.ports import Storage
+from parley.service.repositories import ConnectionHolder
+from parley.storage import database, schema, urls
 from parley.storage.database import SqlStorage, open_storage
+from tests.fakes.memory import MemoryStorage
 
 T0 = datetime(2031, 5, 6, 7, 8, 9, 123000, tzinfo=UTC)
 DAY = timedelta(days=1)
@@ -205,17 +210,17 @@ def sort_key(resource: Resource) -> tuple[str, str]:
     return resource.sort_key, resource.id
 
 
-async def new_instance(storage: SqlStorage, **changes: Any) -> Instance:
+async def new_instance(storage: Storage, **changes: Any) -> Instance:
     instance = make_instance(**changes)
-    async with storage.transaction() as tx:
-        await tx.insert_instance(instance)
+    async with storage.transaction() as uow:
+        await uow.instances.add(instance)
     return instance
 
 
-async def insert_resources(storage: SqlStorage, *resources: Resource) -> None:
-    async with storage.transaction() as tx:
+async def insert_resources(storage: Storage, *resources: Resource) -> None:
+    async with storage.transaction() as uow:
         for resource in resources:
-            await tx.insert_resource(resource)
+            await uow.resources.add(resource)
 
 
 # codec (no database) ------------------------------------------------------------------------------------
@@ -297,20 +302,20 @@ def test_codec_ignores_unknown_keys_and_fills_defaults() -> None:
 # schema and migrations ----------------------------------------------------------------------------------
 
 
-async def test_migrations_match_schema_module(storage: SqlStorage) -> None:
+async def test_migrations_match_schema_module(sql_storage: SqlStorage) -> None:
     def diff(conn: sa.Connection) -> list[Any]:
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         return list(compare_metadata(context, schema.metadata))
 
-    async with storage.transaction() as tx:
-        assert await tx.conn.run_sync(diff) == []
+    async with sql_storage.transaction() as uow:
+        assert await uow.conn.run_sync(diff) == []
 
 
-async def test_strings_compare_bytewise(storage: SqlStorage) -> None:
+async def test_strings_compare_bytewise(sql_storage: SqlStorage) -> None:
     """Every string column orders like Python ``str`` whatever the database's default collation."""
-    async with storage.transaction() as tx:
-        conn = tx.conn
-        if storage.is_sqlite:
+    async with sql_storage.transaction() as uow:
+        conn = uow.conn
+        if sql_storage.is_sqlite:
             ddl = (await conn.execute(sa.text("SELECT group_concat(sql, ' ') FROM sqlite_master"))).scalar_one()
             assert "collate" not in ddl.lower()  # SQLite's default, BINARY, is byte-wise
         else:
@@ -324,8 +329,8 @@ async def test_strings_compare_bytewise(storage: SqlStorage) -> None:
 
 
 async def _revision(storage: SqlStorage) -> str:
-    async with storage.transaction() as tx:
-        return str((await tx.conn.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar_one())
+    async with storage.transaction() as uow:
+        return str((await uow.conn.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar_one())
 
 
 def _head() -> str:
@@ -343,9 +348,9 @@ async def test_migrations_run_twice_are_idempotent(fresh_url: str) -> None:
     second = await open_storage(fresh_url)
     third = await open_storage(fresh_url)  # while the second is open
     try:
-        async with second.transaction() as tx:
-            assert await tx.get_instance(instance.id) == instance
-            assert len(await tx.list_instances(None, 100)) == 1
+        async with second.transaction() as uow:
+            assert await uow.instances.find(instance.id) == instance
+            assert len(await uow.instances.list(None, 100)) == 1
         assert await _revision(second) == _head()
         assert await _revision(third) == _head()
     finally:
@@ -358,8 +363,8 @@ async def test_nodes_starting_at_once_migrate_once(fresh_url: str) -> None:
     try:
         instance = await new_instance(stores[0])
         for store in stores:
-            async with store.transaction() as tx:
-                assert await tx.get_instance(instance.id) == instance
+            async with store.transaction() as uow:
+                assert await uow.instances.find(instance.id) == instance
             assert await _revision(store) == _head()
     finally:
         for store in stores:
@@ -369,14 +374,14 @@ async def test_nodes_starting_at_once_migrate_once(fresh_url: str) -> None:
 async def _on_connection(url: str, fn: Callable[[sa.Connection], None]) -> None:
     """Run ``fn`` on a sync connection to the database at ``url``, in a transaction (as Parley's start-up runs
     its migrations)."""
-    path = database.sqlite_path(url)
+    path = urls.sqlite_path(url)
     if path is not None:
         engine = sa.create_engine(f"sqlite:///{path}")
         with engine.begin() as conn:
             fn(conn)
         engine.dispose()
         return
-    async_engine = create_async_engine(database.async_url(url))
+    async_engine = create_async_engine(urls.async_url(url))
     async with async_engine.begin() as aconn:
         await aconn.run_sync(fn)
     await async_engine.dispose()
@@ -418,10 +423,10 @@ async def test_migration_0005_derives_last_seq_and_downgrades(fresh_url: str) ->
     await _on_connection(fresh_url, fill)
     store = await open_storage(fresh_url)  # migrates to the head
     try:
-        async with store.transaction() as tx:
-            chats = await tx.get_chats(chat_ids)
+        async with store.transaction() as uow:
+            chats = await uow.chats.find_many(chat_ids)
             assert [chats[c].last_seq for c in chat_ids] == [3, 0]
-            locked = [await tx.get_chat(c, for_update=True) for c in chat_ids]
+            locked = [await uow.chats.find(c, for_update=True) for c in chat_ids]
             assert [c.last_seq if c else None for c in locked] == [3, 0]
     finally:
         await store.close()
@@ -482,99 +487,99 @@ async def test_migration_0008_marks_each_instances_default_routing_profile(fresh
     await _on_connection(fresh_url, fill)
     store = await open_storage(fresh_url)  # migrates to the head
     try:
-        async with store.transaction() as tx:
-            found = {rid: await tx.get_resource(RoutingProfile, iid, rid) for rid in (basic, other)}
+        async with store.transaction() as uow:
+            found = {rid: await uow.resources.find(RoutingProfile, iid, rid) for rid in (basic, other)}
         assert {rid: (p.is_default, p.description) for rid, p in found.items() if p} == {
             basic: (True, "d"), other: (False, "d")}
     finally:
         await store.close()
 
 
-async def test_chat_last_seq_is_its_last_items_seq(storage: SqlStorage) -> None:
+async def test_chat_last_seq_is_its_last_items_seq(storage: Storage) -> None:
     chat = Chat(uid(), uid(), 0, False, T0 + timedelta(days=1))
     item = Item(chat.id, uid(), "MESSAGE", "text/plain", T0, chat.id, content="x")
-    async with storage.transaction() as tx:
-        await tx.create_chat(chat)
-        assert await tx.get_chat(chat.id) == chat
-        stored = await tx.append_items(chat.id, [item, dataclasses.replace(item, id=uid())])
+    async with storage.transaction() as uow:
+        await uow.chats.add(chat)
+        assert await uow.chats.find(chat.id) == chat
+        stored = await uow.chats.append(chat.id, [item, dataclasses.replace(item, id=uid())])
         assert [i.seq for i in stored] == [1, 2]
-        assert (await tx.get_chat(chat.id)).last_seq == 2  # type: ignore[union-attr]  # read your own write
-    async with storage.transaction() as tx:
-        again = await tx.append_items(chat.id, [dataclasses.replace(item, id=uid())])
+        assert (await uow.chats.find(chat.id)).last_seq == 2  # type: ignore[union-attr]  # read your own write
+    async with storage.transaction() as uow:
+        again = await uow.chats.append(chat.id, [dataclasses.replace(item, id=uid())])
         assert [i.seq for i in again] == [3]
-        assert (await tx.get_chat(chat.id, for_update=True)).last_seq == 3  # type: ignore[union-attr]
+        assert (await uow.chats.find(chat.id, for_update=True)).last_seq == 3  # type: ignore[union-attr]
     with pytest.raises(LookupError):  # no items without their chat
-        async with storage.transaction() as tx:
-            await tx.append_items(uid(), [dataclasses.replace(item, id=uid())])
+        async with storage.transaction() as uow:
+            await uow.chats.append(uid(), [dataclasses.replace(item, id=uid())])
     with pytest.raises(ValueError, match="last_seq"):  # a new chat has no items, so no last seq of its own
-        async with storage.transaction() as tx:
-            await tx.create_chat(dataclasses.replace(chat, id=uid(), last_seq=4))
+        async with storage.transaction() as uow:
+            await uow.chats.add(dataclasses.replace(chat, id=uid(), last_seq=4))
 
 
 # instances ----------------------------------------------------------------------------------------------
 
 
-async def test_instance_round_trip_and_lookups(storage: SqlStorage) -> None:
+async def test_instance_round_trip_and_lookups(storage: Storage) -> None:
     full, minimal = full_samples("x")[0], minimal_samples("x")[0]
-    async with storage.transaction() as tx:
-        await tx.insert_instance(full)
-        await tx.insert_instance(minimal)
-    async with storage.transaction() as tx:
+    async with storage.transaction() as uow:
+        await uow.instances.add(full)
+        await uow.instances.add(minimal)
+    async with storage.transaction() as uow:
         for instance in (full, minimal):
-            assert await tx.get_instance(instance.id) == instance
-            assert await tx.get_instance_for_update(instance.id) == instance
-            assert await tx.find_instance_by_alias(instance.alias) == instance
-        assert await tx.get_instance(uid()) is None
-        assert await tx.get_instance_for_update(uid()) is None
-        assert await tx.find_instance_by_alias(alias()) is None
-        assert await tx.find_instance_by_alias(full.alias.upper()) is None
+            assert await uow.instances.find(instance.id) == instance
+            assert await uow.instances.find(instance.id, for_update=True) == instance
+            assert await uow.instances.find_by_alias(instance.alias) == instance
+        assert await uow.instances.find(uid()) is None
+        assert await uow.instances.find(uid(), for_update=True) is None
+        assert await uow.instances.find_by_alias(alias()) is None
+        assert await uow.instances.find_by_alias(full.alias.upper()) is None
 
 
-async def test_update_instance(storage: SqlStorage) -> None:
+async def test_update_instance(storage: Storage) -> None:
     instance = await new_instance(storage)
     changed = instance.with_attribute("MULTI_PARTY_CHAT_CONFERENCE", "true").with_origin("https://x.example")
-    async with storage.transaction() as tx:
-        current = await tx.get_instance_for_update(instance.id)
+    async with storage.transaction() as uow:
+        current = await uow.instances.find(instance.id, for_update=True)
         assert current == instance
-        await tx.update_instance(changed)
-        assert await tx.get_instance(instance.id) == changed  # read your own write
-    async with storage.transaction() as tx:
-        assert await tx.get_instance(instance.id) == changed
-        assert await tx.find_instance_by_alias(instance.alias) == changed
+        await uow.instances.update(changed)
+        assert await uow.instances.find(instance.id) == changed  # read your own write
+    async with storage.transaction() as uow:
+        assert await uow.instances.find(instance.id) == changed
+        assert await uow.instances.find_by_alias(instance.alias) == changed
 
 
-async def test_duplicate_alias_raises_and_rolls_back(storage: SqlStorage) -> None:
+async def test_duplicate_alias_raises_and_rolls_back(storage: Storage) -> None:
     first = await new_instance(storage)
     other = make_instance()
     with pytest.raises(IntegrityError):
-        async with storage.transaction() as tx:
-            await tx.insert_instance(other)
-            await tx.insert_instance(make_instance(alias=first.alias))
-    async with storage.transaction() as tx:
-        assert await tx.get_instance(other.id) is None
-        assert await tx.find_instance_by_alias(first.alias) == first
+        async with storage.transaction() as uow:
+            await uow.instances.add(other)
+            await uow.instances.add(make_instance(alias=first.alias))
+    async with storage.transaction() as uow:
+        assert await uow.instances.find(other.id) is None
+        assert await uow.instances.find_by_alias(first.alias) == first
 
 
-async def test_duplicate_instance_id_raises(storage: SqlStorage) -> None:
+async def test_duplicate_instance_id_raises(storage: Storage) -> None:
     first = await new_instance(storage)
     with pytest.raises(IntegrityError):
         await new_instance(storage, id=first.id)
 
 
-async def test_list_instances_keyset(storage: SqlStorage) -> None:
+async def test_list_instances_keyset(storage: Storage) -> None:
     base = datetime(2029, 1, 1, tzinfo=UTC)
     # equal times (ordered by id), whole seconds (isoformat drops the fraction) next to fractional ones
     times = [base, base + timedelta(milliseconds=1), base + timedelta(seconds=1), base, base + timedelta(days=400)]
     mine = [make_instance(created=t) for t in times]
-    async with storage.transaction() as tx:
+    async with storage.transaction() as uow:
         for instance in reversed(mine):
-            await tx.insert_instance(instance)
+            await uow.instances.add(instance)
 
     def key(i: Instance) -> tuple[str, str]:
         return i.created_time.isoformat(), i.id
 
-    async with storage.transaction() as tx:
-        everything = await tx.list_instances(None, 100_000)
+    async with storage.transaction() as uow:
+        everything = await uow.instances.list(None, 100_000)
         assert everything == sorted(everything, key=key)
         ids = [i.id for i in everything]
         mine_ids = {m.id for m in mine}
@@ -584,7 +589,7 @@ async def test_list_instances_keyset(storage: SqlStorage) -> None:
         pages: list[Instance] = []
         after: tuple[str, str] | None = None
         while True:
-            page = await tx.list_instances(after, 2)
+            page = await uow.instances.list(after, 2)
             assert len(page) <= 2
             if not page:
                 break
@@ -593,30 +598,37 @@ async def test_list_instances_keyset(storage: SqlStorage) -> None:
         assert pages == everything
 
         for n, instance in enumerate(everything[:-1]):
-            assert (await tx.list_instances(key(instance), 1)) == [everything[n + 1]]
-        assert await tx.list_instances(key(everything[-1]), 10) == []
-        assert await tx.list_instances(None, 0) == []
+            assert (await uow.instances.list(key(instance), 1)) == [everything[n + 1]]
+        assert await uow.instances.list(key(everything[-1]), 10) == []
+        assert await uow.instances.list(None, 0) == []
 
 
-async def test_concurrent_read_modify_write_loses_nothing(storage: SqlStorage) -> None:
+async def another_node(storage: Storage) -> Storage:
+    """A second storage on the database of ``storage``, as another node has."""
+    if isinstance(storage, MemoryStorage):
+        return MemoryStorage(storage.database)
+    assert isinstance(storage, SqlStorage)
+    return await open_storage(storage.url)
+
+
+async def test_concurrent_read_modify_write_loses_nothing(storage: Storage) -> None:
     """20 transactions on two nodes append an origin each to one instance row; all 20 survive."""
-    url = storage.url
-    other_node = await open_storage(url)
+    other_node = await another_node(storage)
     instance = await new_instance(storage)
 
-    async def add_origin(node: SqlStorage, n: int) -> None:
-        async with node.transaction() as tx:
-            current = await tx.get_instance_for_update(instance.id)
+    async def add_origin(node: Storage, n: int) -> None:
+        async with node.transaction() as uow:
+            current = await uow.instances.find(instance.id, for_update=True)
             assert current is not None
             await asyncio.sleep(0.005)  # give the others every chance to interleave
-            await tx.update_instance(current.with_origin(f"https://n{n}.example"))
+            await uow.instances.update(current.with_origin(f"https://n{n}.example"))
 
     try:
         await asyncio.gather(*(add_origin(storage if n % 2 else other_node, n) for n in range(20)))
     finally:
         await other_node.close()
-    async with storage.transaction() as tx:
-        final = await tx.get_instance(instance.id)
+    async with storage.transaction() as uow:
+        final = await uow.instances.find(instance.id)
     assert final is not None
     assert sorted(final.approved_origins) == sorted(f"https://n{n}.example" for n in range(20))
 
@@ -624,24 +636,24 @@ async def test_concurrent_read_modify_write_loses_nothing(storage: SqlStorage) -
 # configuration resources --------------------------------------------------------------------------------
 
 
-async def test_every_resource_kind_round_trips(storage: SqlStorage) -> None:
+async def test_every_resource_kind_round_trips(storage: Storage) -> None:
     instance = await new_instance(storage)
     samples = [s for s in both_samples(instance.id) if isinstance(s, Resource)]
     assert {type(s) for s in samples} == set(RESOURCE_TYPES)
     await insert_resources(storage, *samples)
-    async with storage.transaction() as tx:
+    async with storage.transaction() as uow:
         for sample in samples:
             kind = type(sample)
-            assert await tx.get_resource(kind, instance.id, sample.id) == sample
+            assert await uow.resources.find(kind, instance.id, sample.id) == sample
             if sample.name is not None:
-                assert await tx.find_resource_by_name(kind, instance.id, sample.name) == sample
+                assert await uow.resources.find_by_name(kind, instance.id, sample.name) == sample
         for kind in RESOURCE_TYPES:
             expected = sorted((s for s in samples if type(s) is kind), key=sort_key)
-            assert await tx.all_resources(kind, instance.id) == expected
-            assert await tx.list_resources(kind, instance.id, None, 100) == expected
+            assert await uow.resources.all(kind, instance.id) == expected
+            assert await uow.resources.list(kind, instance.id, None, 100) == expected
 
 
-async def test_users_of_a_routing_profile_are_counted(storage: SqlStorage) -> None:
+async def test_users_of_a_routing_profile_are_counted(storage: Storage) -> None:
     one, two = await new_instance(storage), await new_instance(storage)
     sales, support = uid(), uid()
     await insert_resources(
@@ -650,23 +662,23 @@ async def test_users_of_a_routing_profile_are_counted(storage: SqlStorage) -> No
         User(two.id, uid(), "elsewhere", T0, routing_profile_id=sales),  # another instance
         Queue(one.id, uid(), "Not a user", T0, owner_user_id=sales),
     )
-    async with storage.transaction() as tx:
-        assert await tx.count_users_of_routing_profile(one.id, sales) == 3
-        assert await tx.count_users_of_routing_profile(one.id, support) == 1
-        assert await tx.count_users_of_routing_profile(two.id, sales) == 1
-        assert await tx.count_users_of_routing_profile(one.id, uid()) == 0
+    async with storage.transaction() as uow:
+        assert await uow.resources.count_users_of_routing_profile(one.id, sales) == 3
+        assert await uow.resources.count_users_of_routing_profile(one.id, support) == 1
+        assert await uow.resources.count_users_of_routing_profile(two.id, sales) == 1
+        assert await uow.resources.count_users_of_routing_profile(one.id, uid()) == 0
 
 
-async def test_missing_resources(storage: SqlStorage) -> None:
+async def test_missing_resources(storage: Storage) -> None:
     instance = await new_instance(storage)
-    async with storage.transaction() as tx:
-        assert await tx.get_resource(Queue, instance.id, uid()) is None
-        assert await tx.find_resource_by_name(Queue, instance.id, "nothing") is None
-        assert await tx.all_resources(Queue, instance.id) == []
-        assert await tx.list_resources(Queue, instance.id, None, 10) == []
+    async with storage.transaction() as uow:
+        assert await uow.resources.find(Queue, instance.id, uid()) is None
+        assert await uow.resources.find_by_name(Queue, instance.id, "nothing") is None
+        assert await uow.resources.all(Queue, instance.id) == []
+        assert await uow.resources.list(Queue, instance.id, None, 10) == []
 
 
-async def test_unique_name_per_instance_and_kind(storage: SqlStorage) -> None:
+async def test_unique_name_per_instance_and_kind(storage: Storage) -> None:
     one, two = await new_instance(storage), await new_instance(storage)
     sales = Queue(one.id, uid(), "Sales", T0)
     await insert_resources(storage, sales)
@@ -681,25 +693,25 @@ async def test_unique_name_per_instance_and_kind(storage: SqlStorage) -> None:
         Queue(two.id, uid(), "Sales", T0),
     ]
     await insert_resources(storage, *others)
-    async with storage.transaction() as tx:
-        assert await tx.get_resource(Queue, one.id, late.id) is None
-        assert await tx.find_resource_by_name(Queue, one.id, "Sales") == sales
-        assert await tx.find_resource_by_name(Queue, one.id, "SALES") == others[0]
-        assert await tx.find_resource_by_name(RoutingProfile, one.id, "Sales") == others[1]
-        assert await tx.find_resource_by_name(Queue, two.id, "Sales") == others[2]
-        assert len(await tx.all_resources(Queue, one.id)) == 2
+    async with storage.transaction() as uow:
+        assert await uow.resources.find(Queue, one.id, late.id) is None
+        assert await uow.resources.find_by_name(Queue, one.id, "Sales") == sales
+        assert await uow.resources.find_by_name(Queue, one.id, "SALES") == others[0]
+        assert await uow.resources.find_by_name(RoutingProfile, one.id, "Sales") == others[1]
+        assert await uow.resources.find_by_name(Queue, two.id, "Sales") == others[2]
+        assert len(await uow.resources.all(Queue, one.id)) == 2
 
 
-async def test_unnamed_resources_allowed_many_times(storage: SqlStorage) -> None:
+async def test_unnamed_resources_allowed_many_times(storage: Storage) -> None:
     instance = await new_instance(storage)
     unnamed = [Queue(instance.id, uid(), None, T0, queue_type="AGENT", owner_user_id=uid()) for _ in range(4)]
     named = Queue(instance.id, uid(), "zz-last-named", T0)
     await insert_resources(storage, *unnamed[:2])
     await insert_resources(storage, *unnamed[2:], named)
-    async with storage.transaction() as tx:
-        listed = await tx.all_resources(Queue, instance.id)
+    async with storage.transaction() as uow:
+        listed = await uow.resources.all(Queue, instance.id)
         for queue in unnamed:
-            assert await tx.get_resource(Queue, instance.id, queue.id) == queue
+            assert await uow.resources.find(Queue, instance.id, queue.id) == queue
     assert listed == [named, *sorted(unnamed, key=sort_key)]  # unnamed ones come after the named ones
 
 
@@ -709,157 +721,157 @@ NAMES = [
 ]
 
 
-async def test_all_resources_ordering_matches_python(storage: SqlStorage) -> None:
+async def test_all_resources_ordering_matches_python(storage: Storage) -> None:
     """Services page in Python over ``all_resources``: the database must order exactly like ``sort_key``."""
     instance = await new_instance(storage)
     users = [User(instance.id, uid(), name, T0) for name in NAMES]
     unnamed = [User(instance.id, uid(), None, T0) for _ in range(3)]
     await insert_resources(storage, *users[::2], *unnamed, *users[1::2])
-    async with storage.transaction() as tx:
-        listed = await tx.all_resources(User, instance.id)
+    async with storage.transaction() as uow:
+        listed = await uow.resources.all(User, instance.id)
     assert [u.name for u in listed] == [u.name for u in sorted([*users, *unnamed], key=sort_key)]
 
 
-async def test_list_resources_keyset_paging(storage: SqlStorage) -> None:
+async def test_list_resources_keyset_paging(storage: Storage) -> None:
     instance = await new_instance(storage)
     queues = [Queue(instance.id, uid(), name, T0) for name in NAMES]
     queues += [Queue(instance.id, uid(), None, T0) for _ in range(3)]
     await insert_resources(storage, *queues)
     expected = sorted(queues, key=sort_key)
-    async with storage.transaction() as tx:
+    async with storage.transaction() as uow:
         for limit in (1, 3, 5, 100):
             pages: list[Queue] = []
             after: tuple[str, str] | None = None
-            while page := await tx.list_resources(Queue, instance.id, after, limit):
+            while page := await uow.resources.list(Queue, instance.id, after, limit):
                 assert len(page) <= limit
                 pages += page
                 after = sort_key(page[-1])
             assert pages == expected
         middle = expected[7]
-        assert await tx.list_resources(Queue, instance.id, sort_key(middle), 2) == expected[8:10]
+        assert await uow.resources.list(Queue, instance.id, sort_key(middle), 2) == expected[8:10]
         # a position between two rows (a deleted row's key) continues with the next row
         between = (middle.sort_key, middle.id + "0")
-        assert await tx.list_resources(Queue, instance.id, between, 1) == [expected[8]]
+        assert await uow.resources.list(Queue, instance.id, between, 1) == [expected[8]]
 
 
-async def test_update_resource_including_rename(storage: SqlStorage) -> None:
+async def test_update_resource_including_rename(storage: Storage) -> None:
     instance = await new_instance(storage)
     a, b, c = (User(instance.id, uid(), name, T0) for name in ("amy", "bea", "cid"))
     await insert_resources(storage, a, b, c)
     renamed = dataclasses.replace(a, name="zoe", identity=IdentityInfo(first_name="Zoe"), modified=T0 + DAY)
-    async with storage.transaction() as tx:
-        await tx.update_resource(renamed)
-        assert await tx.get_resource(User, instance.id, a.id) == renamed
-    async with storage.transaction() as tx:
-        assert await tx.get_resource(User, instance.id, a.id) == renamed
-        assert await tx.find_resource_by_name(User, instance.id, "amy") is None
-        assert await tx.find_resource_by_name(User, instance.id, "zoe") == renamed
-        assert await tx.all_resources(User, instance.id) == [b, c, renamed]
-        assert await tx.list_resources(User, instance.id, sort_key(c), 10) == [renamed]
+    async with storage.transaction() as uow:
+        await uow.resources.update(renamed)
+        assert await uow.resources.find(User, instance.id, a.id) == renamed
+    async with storage.transaction() as uow:
+        assert await uow.resources.find(User, instance.id, a.id) == renamed
+        assert await uow.resources.find_by_name(User, instance.id, "amy") is None
+        assert await uow.resources.find_by_name(User, instance.id, "zoe") == renamed
+        assert await uow.resources.all(User, instance.id) == [b, c, renamed]
+        assert await uow.resources.list(User, instance.id, sort_key(c), 10) == [renamed]
     with pytest.raises(IntegrityError):
-        async with storage.transaction() as tx:
-            await tx.update_resource(dataclasses.replace(b, name="cid"))
+        async with storage.transaction() as uow:
+            await uow.resources.update(dataclasses.replace(b, name="cid"))
     # the freed name can be taken; a name can be dropped
     amy = User(instance.id, uid(), "amy", T0)
     await insert_resources(storage, amy)
-    async with storage.transaction() as tx:
-        await tx.update_resource(dataclasses.replace(c, name=None))
-    async with storage.transaction() as tx:
-        assert await tx.find_resource_by_name(User, instance.id, "cid") is None
-        names = [u.name for u in await tx.all_resources(User, instance.id)]
+    async with storage.transaction() as uow:
+        await uow.resources.update(dataclasses.replace(c, name=None))
+    async with storage.transaction() as uow:
+        assert await uow.resources.find_by_name(User, instance.id, "cid") is None
+        names = [u.name for u in await uow.resources.all(User, instance.id)]
     assert names == ["amy", "bea", "zoe", None]
 
 
-async def test_delete_resource(storage: SqlStorage) -> None:
+async def test_delete_resource(storage: Storage) -> None:
     instance = await new_instance(storage)
     keep, gone = QuickConnect(instance.id, uid(), "keep", T0), QuickConnect(instance.id, uid(), "gone", T0)
     await insert_resources(storage, keep, gone)
-    async with storage.transaction() as tx:
-        await tx.delete_resource(gone)
-        assert await tx.get_resource(QuickConnect, instance.id, gone.id) is None
-    async with storage.transaction() as tx:
-        assert await tx.get_resource(QuickConnect, instance.id, gone.id) is None
-        assert await tx.find_resource_by_name(QuickConnect, instance.id, "gone") is None
-        assert await tx.all_resources(QuickConnect, instance.id) == [keep]
-        await tx.delete_resource(gone)  # deleting again is a no-op
+    async with storage.transaction() as uow:
+        await uow.resources.delete(gone)
+        assert await uow.resources.find(QuickConnect, instance.id, gone.id) is None
+    async with storage.transaction() as uow:
+        assert await uow.resources.find(QuickConnect, instance.id, gone.id) is None
+        assert await uow.resources.find_by_name(QuickConnect, instance.id, "gone") is None
+        assert await uow.resources.all(QuickConnect, instance.id) == [keep]
+        await uow.resources.delete(gone)  # deleting again is a no-op
     again = QuickConnect(instance.id, uid(), "gone", T0)
     await insert_resources(storage, again)
-    async with storage.transaction() as tx:
-        assert await tx.find_resource_by_name(QuickConnect, instance.id, "gone") == again
+    async with storage.transaction() as uow:
+        assert await uow.resources.find_by_name(QuickConnect, instance.id, "gone") == again
 
 
-async def test_kinds_are_isolated(storage: SqlStorage) -> None:
+async def test_kinds_are_isolated(storage: Storage) -> None:
     instance = await new_instance(storage)
     queue, user = Queue(instance.id, uid(), "same", T0), User(instance.id, uid(), "same", T0)
     await insert_resources(storage, queue, user)
-    async with storage.transaction() as tx:
-        assert await tx.get_resource(User, instance.id, queue.id) is None
-        assert await tx.get_resource(Queue, instance.id, user.id) is None
-        assert await tx.find_resource_by_name(Queue, instance.id, "same") == queue
-        assert await tx.find_resource_by_name(User, instance.id, "same") == user
-        assert await tx.all_resources(Queue, instance.id) == [queue]
-        assert await tx.list_resources(User, instance.id, None, 10) == [user]
-        assert await tx.all_resources(RoutingProfile, instance.id) == []
-        await tx.delete_resource(dataclasses.replace(user, id=queue.id))  # a user with the queue's id: no-op
-        await tx.update_resource(dataclasses.replace(user, id=queue.id, name="hijack"))
-    async with storage.transaction() as tx:
-        assert await tx.get_resource(Queue, instance.id, queue.id) == queue
+    async with storage.transaction() as uow:
+        assert await uow.resources.find(User, instance.id, queue.id) is None
+        assert await uow.resources.find(Queue, instance.id, user.id) is None
+        assert await uow.resources.find_by_name(Queue, instance.id, "same") == queue
+        assert await uow.resources.find_by_name(User, instance.id, "same") == user
+        assert await uow.resources.all(Queue, instance.id) == [queue]
+        assert await uow.resources.list(User, instance.id, None, 10) == [user]
+        assert await uow.resources.all(RoutingProfile, instance.id) == []
+        await uow.resources.delete(dataclasses.replace(user, id=queue.id))  # a user with the queue's id: no-op
+        await uow.resources.update(dataclasses.replace(user, id=queue.id, name="hijack"))
+    async with storage.transaction() as uow:
+        assert await uow.resources.find(Queue, instance.id, queue.id) == queue
 
 
-async def test_instances_are_isolated(storage: SqlStorage) -> None:
+async def test_instances_are_isolated(storage: Storage) -> None:
     one, two = await new_instance(storage), await new_instance(storage)
     mine = [SecurityProfile(one.id, uid(), name, T0) for name in ("Admin", "Agent")]
     theirs = SecurityProfile(two.id, uid(), "Admin", T0)
     await insert_resources(storage, *mine, theirs)
-    async with storage.transaction() as tx:
-        assert await tx.get_resource(SecurityProfile, two.id, mine[0].id) is None
-        assert await tx.get_resource(SecurityProfile, one.id, theirs.id) is None
-        assert await tx.find_resource_by_name(SecurityProfile, two.id, "Agent") is None
-        assert await tx.find_resource_by_name(SecurityProfile, two.id, "Admin") == theirs
-        assert await tx.all_resources(SecurityProfile, one.id) == mine
-        assert await tx.list_resources(SecurityProfile, two.id, None, 10) == [theirs]
+    async with storage.transaction() as uow:
+        assert await uow.resources.find(SecurityProfile, two.id, mine[0].id) is None
+        assert await uow.resources.find(SecurityProfile, one.id, theirs.id) is None
+        assert await uow.resources.find_by_name(SecurityProfile, two.id, "Agent") is None
+        assert await uow.resources.find_by_name(SecurityProfile, two.id, "Admin") == theirs
+        assert await uow.resources.all(SecurityProfile, one.id) == mine
+        assert await uow.resources.list(SecurityProfile, two.id, None, 10) == [theirs]
 
 
 # contacts and participants ------------------------------------------------------------------------------
 
 
-async def test_contact_round_trip(storage: SqlStorage) -> None:
+async def test_contact_round_trip(storage: Storage) -> None:
     instance, other = await new_instance(storage), await new_instance(storage)
     contacts = [s for s in both_samples(instance.id) if isinstance(s, Contact)]
-    async with storage.transaction() as tx:
+    async with storage.transaction() as uow:
         for contact in contacts:
-            await tx.insert_contact(contact)
-    async with storage.transaction() as tx:
+            await uow.contacts.add(contact)
+    async with storage.transaction() as uow:
         for contact in contacts:
-            assert await tx.get_contact(instance.id, contact.id) == contact
-            assert await tx.get_contact_for_update(instance.id, contact.id) == contact
-            assert await tx.get_contact(other.id, contact.id) is None
-            assert await tx.get_contact_for_update(other.id, contact.id) is None
-        assert await tx.get_contact(instance.id, uid()) is None
+            assert await uow.contacts.find(instance.id, contact.id) == contact
+            assert await uow.contacts.find(instance.id, contact.id, for_update=True) == contact
+            assert await uow.contacts.find(other.id, contact.id) is None
+            assert await uow.contacts.find(other.id, contact.id, for_update=True) is None
+        assert await uow.contacts.find(instance.id, uid()) is None
     with pytest.raises(IntegrityError):
-        async with storage.transaction() as tx:
-            await tx.insert_contact(contacts[0])
+        async with storage.transaction() as uow:
+            await uow.contacts.add(contacts[0])
 
 
-async def test_update_contact(storage: SqlStorage) -> None:
+async def test_update_contact(storage: Storage) -> None:
     instance = await new_instance(storage)
     contact = make_contact(instance.id, queue_id=uid(), enqueue_time=T0)
-    async with storage.transaction() as tx:
-        await tx.insert_contact(contact)
+    async with storage.transaction() as uow:
+        await uow.contacts.add(contact)
     ended = dataclasses.replace(
         contact, state=ENDED, queue_id=None, enqueue_time=None, disconnect_time=T0 + timedelta(minutes=5),
         attributes={"a": "b"}, last_update_time=T0 + timedelta(minutes=5),
     )
-    async with storage.transaction() as tx:
-        current = await tx.get_contact_for_update(instance.id, contact.id)
+    async with storage.transaction() as uow:
+        current = await uow.contacts.find(instance.id, contact.id, for_update=True)
         assert current == contact
-        await tx.update_contact(ended)
-    async with storage.transaction() as tx:
-        assert await tx.get_contact(instance.id, contact.id) == ended
-        assert await tx.contacts_of_chat(contact.id) == [ended]
+        await uow.contacts.update(ended)
+    async with storage.transaction() as uow:
+        assert await uow.contacts.find(instance.id, contact.id) == ended
+        assert await uow.contacts.of_chat(contact.id) == [ended]
 
 
-async def test_contacts_of_chat_in_initiation_order(storage: SqlStorage) -> None:
+async def test_contacts_of_chat_in_initiation_order(storage: Storage) -> None:
     instance = await new_instance(storage)
     first = make_contact(instance.id, at=T0)
     chat = first.initial_contact_id
@@ -868,17 +880,17 @@ async def test_contacts_of_chat_in_initiation_order(storage: SqlStorage) -> None
         for s in (30, 5, 600, 61, 5, 5)
     ]
     unrelated = make_contact(instance.id, at=T0 + timedelta(seconds=1))
-    async with storage.transaction() as tx:
+    async with storage.transaction() as uow:
         for contact in [*later[:2], unrelated, first, *later[2:]]:
-            await tx.insert_contact(contact)
-    async with storage.transaction() as tx:
-        chain = await tx.contacts_of_chat(chat)
+            await uow.contacts.add(contact)
+    async with storage.transaction() as uow:
+        chain = await uow.contacts.of_chat(chat)
         assert chain == sorted([first, *later], key=lambda c: (c.initiation_time, c.id))
-        assert await tx.contacts_of_chat(unrelated.id) == [unrelated]
-        assert await tx.contacts_of_chat(uid()) == []
+        assert await uow.contacts.of_chat(unrelated.id) == [unrelated]
+        assert await uow.contacts.of_chat(uid()) == []
 
 
-async def test_participants(storage: SqlStorage) -> None:
+async def test_participants(storage: Storage) -> None:
     chat, other_chat = uid(), uid()
     customer = make_participant(chat, at=T0 + timedelta(seconds=2))
     agents = [
@@ -886,121 +898,120 @@ async def test_participants(storage: SqlStorage) -> None:
         for s in (9, 1, 5, 2, 2, 2)
     ]
     stranger = make_participant(other_chat, at=T0)
-    async with storage.transaction() as tx:
+    async with storage.transaction() as uow:
         for participant in [*agents, stranger, customer]:
-            await tx.insert_participant(participant)
-    async with storage.transaction() as tx:
-        members = await tx.participants_of_chat(chat)
+            await uow.participants.add(participant)
+    async with storage.transaction() as uow:
+        members = await uow.participants.of_chat(chat)
         assert members == sorted([customer, *agents], key=lambda p: (p.created, p.id))
-        assert await tx.participants_of_chat(other_chat) == [stranger]
-        assert await tx.participants_of_chat(uid()) == []
+        assert await uow.participants.of_chat(other_chat) == [stranger]
+        assert await uow.participants.of_chat(uid()) == []
         for participant in [customer, *agents, stranger]:
-            assert await tx.find_participant_by_token(participant.token_hash) == participant
-        assert await tx.find_participant_by_token("0" * 64) is None
+            assert await uow.participants.find_by_token(participant.token_hash) == participant
+        assert await uow.participants.find_by_token("0" * 64) is None
 
     rotated = dataclasses.replace(customer, token_hash="f" * 64, token_expiry=T0 + timedelta(days=2))
     gone = dataclasses.replace(agents[0], left=T0 + timedelta(minutes=3))
-    async with storage.transaction() as tx:
-        await tx.update_participant(rotated)
-        await tx.update_participant(gone)
-    async with storage.transaction() as tx:
-        assert await tx.find_participant_by_token(customer.token_hash) is None
-        assert await tx.find_participant_by_token(rotated.token_hash) == rotated
-        assert await tx.find_participant_by_token(gone.token_hash) == gone
-        members = await tx.participants_of_chat(chat)
+    async with storage.transaction() as uow:
+        await uow.participants.update(rotated)
+        await uow.participants.update(gone)
+    async with storage.transaction() as uow:
+        assert await uow.participants.find_by_token(customer.token_hash) is None
+        assert await uow.participants.find_by_token(rotated.token_hash) == rotated
+        assert await uow.participants.find_by_token(gone.token_hash) == gone
+        members = await uow.participants.of_chat(chat)
         assert rotated in members and gone in members
         assert not gone.active
 
     with pytest.raises(IntegrityError):  # a token hash belongs to one participant
-        async with storage.transaction() as tx:
-            await tx.insert_participant(make_participant(other_chat, token_hash=stranger.token_hash))
+        async with storage.transaction() as uow:
+            await uow.participants.add(make_participant(other_chat, token_hash=stranger.token_hash))
 
 
 # idempotency --------------------------------------------------------------------------------------------
 
 
-async def test_idempotency(storage: SqlStorage) -> None:
+async def test_idempotency(storage: Storage) -> None:
     scope, token = f"send_message:{uid()}", "literal-token ✓"
     result = {"Id": uid(), "AbsoluteTime": "2031-05-06T07:08:09.123Z", "nested": {"l": [1, 2.5, None, True]}}
-    async with storage.transaction() as tx:
-        assert await tx.find_idempotent(scope, token) is None
-        await tx.save_idempotent(scope, token, result)
-        assert await tx.find_idempotent(scope, token) == result
-    async with storage.transaction() as tx:
-        assert await tx.find_idempotent(scope, token) == result
-        assert await tx.find_idempotent(scope, token + "x") is None
-        assert await tx.find_idempotent(scope + "x", token) is None
-        await tx.save_idempotent(scope + "x", token, {"other": 1})  # same token, another scope
+    async with storage.transaction() as uow:
+        assert await uow.idempotency.find(scope, token) is None
+        await uow.idempotency.save(scope, token, result)
+        assert await uow.idempotency.find(scope, token) == result
+    async with storage.transaction() as uow:
+        assert await uow.idempotency.find(scope, token) == result
+        assert await uow.idempotency.find(scope, token + "x") is None
+        assert await uow.idempotency.find(scope + "x", token) is None
+        await uow.idempotency.save(scope + "x", token, {"other": 1})  # same token, another scope
     with pytest.raises(IntegrityError):
-        async with storage.transaction() as tx:
-            await tx.save_idempotent(scope, token, {"second": "answer"})
-    async with storage.transaction() as tx:
-        assert await tx.find_idempotent(scope, token) == result
-        assert await tx.find_idempotent(scope + "x", token) == {"other": 1}
+        async with storage.transaction() as uow:
+            await uow.idempotency.save(scope, token, {"second": "answer"})
+    async with storage.transaction() as uow:
+        assert await uow.idempotency.find(scope, token) == result
+        assert await uow.idempotency.find(scope + "x", token) == {"other": 1}
 
 
-async def test_bulk_reads_and_writes_of_group_commit(storage: SqlStorage) -> None:
+async def test_bulk_reads_and_writes_of_group_commit(storage: Storage) -> None:
     """The batch methods SendMessage's group commit uses: several tokens, chats, participants, ClientTokens."""
     chats = [Chat(uid(), uid(), 0, False, T0 + timedelta(days=1)) for _ in range(2)]
     people = [make_participant(chat.id) for chat in chats]
     hashes = [uid() for _ in people]
-    async with storage.transaction() as tx:
+    async with storage.transaction() as uow:
         for chat, person, digest in zip(chats, people, hashes, strict=True):
-            await tx.create_chat(chat)
-            await tx.insert_participant(person)
-            await tx.insert_connection(digest, Connection("conn", person.id, T0 + timedelta(hours=1)))
-    async with storage.transaction() as tx:
-        found = await tx.participants_for_connections([*hashes, hashes[0], "0" * 64])
-        assert found == {h: (Connection("conn", p.id, T0 + timedelta(hours=1)), p)
-                         for h, p in zip(hashes, people, strict=True)}
-        assert await tx.participants_for_connections([]) == {}
-        for lock in (False, True):
-            assert await tx.get_chats([c.id for c in reversed(chats)] + [uid()], for_update=lock) == {
-                c.id: c for c in chats}
-        assert await tx.get_participants([p.id for p in people] + [uid()]) == {p.id: p for p in people}
+            await uow.chats.add(chat)
+            await uow.participants.add(person)
+            await uow.connections.add(digest, Connection("conn", person.id, T0 + timedelta(hours=1)))
+    async with storage.transaction() as uow:
+        found = await uow.appends.lock_writers([*hashes, hashes[0], "0" * 64])
+        assert found == {h: ConnectionHolder(Connection("conn", p.id, T0 + timedelta(hours=1)), p, c)
+                         for h, p, c in zip(hashes, people, chats, strict=True)}
+        assert await uow.appends.lock_writers([]) == {}
+        assert await uow.chats.find_many([c.id for c in reversed(chats)] + [uid()]) == {c.id: c for c in chats}
+        assert await uow.chats.find_many([]) == {}
+        assert await uow.chats.lock_with(people[0]) == (people[0], chats[0])
 
         items = [Item(chat_id=chats[n].id, id=uid(), type="MESSAGE", content_type="text/plain", content=text,
                       absolute_time=T0, contact_id=chats[n].id, participant_id=people[n].id, seq=seq)
                  for n, text, seq in ((0, "a", 1), (1, "b", 1), (0, "c", 2))]
-        await tx.store_items(items)
+        await uow.appends.store(items)
         scope_a, scope_b = f"SendMessage/{uid()}", f"SendMessage/{uid()}"
-        await tx.save_idempotent_many([(scope_a, "t1", {"Id": "1"}), (scope_b, "t2", {"Id": "2"})])
-    async with storage.transaction() as tx:
-        assert [i.content for i in await tx.items_after(chats[0].id, 0, 10)] == ["a", "c"]
-        assert [i.content for i in await tx.items_after(chats[1].id, 0, 10)] == ["b"]
-        assert [(await tx.get_chat(c.id)).last_seq for c in chats] == [2, 1]  # type: ignore[union-attr]
+        await uow.appends.save_answers([(scope_a, "t1", {"Id": "1"}), (scope_b, "t2", {"Id": "2"})])
+    async with storage.transaction() as uow:
+        assert [i.content for i in await uow.chats.items_after(chats[0].id, 0, 10)] == ["a", "c"]
+        assert [i.content for i in await uow.chats.items_after(chats[1].id, 0, 10)] == ["b"]
+        assert [(await uow.chats.find(c.id)).last_seq for c in chats] == [2, 1]  # type: ignore[union-attr]
         # Pairs are matched exactly: (scope_a, t2) and (scope_b, t1) exist in neither column combination.
-        assert await tx.find_idempotent_many([(scope_a, "t1"), (scope_a, "t2"), (scope_b, "t1"), (scope_b, "t2")]) \
+        assert await uow.appends.find_answers([(scope_a, "t1"), (scope_a, "t2"), (scope_b, "t1"), (scope_b, "t2")]) \
             == {(scope_a, "t1"): {"Id": "1"}, (scope_b, "t2"): {"Id": "2"}}
-        assert await tx.find_idempotent_many([]) == {}
+        assert await uow.appends.find_answers([]) == {}
     with pytest.raises(IntegrityError):  # a (chat, seq) is stored once
-        async with storage.transaction() as tx:
-            await tx.store_items([dataclasses.replace(items[1], id=uid())])
+        async with storage.transaction() as uow:
+            await uow.appends.store([dataclasses.replace(items[1], id=uid())])
 
 
 # transactions and after-commit callbacks ----------------------------------------------------------------
 
 
-async def test_after_commit_runs_after_commit_in_order(storage: SqlStorage) -> None:
+async def test_after_commit_runs_after_commit_in_order(storage: Storage) -> None:
     instance = make_instance()
     seen: list[tuple[int, Instance | None]] = []
 
     def callback(n: int) -> Callable[[], Any]:
         async def run() -> None:
-            async with storage.transaction() as tx:  # a new transaction sees the committed row
-                seen.append((n, await tx.get_instance(instance.id)))
+            async with storage.transaction() as uow:  # a new transaction sees the committed row
+                seen.append((n, await uow.instances.find(instance.id)))
 
         return run
 
-    async with storage.transaction() as tx:
-        await tx.insert_instance(instance)
-        tx.after_commit(callback(1))
-        tx.after_commit(callback(2))
+    async with storage.transaction() as uow:
+        await uow.instances.add(instance)
+        uow.after_commit(callback(1))
+        uow.after_commit(callback(2))
         assert seen == []
     assert seen == [(1, instance), (2, instance)]
 
 
-async def test_exception_rolls_back_everything_and_skips_callbacks(storage: SqlStorage) -> None:
+async def test_exception_rolls_back_everything_and_skips_callbacks(storage: Storage) -> None:
     existing = await new_instance(storage)
     instance = make_instance()
     queue = Queue(existing.id, uid(), "rolled-back", T0)
@@ -1013,26 +1024,26 @@ async def test_exception_rolls_back_everything_and_skips_callbacks(storage: SqlS
         called.append("ran")
 
     with pytest.raises(Boom):
-        async with storage.transaction() as tx:
-            await tx.insert_instance(instance)
-            await tx.update_instance(existing.with_origin("https://rolled.example"))
-            await tx.insert_resource(queue)
-            await tx.insert_contact(contact)
-            await tx.insert_participant(participant)
-            await tx.save_idempotent(scope, "t", {"x": 1})
-            tx.after_commit(callback)
+        async with storage.transaction() as uow:
+            await uow.instances.add(instance)
+            await uow.instances.update(existing.with_origin("https://rolled.example"))
+            await uow.resources.add(queue)
+            await uow.contacts.add(contact)
+            await uow.participants.add(participant)
+            await uow.idempotency.save(scope, "t", {"x": 1})
+            uow.after_commit(callback)
             raise Boom
     assert called == []
-    async with storage.transaction() as tx:
-        assert await tx.get_instance(instance.id) is None
-        assert await tx.get_instance(existing.id) == existing
-        assert await tx.get_resource(Queue, existing.id, queue.id) is None
-        assert await tx.get_contact(existing.id, contact.id) is None
-        assert await tx.find_participant_by_token(participant.token_hash) is None
-        assert await tx.find_idempotent(scope, "t") is None
+    async with storage.transaction() as uow:
+        assert await uow.instances.find(instance.id) is None
+        assert await uow.instances.find(existing.id) == existing
+        assert await uow.resources.find(Queue, existing.id, queue.id) is None
+        assert await uow.contacts.find(existing.id, contact.id) is None
+        assert await uow.participants.find_by_token(participant.token_hash) is None
+        assert await uow.idempotency.find(scope, "t") is None
 
 
-async def test_failed_statement_skips_callbacks(storage: SqlStorage) -> None:
+async def test_failed_statement_skips_callbacks(storage: Storage) -> None:
     existing = await new_instance(storage)
     called: list[str] = []
 
@@ -1040,13 +1051,13 @@ async def test_failed_statement_skips_callbacks(storage: SqlStorage) -> None:
         called.append("ran")
 
     with pytest.raises(IntegrityError):
-        async with storage.transaction() as tx:
-            tx.after_commit(callback)
-            await tx.insert_instance(make_instance(alias=existing.alias))
+        async with storage.transaction() as uow:
+            uow.after_commit(callback)
+            await uow.instances.add(make_instance(alias=existing.alias))
     assert called == []
 
 
-async def test_failing_callback_does_not_undo_the_commit(storage: SqlStorage) -> None:
+async def test_failing_callback_does_not_undo_the_commit(storage: Storage) -> None:
     instance = make_instance()
     called: list[str] = []
 
@@ -1056,22 +1067,22 @@ async def test_failing_callback_does_not_undo_the_commit(storage: SqlStorage) ->
     async def fine() -> None:
         called.append("fine")
 
-    async with storage.transaction() as tx:
-        await tx.insert_instance(instance)
-        tx.after_commit(broken)
-        tx.after_commit(fine)
+    async with storage.transaction() as uow:
+        await uow.instances.add(instance)
+        uow.after_commit(broken)
+        uow.after_commit(fine)
     assert called == ["fine"]
-    async with storage.transaction() as tx:
-        assert await tx.get_instance(instance.id) == instance
+    async with storage.transaction() as uow:
+        assert await uow.instances.find(instance.id) == instance
 
 
-async def test_storage_usable_after_errors(storage: SqlStorage) -> None:
+async def test_storage_usable_after_errors(storage: Storage) -> None:
     """A failed transaction returns a clean connection to the pool."""
     for _ in range(12):
         with pytest.raises(Boom):
-            async with storage.transaction() as tx:
-                await tx.insert_instance(make_instance())
+            async with storage.transaction() as uow:
+                await uow.instances.add(make_instance())
                 raise Boom
     instance = await new_instance(storage)
-    async with storage.transaction() as tx:
-        assert await tx.get_instance(instance.id) == instance
+    async with storage.transaction() as uow:
+        assert await uow.instances.find(instance.id) == instance

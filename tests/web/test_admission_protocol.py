@@ -24,7 +24,7 @@ import pytest
 from uvicorn.config import Config as UvicornConfig
 from uvicorn.server import ServerState
 
-from parley.web.httpprotocol import ConnectionGuard
+from parley.web.server.httpprotocol import ConnectionGuard
 from tests.conftest import Server, serving
 from tests.web.test_admission_server import participant, start_chat
 

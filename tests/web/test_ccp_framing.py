@@ -121,10 +121,10 @@ async def _store_origins(server: Server, origins: list[str]) -> None:
     """Write approved origins straight into the database, as an older Parley could have stored them."""
     storage = await open_storage(f"sqlite:///{server.data_dir / 'parley.db'}")
     try:
-        async with storage.transaction() as tx:
-            instance = await tx.find_instance_by_alias("demo")
+        async with storage.transaction() as uow:
+            instance = await uow.instances.find_by_alias("demo")
             assert instance is not None
-            await tx.update_instance(replace(instance, approved_origins=(*instance.approved_origins, *origins)))
+            await uow.instances.update(replace(instance, approved_origins=(*instance.approved_origins, *origins)))
     finally:
         await storage.close()
 

@@ -1,4 +1,4 @@
-"""Whole responses in one write (``parley.response``, :mod:`parley.web.httpprotocol`): on a real uvicorn
+"""Whole responses in one write (``parley.response``, :mod:`parley.web.server.httpprotocol`): on a real uvicorn
 server and real sockets, the bytes a client reads, keep-alive, pipelining, ``Connection: close``, and when the
 app must fall back to the ASGI ``send``."""
 
@@ -14,7 +14,7 @@ import pytest
 import uvicorn
 
 from parley.aws.restjson import Answer
-from parley.web.httpprotocol import ParleyHttpToolsProtocol, direct_response
+from parley.web.server.httpprotocol import ParleyHttpToolsProtocol, direct_response
 
 BODY = b'{"Id":"1"}'
 HEAD = b"x-amzn-requestid: r-1\r\ncontent-type: application/json\r\n"

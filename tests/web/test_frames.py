@@ -11,7 +11,7 @@ from websockets.frames import Frame, Opcode
 from websockets.streams import StreamReader
 
 from parley.fanout.hub import Feed, Hub
-from parley.service.notify import Delivery
+from parley.service.pokes import Delivery
 from parley.service.ports import Sink
 from parley.web.websocket import SOCKET_QUEUE, Subscriber
 from parley.web.wsframes import TextFrames, text_frame
@@ -48,7 +48,7 @@ def test_text_frame_parses_as_one_unmasked_text_frame(size: int) -> None:
 
 
 class Direct:
-    """Stands in for :class:`parley.web.wsprotocol.DirectFrames` (a transport's buffer cannot be made to fill
+    """Stands in for :class:`parley.web.server.wsprotocol.DirectFrames` (a transport's buffer cannot be made to fill
     on cue here): records what was written and pauses when told."""
 
     def __init__(self) -> None:

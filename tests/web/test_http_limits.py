@@ -1,4 +1,4 @@
-"""Request bodies and request heads are bounded (:mod:`parley.aws.bodies`, :mod:`parley.web.httpprotocol`), on a
+"""Request bodies and request heads are bounded (:mod:`parley.aws.bodies`, :mod:`parley.web.server.httpprotocol`), on a
 real ``parley serve`` with real clients (boto3, httpx, raw sockets):
 
 * a body over its surface's limit is answered 413 in the surface's own error shape, before authentication; a

@@ -134,8 +134,8 @@ async def expired_entry(server: Server, username: str) -> str:
     expired a minute ago."""
     storage = await open_storage(f"sqlite:///{server.data_dir / 'parley.db'}")
     try:
-        async with storage.transaction() as tx:
-            instance = await tx.find_instance_by_alias("demo")
+        async with storage.transaction() as uow:
+            instance = await uow.instances.find_by_alias("demo")
         assert instance is not None
         return await DeviceCookies(storage, lifetime=-60).issue(instance.id, user_key("demo", username), "")
     finally:

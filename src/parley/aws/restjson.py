@@ -66,7 +66,7 @@ class Answer:
 
     async def send(self, send: Send, whole: WholeResponse | None = None) -> None:
         """Write the answer to the ASGI server directly: the same bytes :meth:`response` would send, in one write
-        through ``whole`` when the server offers it (:class:`parley.web.httpprotocol.DirectResponse`)."""
+        through ``whole`` when the server offers it (:class:`parley.web.server.httpprotocol.DirectResponse`)."""
         if whole is not None and whole.ready():
             lines = [f"{name.lower()}: {value}\r\n" for name, value in self.headers.items()]
             head = "".join(lines)

@@ -8,7 +8,7 @@ import logging
 
 import orjson
 
-from parley.service.notify import AGENT_CHANNEL
+from parley.service.pokes import AGENT_CHANNEL
 from parley.service.ports import Bus
 
 log = logging.getLogger(__name__)

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from parley.domain.transcript import CHAT_ENDED, LEFT, Item
-from parley.service.notify import CHAT_CHANNEL, Delivery, Poke, decode_pokes, delivery
+from parley.service.pokes import CHAT_CHANNEL, Delivery, Poke, decode_pokes, delivery
 from parley.service.ports import Bus, Sink, Storage, StorageUnavailable
 from parley.service.telemetry import Telemetry
 
@@ -83,8 +83,8 @@ class Hub:
         """Start pushing to ``subscriber`` the items committed from now on."""
         feed = self.feeds.get(subscriber.chat_id)
         if feed is None:
-            async with self.storage.transaction() as tx:
-                chat = await tx.get_chat(subscriber.chat_id)
+            async with self.storage.transaction() as uow:
+                chat = await uow.chats.find(subscriber.chat_id)
             feed = self.feeds.setdefault(subscriber.chat_id, Feed(chat.last_seq if chat else 0))
         feed.subscribers.add(subscriber)
         await self.catch_up(subscriber.chat_id)
@@ -112,8 +112,8 @@ class Hub:
             return
         async with feed.lock:
             while True:
-                async with self.storage.transaction() as tx:
-                    items = await tx.items_after(chat_id, feed.last_seq, BATCH)
+                async with self.storage.transaction() as uow:
+                    items = await uow.chats.items_after(chat_id, feed.last_seq, BATCH)
                 for item in items:
                     self._deliver(feed, delivery(item, self.render))
                     feed.last_seq = item.seq
@@ -207,8 +207,8 @@ class Hub:
         """Catch up every chat whose stored seq is ahead of what this node pushed (one query per chunk)."""
         chat_ids = list(self.feeds)
         for start in range(0, len(chat_ids), SWEEP_CHUNK):
-            async with self.storage.transaction() as tx:
-                chats = await tx.get_chats(chat_ids[start:start + SWEEP_CHUNK])
+            async with self.storage.transaction() as uow:
+                chats = await uow.chats.find_many(chat_ids[start:start + SWEEP_CHUNK])
             for chat_id, chat in chats.items():
                 feed = self.feeds.get(chat_id)
                 if feed is not None and chat.last_seq > feed.last_seq:

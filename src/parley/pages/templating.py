@@ -3,7 +3,9 @@ gets, and the import map that lets the pages' native ES modules import the npm p
 
 Every page is rendered through :class:`Pages`: ``script-src 'self'`` plus the hash of the page's import map (an
 import map is inline JSON, which CSP treats as a script), no inline script or style, no other host, and
-``frame-ancestors`` as the page asks (``'none'`` unless it says otherwise).
+``frame-ancestors`` as the page asks (``'none'`` unless it says otherwise). The agent sign-in pages and the CCP
+(:mod:`parley.web.login`, :mod:`parley.web.ccp`) are the exceptions: their templates are here too, but they take
+only the text (:meth:`Pages.render_html`) and send it with their own headers and CSP.
 """
 
 from __future__ import annotations
@@ -80,6 +82,11 @@ class Pages:
         html = self.env.get_template(template).render(request=request, **(context or {}))
         policy = content_security_policy(self.import_map_hash, frame_ancestors, connect)
         return HTMLResponse(html, status, {**PAGE_HEADERS, "Content-Security-Policy": policy, **(headers or {})})
+
+    def render_html(self, template: str, /, **context: object) -> str:
+        """Only the template's text (autoescaped), for a page that sends it with headers of its own: the agent
+        sign-in pages and the CCP (:mod:`parley.web.login`, :mod:`parley.web.ccp`) keep their own CSP."""
+        return self.env.get_template(template).render(**context)
 
 
 def wants_html(request: Request) -> bool:

@@ -15,25 +15,26 @@ from parley.domain.errors import AccessDenied
 from parley.domain.permissions import NEEDS
 from parley.domain.resources import SecurityProfile, User
 from parley.service.lookups import instance_id_of
-from parley.service.ports import Storage, Tx
+from parley.service.ports import Storage
+from parley.service.repositories import UnitOfWork
 
 
-async def permissions_of(tx: Tx, user: User) -> frozenset[str]:
+async def permissions_of(uow: UnitOfWork, user: User) -> frozenset[str]:
     """Every permission ``user``'s security profiles grant (profiles deleted since are skipped)."""
     granted: set[str] = set()
     for profile_id in user.security_profile_ids:
-        profile = await tx.get_resource(SecurityProfile, user.instance_id, profile_id)
+        profile = await uow.resources.find(SecurityProfile, user.instance_id, profile_id)
         if profile is not None:
             granted.update(profile.permissions)
     return frozenset(granted)
 
 
-async def member_of(source: Tx | Storage, user: User) -> Member:
+async def member_of(source: UnitOfWork | Storage, user: User) -> Member:
     """``user`` as a caller, with the permissions its security profiles grant now (read through the transaction
     ``source``, or in a transaction of its own when ``source`` is the storage)."""
     if hasattr(source, "transaction"):
-        async with cast(Storage, source).transaction() as tx:
-            return Member(user, await permissions_of(tx, user))
+        async with cast(Storage, source).transaction() as uow:
+            return Member(user, await permissions_of(uow, user))
     return Member(user, await permissions_of(source, user))
 
 

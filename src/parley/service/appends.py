@@ -18,11 +18,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
 from parley.domain.clock import utcnow
-from parley.domain.contact import Participant
 from parley.domain.errors import AccessDenied, DomainError
-from parley.domain.transcript import Chat, Item
-from parley.service.notify import ChatNotifier
-from parley.service.ports import Storage, Tx
+from parley.domain.transcript import Item
+from parley.service.credentials import DENIED, Caller, sender
+from parley.service.notify import Notifier
+from parley.service.ports import Storage
+from parley.service.repositories import UnitOfWork
 from parley.service.telemetry import Telemetry
 
 log = logging.getLogger(__name__)
@@ -42,20 +43,6 @@ GATHER_ENOUGH = 16
 # Weight of the newest gap between two requests in the running mean of those gaps.
 GAP_WEIGHT = 0.05
 
-# The one answer for any bad, expired or spent token (chat.py and the wire edge use it too), and for a sender
-# whose chat or seat is gone.
-DENIED = "Access denied: the token is not valid, has expired, or its participant has left the chat."
-GONE = "The chat has ended or you have left it; it no longer accepts messages or events."
-
-
-@dataclass(frozen=True)
-class Writer:
-    """Who sends: the participant behind a connection token and their chat, read in the batch's transaction."""
-
-    participant: Participant
-    chat: Chat
-
-
 @dataclass
 class Append:
     """One request to append an item.
@@ -68,7 +55,7 @@ class Append:
     token_hash: str
     scope: str
     client_token: str | None
-    make: Callable[[Tx, Writer, int], Awaitable[Item]]
+    make: Callable[[UnitOfWork, Caller, int], Awaitable[Item]]
     suffix: str = ""
     future: asyncio.Future[Item] = field(default_factory=lambda: asyncio.get_running_loop().create_future())
     queued_at: float = 0.0  # the Appender's clock when it was queued
@@ -80,7 +67,7 @@ class Append:
 class Appender:
     """Queues :class:`Append` requests and commits them in batches, ``parallel`` batches at a time."""
 
-    def __init__(self, storage: Storage, notifier: ChatNotifier, *, parallel: int = 1,
+    def __init__(self, storage: Storage, notifier: Notifier, *, parallel: int = 1,
                  clock: Callable[[], float] = time.monotonic, telemetry: Telemetry | None = None) -> None:
         self.storage = storage
         self.notifier = notifier
@@ -157,11 +144,11 @@ class Appender:
     async def _commit(self, batch: list[Append]) -> None:
         outcomes: dict[int, Item | DomainError] = {}
         started = time.perf_counter()
-        async with self.storage.transaction() as tx:
-            writers = await _writers(tx, batch, outcomes)
+        async with self.storage.transaction() as uow:
+            writers = await _writers(uow, batch, outcomes)
             keys = {i: key for i, r in enumerate(batch) if i in writers
                     and (key := r.key(writers[i].participant.id)) is not None}
-            earlier = await tx.find_idempotent_many(list(set(keys.values())))
+            earlier = await uow.appends.find_answers(list(set(keys.values())))
             made: dict[tuple[str, str], Item] = {}
             last_seqs: dict[str, int] = {}
             fresh: list[Item] = []
@@ -174,13 +161,13 @@ class Appender:
                     outcomes[i] = made[key]
                     continue
                 if key is not None and key in earlier:
-                    found = await tx.find_item(writer.chat.id, earlier[key]["Id"])
+                    found = await uow.chats.find_item(writer.chat.id, earlier[key]["Id"])
                     if found is not None:
                         outcomes[i] = found
                         continue
                 seq = last_seqs.get(writer.chat.id, writer.chat.last_seq) + 1
                 try:
-                    item = await request.make(tx, writer, seq)
+                    item = await request.make(uow, writer, seq)
                 except DomainError as exc:
                     outcomes[i] = exc
                     continue
@@ -191,13 +178,13 @@ class Appender:
                 outcomes[i] = item
                 if key is not None:
                     made[key] = item
-            await tx.store_items(fresh)
-            await tx.save_idempotent_many([(scope, token, {"Id": item.id}) for (scope, token), item in made.items()
+            await uow.appends.store(fresh)
+            await uow.appends.save_answers([(scope, token, {"Id": item.id}) for (scope, token), item in made.items()
                                            if (scope, token) not in earlier])
             by_chat: dict[str, list[Item]] = {}
             for item in fresh:
                 by_chat.setdefault(item.chat_id, []).append(item)
-            self.notifier.pokes_after_commit(tx, by_chat)
+            self.notifier.pokes_after_commit(uow, by_chat)
         self.telemetry.commit_seconds.observe(time.perf_counter() - started)
         self.telemetry.commit_batch_size.observe(len(batch))
         for i, request in enumerate(batch):
@@ -210,26 +197,15 @@ class Appender:
                 request.future.set_exception(outcome or AccessDenied(DENIED))
 
 
-async def _writers(tx: Tx, batch: list[Append], outcomes: dict[int, Item | DomainError]) -> dict[int, Writer]:
+async def _writers(uow: UnitOfWork, batch: list[Append], outcomes: dict[int, Item | DomainError]) -> dict[int, Caller]:
     """Each request's participant and chat (chat rows locked), or its refusal in ``outcomes``."""
     now = utcnow()
-    found = await tx.participants_for_connections([r.token_hash for r in batch])
-    chats = await tx.get_chats([f[1].chat_id for f in found.values()], for_update=True)
-    participants = {f[1].id: f[1] for f in found.values()}
-    if tx.row_locks:  # participants may have changed while this transaction waited for the chats' locks
-        participants = await tx.get_participants(list(participants))
-    writers: dict[int, Writer] = {}
+    holders = await uow.appends.lock_writers([r.token_hash for r in batch])
+    writers: dict[int, Caller] = {}
     for i, request in enumerate(batch):
-        hit = found.get(request.token_hash)
-        if hit is None or hit[0].kind != "conn" or hit[0].expires <= now:
-            outcomes[i] = AccessDenied(DENIED)
-            continue
-        participant = participants.get(hit[1].id)
-        chat = chats.get(hit[1].chat_id)
-        if participant is None or chat is None:
-            outcomes[i] = AccessDenied(DENIED)
-        elif not participant.active or chat.ended:
-            outcomes[i] = AccessDenied(GONE)
+        checked = sender(holders.get(request.token_hash), now)
+        if isinstance(checked, Caller):
+            writers[i] = checked
         else:
-            writers[i] = Writer(participant, chat)
+            outcomes[i] = checked
     return writers

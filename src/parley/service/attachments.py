@@ -20,9 +20,10 @@ from parley.domain.ids import hash_token, new_id, new_item_id, new_token
 from parley.domain.monitoring import check_writes
 from parley.domain.transcript import Attachment, Connection, Item, StoredAttachment
 from parley.service.chat import ChatService
-from parley.service.chat_txn import append_txn
-from parley.service.notify import ChatNotifier
-from parley.service.ports import Storage, Tx
+from parley.service.chat_steps import append_txn
+from parley.service.notify import Notifier
+from parley.service.ports import Storage
+from parley.service.repositories import UnitOfWork
 
 IN_PROGRESS = "IN_PROGRESS"
 APPROVED = "APPROVED"
@@ -51,7 +52,7 @@ class Ticket:
 
 
 class AttachmentService:
-    def __init__(self, storage: Storage, files: FileStore, chat: ChatService, notifier: ChatNotifier) -> None:
+    def __init__(self, storage: Storage, files: FileStore, chat: ChatService, notifier: Notifier) -> None:
         self.storage = storage
         self.files = files
         self.chat = chat
@@ -65,14 +66,14 @@ class AttachmentService:
         if not me.active or caller.chat.ended:
             raise AccessDenied("The chat has ended or you have left it; it no longer accepts attachments.")
         check_writes(me)
-        async with self.storage.transaction() as tx:
+        async with self.storage.transaction() as uow:
             scope = f"StartAttachmentUpload/{me.id}"
-            earlier = await tx.find_idempotent(scope, client_token)
+            earlier = await uow.idempotency.find(scope, client_token)
             if earlier is not None:
-                found = await tx.get_attachment(earlier["AttachmentId"])
+                found = await uow.attachments.find(earlier["AttachmentId"])
                 if found is not None and found.status == IN_PROGRESS:
-                    return await self._upload_ticket_txn(tx, found)
-            if len(await tx.attachments_of_chat(caller.chat.id)) >= MAX_ATTACHMENTS_PER_CHAT:
+                    return await self._upload_ticket_txn(uow, found)
+            if len(await uow.attachments.of_chat(caller.chat.id)) >= MAX_ATTACHMENTS_PER_CHAT:
                 raise QuotaExceeded(
                     f"The number of attachments per contact exceeds the quota of {MAX_ATTACHMENTS_PER_CHAT}."
                 )
@@ -80,24 +81,24 @@ class AttachmentService:
                 id=new_id(), chat_id=caller.chat.id, participant_id=me.id, name=name, content_type=content_type,
                 size=size, status=IN_PROGRESS, created=utcnow(), client_token=client_token,
             )
-            await tx.insert_attachment(attachment)
-            await tx.save_idempotent(scope, client_token, {"AttachmentId": attachment.id})
-            return await self._upload_ticket_txn(tx, attachment)
+            await uow.attachments.add(attachment)
+            await uow.idempotency.save(scope, client_token, {"AttachmentId": attachment.id})
+            return await self._upload_ticket_txn(uow, attachment)
 
-    async def _upload_ticket_txn(self, tx: Tx, attachment: StoredAttachment) -> Ticket:
+    async def _upload_ticket_txn(self, uow: UnitOfWork, attachment: StoredAttachment) -> Ticket:
         ticket = new_token()
         expires = utcnow() + timedelta(seconds=UPLOAD_URL_SECONDS)
-        await tx.insert_connection(hash_token(ticket), Connection("upload", attachment.id, expires))
+        await uow.connections.add(hash_token(ticket), Connection("upload", attachment.id, expires))
         return Ticket(attachment, ticket, expires)
 
-    async def _ticket(self, tx: Tx, attachment_id: str, ticket: str | None, kind: str) -> StoredAttachment:
+    async def _ticket(self, uow: UnitOfWork, attachment_id: str, ticket: str | None, kind: str) -> StoredAttachment:
         denied = AccessDenied("The URL is not valid or has expired; ask for a new one.")
         if not ticket:
             raise denied
-        found = await tx.find_connection(hash_token(ticket))
+        found = await uow.connections.find(hash_token(ticket))
         if found is None or found.kind != kind or found.participant_id != attachment_id or found.expires <= utcnow():
             raise denied
-        attachment = await tx.get_attachment(attachment_id)
+        attachment = await uow.attachments.find(attachment_id)
         if attachment is None:
             raise denied
         return attachment
@@ -110,8 +111,8 @@ class AttachmentService:
         before any byte is read, and no more bytes are read than StartAttachmentUpload declared (plus one, to
         tell a longer upload apart): an upload never costs more memory than one chunk.
         """
-        async with self.storage.transaction() as tx:
-            attachment = await self._ticket(tx, attachment_id, ticket, "upload")
+        async with self.storage.transaction() as uow:
+            attachment = await self._ticket(uow, attachment_id, ticket, "upload")
         if attachment.status != IN_PROGRESS:
             raise Conflict("This attachment has already been completed.")
         if content_type is not None and content_type.split(";")[0].strip() != attachment.content_type.split(";")[0]:
@@ -137,11 +138,11 @@ class AttachmentService:
         check_writes(me)
         if len(attachment_ids) != 1:
             raise InvalidParameter("Complete one attachment at a time.")
-        async with self.storage.transaction() as tx:
+        async with self.storage.transaction() as uow:
             scope = f"CompleteAttachmentUpload/{me.id}"
-            if await tx.find_idempotent(scope, client_token) is not None:
+            if await uow.idempotency.find(scope, client_token) is not None:
                 return
-            attachment = await tx.get_attachment(attachment_ids[0])
+            attachment = await uow.attachments.find(attachment_ids[0])
             if attachment is None or attachment.chat_id != caller.chat.id or attachment.participant_id != me.id:
                 raise InvalidParameter(f"Attachment {attachment_ids[0]} is not an upload of yours in this chat.")
             if attachment.status != IN_PROGRESS:
@@ -149,32 +150,32 @@ class AttachmentService:
             if await self.files.size(attachment.id) != attachment.size:
                 raise Conflict(f"Attachment {attachment.id} is still being uploaded: PUT its bytes to the upload URL.")
             done = replace(attachment, status=APPROVED)
-            await tx.update_attachment(done)
+            await uow.attachments.update(done)
             item = Item(
                 chat_id=caller.chat.id, id=new_item_id(), type="ATTACHMENT", content_type=done.content_type,
                 absolute_time=utcnow(), contact_id=me.contact_id, participant_id=me.id,
                 display_name=me.display_name, role=me.role,
                 attachments=(Attachment(done.id, done.name, done.content_type, APPROVED),),
             )
-            await append_txn(tx, self.notifier, caller.chat.id, [item])
-            await tx.save_idempotent(scope, client_token, {"AttachmentId": done.id})
+            await append_txn(uow, self.notifier, caller.chat.id, [item])
+            await uow.idempotency.save(scope, client_token, {"AttachmentId": done.id})
 
     async def download_ticket(self, token: str | None, attachment_id: str, seconds: int | None) -> Ticket:
         caller = await self.chat.resolve_connection(token)
         if caller.participant.role == CUSTOM_BOT:
             raise AccessDenied("Custom participants (bots) cannot download attachments.")
-        async with self.storage.transaction() as tx:
-            attachment = await tx.get_attachment(attachment_id)
+        async with self.storage.transaction() as uow:
+            attachment = await uow.attachments.find(attachment_id)
             if attachment is None or attachment.chat_id != caller.chat.id or attachment.status != APPROVED:
                 raise NotFound(f"Attachment {attachment_id} was not found in this chat.")
             ticket = new_token()
             expires = utcnow() + timedelta(seconds=seconds or DEFAULT_DOWNLOAD_SECONDS)
-            await tx.insert_connection(hash_token(ticket), Connection("download", attachment.id, expires))
+            await uow.connections.add(hash_token(ticket), Connection("download", attachment.id, expires))
             return Ticket(attachment, ticket, expires)
 
     async def fetch(self, attachment_id: str, ticket: str | None) -> tuple[StoredAttachment, bytes]:
-        async with self.storage.transaction() as tx:
-            attachment = await self._ticket(tx, attachment_id, ticket, "download")
+        async with self.storage.transaction() as uow:
+            attachment = await self._ticket(uow, attachment_id, ticket, "download")
         data = await self.files.get(attachment.id)
         if data is None:
             raise NotFound(f"The bytes of attachment {attachment_id} are missing.")

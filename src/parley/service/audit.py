@@ -12,26 +12,28 @@ from parley.domain.clock import utcnow
 from parley.domain.errors import InvalidParameter
 from parley.domain.resources import Resource
 from parley.service.access import allow
-from parley.service.lookups import need_instance
+from parley.service.lookups import get_instance
 from parley.service.paging import INVALID_TOKEN, decode_payload, encode_payload
-from parley.service.ports import Storage, Tx
+from parley.service.ports import Storage
+from parley.service.repositories import UnitOfWork
 
 # The longest page of the trail one request reads.
 MAX_PAGE = 100
 
 
-async def record_txn(tx: Tx, caller: Caller, action: str, about: Resource | Subject, detail: str | None = None) -> None:
-    """Record that ``caller`` did ``action`` (a use case's name) to ``about``, in the transaction ``tx`` of the
+async def record_txn(uow: UnitOfWork, caller: Caller, action: str, about: Resource | Subject,
+                     detail: str | None = None) -> None:
+    """Record that ``caller`` did ``action`` (a use case's name) to ``about``, in the unit of work ``uow`` of the
     change (a change that rolls back leaves no event)."""
     subject = about if isinstance(about, Subject) else Subject(about.instance_id, about.KIND, about.id, about.name)
-    await tx.insert_audit_event(event_of(caller, action, subject, utcnow(), detail))
+    await uow.audit.add(event_of(caller, action, subject, utcnow(), detail))
 
 
-async def names_of(tx: Tx, kind: type[Resource], instance_id: str, ids: Iterable[str]) -> str:
+async def names_of(uow: UnitOfWork, kind: type[Resource], instance_id: str, ids: Iterable[str]) -> str:
     """The resources' names for an event's detail (a resource without a name, or gone, by its id)."""
     names = []
     for resource_id in ids:
-        found = await tx.get_resource(kind, instance_id, resource_id) if resource_id else None
+        found = await uow.resources.find(kind, instance_id, resource_id) if resource_id else None
         names.append(found.name if found is not None and found.name else resource_id)
     return ", ".join(names)
 
@@ -56,9 +58,9 @@ class AuditService:
         if not 1 <= limit <= MAX_PAGE:
             raise InvalidParameter(f"A page of the audit trail holds 1 to {MAX_PAGE} events.")
         before = _position(token)
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            events = await tx.list_audit_events(instance.id, resource_type, before, limit + 1)
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
+            events = await uow.audit.list(instance.id, resource_type, before, limit + 1)
         more = len(events) > limit
         events = events[:limit]
         return AuditPage(events, encode_payload([events[-1].seq]) if more else None)

@@ -22,13 +22,13 @@ from parley.domain.errors import AccessDenied
 from parley.domain.ids import hash_token, new_token
 from parley.domain.resources import User
 from parley.service.access import allow, member_of
+from parley.service.credentials import ACCESS, AGENT_SOCKET, COOKIE, access_session, live_session
 from parley.service.device_cookies import DeviceCookies, DeviceGrant, who_of
 from parley.service.passwords import Passwords
-from parley.service.ports import Storage, Tx
+from parley.service.ports import Storage
+from parley.service.repositories import UnitOfWork
 from parley.service.signin_throttle import SigninThrottle, Throttled, user_key
 
-COOKIE = "cookie"
-ACCESS = "access"
 WRONG_CREDENTIALS = "Wrong username or password."
 # Lengths of the columns holding instance aliases and user names: anything longer cannot match a row.
 MAX_ALIAS = 64
@@ -37,8 +37,6 @@ MAX_USERNAME = 256
 MAX_PASSWORD = 1024
 # How many instances to look at when no alias is given: only a single instance is picked implicitly.
 IMPLICIT_INSTANCE_SCAN = 2
-# Length of ``hash_token`` output (hex SHA-256): the session key embedded in an access token.
-HASH_LENGTH = 64
 
 
 def _usable(text: str, limit: int) -> bool:
@@ -101,9 +99,9 @@ class AuthService:
         token = new_token()
         now = utcnow()
         session = AgentSession(COOKIE, user.instance_id, user.id, now, now + timedelta(seconds=self.session_seconds))
-        async with self.storage.transaction() as tx:
-            await tx.insert_session(hash_token(token), session)
-            await tx.delete_expired_sessions(now)
+        async with self.storage.transaction() as uow:
+            await uow.sessions.add(hash_token(token), session)
+            await uow.sessions.delete_expired(now)
         return token, user
 
     async def remember_device(self, user: User, instance_alias: str, username: str, cookie: str = "") -> str:
@@ -113,16 +111,33 @@ class AuthService:
 
     async def session(self, token: str) -> AgentSession | None:
         """The live session of a session-cookie token, or None."""
-        async with self.storage.transaction() as tx:
-            return await self._live(tx, hash_token(token), COOKIE)
+        async with self.storage.transaction() as uow:
+            return await live_session(uow, hash_token(token), COOKIE)
+
+    async def issue_socket_ticket(self, who: AgentSession, seconds: float) -> tuple[str, datetime]:
+        """A ticket for the agent's own websocket (``/connect/agent-ws``), valid ``seconds``, and its expiry."""
+        ticket = new_token()
+        now = utcnow()
+        expires = now + timedelta(seconds=seconds)
+        async with self.storage.transaction() as uow:
+            await uow.sessions.add(hash_token(ticket), AgentSession(AGENT_SOCKET, who.instance_id, who.user_id,
+                                                                     now, expires))
+        return ticket, expires
+
+    async def socket_session(self, ticket: str | None) -> AgentSession | None:
+        """The agent an agent-socket ticket was issued to, while it is valid; None otherwise."""
+        if not ticket:
+            return None
+        async with self.storage.transaction() as uow:
+            return await live_session(uow, hash_token(ticket), AGENT_SOCKET)
 
     async def member(self, session_token: str) -> Member | None:
         """The signed-in user of a live session cookie as a caller (the admin console's), with the permissions its
         security profiles grant now; None without a live session or when its user is gone."""
-        async with self.storage.transaction() as tx:
-            session = await self._live(tx, hash_token(session_token), COOKIE)
-            user = await tx.get_resource(User, session.instance_id, session.user_id) if session else None
-            return await member_of(tx, user) if user is not None else None
+        async with self.storage.transaction() as uow:
+            session = await live_session(uow, hash_token(session_token), COOKIE)
+            user = await uow.resources.find(User, session.instance_id, session.user_id) if session else None
+            return await member_of(uow, user) if user is not None else None
 
     async def issue_access_token(
         self, session_token: str, instance: str | None = None
@@ -133,74 +148,58 @@ class AuthService:
         of one instance never runs on an agent of another.
         """
         key = hash_token(session_token)
-        async with self.storage.transaction() as tx:
-            session = await self._live(tx, key, COOKIE)
-            if session is None or (instance is not None and not await self._is_instance(tx, session, instance)):
+        async with self.storage.transaction() as uow:
+            session = await live_session(uow, key, COOKIE)
+            if session is None or (instance is not None and not await self._is_instance(uow, session, instance)):
                 return None
             now = utcnow()
             expires = min(now + timedelta(seconds=self.access_seconds), session.expires)
             token = f"{key}.{new_token()}"
             access = AgentSession(ACCESS, session.instance_id, session.user_id, now, expires)
-            await tx.insert_session(hash_token(token), access)
+            await uow.sessions.add(hash_token(token), access)
         return token, expires
 
     async def resolve_agent(self, token: str) -> AgentSession | None:
         """The CTI API's caller: the live access token's session, or None; :class:`AccessDenied` when its user is
         gone or may not use the CCP (BasicAgentAccess). One transaction: every CTI request starts with it."""
-        async with self.storage.transaction() as tx:
-            who = await self._access(tx, token)
+        async with self.storage.transaction() as uow:
+            who = await access_session(uow, token)
             if who is None:
                 return None
-            user = await tx.get_resource(User, who.instance_id, who.user_id)
+            user = await uow.resources.find(User, who.instance_id, who.user_id)
             if user is None:
                 raise AccessDenied("This user no longer exists.")
-            allow(await member_of(tx, user), who.instance_id, "UseCcp")
+            allow(await member_of(uow, user), who.instance_id, "UseCcp")
         return who
-
-    async def _access(self, tx: Tx, token: str) -> AgentSession | None:
-        """The live access token's session (kind ``access``), or None; revoked with the session that issued it."""
-        parent, dot, _secret = token.partition(".")
-        if not dot or len(parent) != HASH_LENGTH:
-            return None
-        access = await self._live(tx, hash_token(token), ACCESS)
-        if access is None or await self._live(tx, parent, COOKIE) is None:
-            return None
-        return access
 
     async def logout(self, session_token: str) -> None:
         """End the session; the access tokens it issued stop working with it."""
-        async with self.storage.transaction() as tx:
-            await tx.delete_session(hash_token(session_token))
+        async with self.storage.transaction() as uow:
+            await uow.sessions.delete(hash_token(session_token))
 
     async def purge(self, now: datetime | None = None) -> None:
         """Delete expired sessions and access tokens."""
-        async with self.storage.transaction() as tx:
-            await tx.delete_expired_sessions(now or utcnow())
+        async with self.storage.transaction() as uow:
+            await uow.sessions.delete_expired(now or utcnow())
 
     async def _find_user(self, alias: str, username: str) -> User | None:
         if not _usable(username, MAX_USERNAME) or (alias and not _usable(alias, MAX_ALIAS)):
             return None
-        async with self.storage.transaction() as tx:
+        async with self.storage.transaction() as uow:
             if alias:
-                instance = await tx.find_instance_by_alias(alias)
+                instance = await uow.instances.find_by_alias(alias)
             else:
-                found = await tx.list_instances(None, IMPLICIT_INSTANCE_SCAN)
+                found = await uow.instances.list(None, IMPLICIT_INSTANCE_SCAN)
                 instance = found[0] if len(found) == 1 else None
             if instance is None:
                 return None
-            return await tx.find_resource_by_name(User, instance.id, username)
+            return await uow.resources.find_by_name(User, instance.id, username)
 
-    async def _is_instance(self, tx: Tx, session: AgentSession, instance: str) -> bool:
+    async def _is_instance(self, uow: UnitOfWork, session: AgentSession, instance: str) -> bool:
         if not _usable(instance, MAX_ALIAS):
             return False
-        found = await tx.find_instance_by_alias(instance) or await tx.get_instance(instance)
+        found = await uow.instances.find_by_alias(instance) or await uow.instances.find(instance)
         return found is not None and found.id == session.instance_id
-
-    async def _live(self, tx: Tx, key: str, kind: str) -> AgentSession | None:
-        session = await tx.find_session(key)
-        if session is None or session.kind != kind or session.expires <= utcnow():
-            return None
-        return session
 
     async def _dummy(self) -> str:
         """A hash of a random password made with the same settings as real ones (made once, then kept)."""

@@ -24,14 +24,24 @@ from parley.domain.transcript import (
     Receipt,
 )
 from parley.service.access import allow
-from parley.service.agent_txn import remove_agent_txn
-from parley.service.appends import DENIED, GONE, Append, Appender, Writer
-from parley.service.chat_txn import append_txn, end_chat_txn, event, leave_txn
-from parley.service.contacts import need_contact
-from parley.service.lookups import need_instance
-from parley.service.notify import ChatNotifier
+from parley.service.agent_steps import remove_agent_txn
+from parley.service.appends import Append, Appender
+from parley.service.chat_steps import append_txn, end_chat_txn, event, leave_txn
+from parley.service.contacts import get_contact
+from parley.service.credentials import (
+    CONNECTION,
+    DENIED,
+    GONE,
+    PARTICIPANT,
+    WEBSOCKET,
+    Caller,
+    participant_caller,
+)
+from parley.service.lookups import get_instance
+from parley.service.notify import Notifier
 from parley.service.paging import INVALID_TOKEN, decode_payload, encode_payload
-from parley.service.ports import Storage, Tx
+from parley.service.ports import Storage
+from parley.service.repositories import UnitOfWork
 
 # Connect's lifetimes: a websocket URL must be opened within 100 s; a connection token lasts a day.
 WEBSOCKET_URL_SECONDS = 100
@@ -50,57 +60,20 @@ class Grant:
     connection_expiry: datetime | None
 
 
-@dataclass(frozen=True)
-class Caller:
-    """A participant resolved from a bearer token, with their chat."""
-
-    participant: Participant
-    chat: Chat
-
-
 class ChatService:
-    def __init__(self, storage: Storage, notifier: ChatNotifier, appender: Appender | None = None) -> None:
+    def __init__(self, storage: Storage, notifier: Notifier, appender: Appender | None = None) -> None:
         self.storage = storage
         self.notifier = notifier
         self.appender = appender or Appender(storage, notifier)
 
     # authentication --------------------------------------------------------------------------------
-    async def _resolve(self, tx: Tx, token: str | None, kind: str, *, lock: bool = False) -> Caller:
-        """The one place a bearer token becomes a participant; every failure is the same 403.
-
-        ``lock`` takes the chat's row lock (ending a chat and appending items take it too), so what the caller
-        then reads of the chat and the participant stays true until the transaction ends: no message lands after
-        ``chat.ended``, no bot joins an ended chat, and concurrent retries of one ClientToken see each other.
-        """
-        if not token:
-            raise AccessDenied(DENIED)
-        now = utcnow()
-        digest = hash_token(token)
-        if kind == "participant":
-            participant = await tx.find_participant_by_token(digest)
-            if participant is None or participant.token_expiry <= now:
-                raise AccessDenied(DENIED)
-        else:
-            found = await tx.participant_for_connection(digest)
-            if found is None or found[0].kind != kind or found[0].expires <= now:
-                raise AccessDenied(DENIED)
-            participant = found[1]
-        chat = await tx.get_chat(participant.chat_id, for_update=lock)
-        if chat is None:
-            raise AccessDenied(DENIED)
-        if lock and tx.row_locks:  # the participant may have changed while this transaction waited for the lock
-            participant = await tx.get_participant(participant.id)
-            if participant is None:
-                raise AccessDenied(DENIED)
-        return Caller(participant, chat)
-
     async def resolve_connection(self, token: str | None) -> Caller:
-        async with self.storage.transaction() as tx:
-            return await self._resolve(tx, token, "conn")
+        async with self.storage.transaction() as uow:
+            return await participant_caller(uow, token, CONNECTION)
 
     async def resolve_websocket(self, ticket: str | None) -> Caller:
-        async with self.storage.transaction() as tx:
-            caller = await self._resolve(tx, ticket, "ws")
+        async with self.storage.transaction() as uow:
+            caller = await participant_caller(uow, ticket, WEBSOCKET)
         if not caller.participant.active:
             raise AccessDenied(DENIED)
         return caller
@@ -110,8 +83,8 @@ class ChatService:
                                 connect_participant: bool) -> Grant:
         if "WEBRTC_CONNECTION" in types:
             raise InvalidRequest("Parley does not offer WebRTC connections for chat.")
-        async with self.storage.transaction() as tx:
-            caller = await self._resolve(tx, participant_token, "participant", lock=True)
+        async with self.storage.transaction() as uow:
+            caller = await participant_caller(uow, participant_token, PARTICIPANT, lock=True)
             participant = caller.participant
             if not participant.active or caller.chat.ended:
                 raise AccessDenied(DENIED)
@@ -121,18 +94,18 @@ class ChatService:
             if "WEBSOCKET" in types:
                 ticket = new_token()
                 ws_expiry = now + timedelta(seconds=WEBSOCKET_URL_SECONDS)
-                await tx.insert_connection(hash_token(ticket), Connection("ws", participant.id, ws_expiry))
+                await uow.connections.add(hash_token(ticket), Connection("ws", participant.id, ws_expiry))
             if "CONNECTION_CREDENTIALS" in types:
                 token = new_token()
                 conn_expiry = min(now + timedelta(seconds=CONNECTION_TOKEN_SECONDS), participant.token_expiry)
-                await tx.insert_connection(hash_token(token), Connection("conn", participant.id, conn_expiry))
+                await uow.connections.add(hash_token(token), Connection("conn", participant.id, conn_expiry))
             if connect_participant and participant.connected is None:
-                await tx.update_participant(replace(participant, connected=now))
+                await uow.participants.update(replace(participant, connected=now))
             return Grant(ticket, ws_expiry, token, conn_expiry)
 
     # messages and events ---------------------------------------------------------------------------
-    async def _writable(self, tx: Tx, token: str | None) -> Caller:
-        caller = await self._resolve(tx, token, "conn", lock=True)
+    async def _writable(self, uow: UnitOfWork, token: str | None) -> Caller:
+        caller = await participant_caller(uow, token, CONNECTION, lock=True)
         if not caller.participant.active or caller.chat.ended:
             raise AccessDenied(GONE)
         return caller
@@ -148,13 +121,13 @@ class ChatService:
         if content_type not in SENDABLE_MESSAGE_TYPES and content_type != INTERACTIVE:
             raise unsupported
 
-        async def make(tx: Tx, writer: Writer, seq: int) -> Item:
+        async def make(uow: UnitOfWork, writer: Caller, seq: int) -> Item:
             me = writer.participant
             check_writes(me)
             if content_type == INTERACTIVE and me.role != CUSTOM_BOT:
                 raise unsupported
             if me.role != CUSTOMER and content_type != "text/plain":
-                contact = await need_contact(tx, writer.chat.instance_id, writer.chat.id)
+                contact = await get_contact(uow, writer.chat.instance_id, writer.chat.id)
                 if content_type not in contact.supported_content_types:
                     raise InvalidParameter(
                         f"The customer's client does not accept {content_type} in this chat "
@@ -178,8 +151,8 @@ class ChatService:
             )
         message_id = _receipt_message_id(content) if content_type in RECEIPTS else None
         if content_type == TYPING:
-            async with self.storage.transaction() as tx:
-                me = (await self._writable(tx, token)).participant
+            async with self.storage.transaction() as uow:
+                me = (await self._writable(uow, token)).participant
             check_writes(me)
             typing = event(me.chat_id, me.contact_id, TYPING, me, utcnow())
             await self.notifier.push_ephemeral(typing)
@@ -187,17 +160,17 @@ class ChatService:
         if not token:
             raise AccessDenied(DENIED)
 
-        async def make(tx: Tx, writer: Writer, seq: int) -> Item:
+        async def make(uow: UnitOfWork, writer: Caller, seq: int) -> Item:
             me, chat = writer.participant, writer.chat
             check_writes(me)
             now = utcnow()
             if message_id is None:
                 return replace(event(chat.id, me.contact_id, content_type, me, now), content=content, seq=seq)
-            if receipt_count(await tx.participants_of_chat(chat.id)) > 2:
+            if receipt_count(await uow.participants.of_chat(chat.id)) > 2:
                 raise Conflict(
                     "Message receipts are not supported while more than two participants are active in the chat."
                 )
-            if await tx.find_item(chat.id, message_id) is None:
+            if await uow.chats.find_item(chat.id, message_id) is None:
                 raise InvalidParameter(f"Message {message_id} is not in this chat.")
             read = content_type.endswith(".read")
             return Item(
@@ -214,28 +187,28 @@ class ChatService:
     # transcript ------------------------------------------------------------------------------------
     async def transcript(self, token: str | None, query: TranscriptQuery) -> tuple[str, list[Item], str | None]:
         """One page of the chat's transcript: (InitialContactId, items, NextToken)."""
-        async with self.storage.transaction() as tx:
-            caller = await self._resolve(tx, token, "conn")
+        async with self.storage.transaction() as uow:
+            caller = await participant_caller(uow, token, CONNECTION)
             chat = caller.chat
             if query.contact_id and query.contact_id != chat.id:
-                chain = {c.id for c in await tx.contacts_of_chat(chat.id)}
+                chain = {c.id for c in await uow.contacts.of_chat(chat.id)}
                 if query.contact_id not in chain:
                     raise InvalidParameter(f"Contact {query.contact_id} is not part of this chat.")
             boundary: int | None
             if query.next_token is not None:
                 forward, boundary = _decode_transcript_token(query.next_token, chat.id)
-                if boundary > chat.last_seq and boundary > (await tx.get_chat(chat.id) or chat).last_seq:
+                if boundary > chat.last_seq and boundary > (await uow.chats.find(chat.id) or chat).last_seq:
                     raise InvalidParameter(INVALID_TOKEN)  # past every item: no GetTranscript handed it out
             else:
                 forward = query.forward if query.forward is not None else query.has_start
-                boundary = await _start_boundary(tx, chat, query, forward)
+                boundary = await _start_boundary(uow, chat, query, forward)
             if boundary is None or query.max_results == 0:
                 return chat.id, [], None
             limit = query.max_results
             if forward:
-                rows = await tx.items_after(chat.id, boundary - 1, limit + 1)
+                rows = await uow.chats.items_after(chat.id, boundary - 1, limit + 1)
             else:
-                rows = await tx.items_before(chat.id, boundary + 1, limit + 1)
+                rows = await uow.chats.items_before(chat.id, boundary + 1, limit + 1)
         next_token = _encode_transcript_token(chat.id, forward, rows[limit].seq) if len(rows) > limit else None
         page = sorted(rows[:limit], key=lambda i: i.seq, reverse=not query.ascending)
         return chat.id, page, next_token
@@ -243,17 +216,17 @@ class ChatService:
     # leaving ---------------------------------------------------------------------------------------
     async def disconnect(self, token: str | None) -> str:
         """The participant leaves (a customer ends the chat); returns the chat's id."""
-        async with self.storage.transaction() as tx:
-            caller = await self._resolve(tx, token, "conn", lock=True)
+        async with self.storage.transaction() as uow:
+            caller = await participant_caller(uow, token, CONNECTION, lock=True)
             me = caller.participant
             if not me.active or caller.chat.ended:
                 raise AccessDenied("You have already left this chat.")
             if me.role == CUSTOMER:
-                await end_chat_txn(tx, self.notifier, caller.chat.id, "CUSTOMER_DISCONNECT")
+                await end_chat_txn(uow, self.notifier, caller.chat.id, "CUSTOMER_DISCONNECT")
             elif is_monitor(me):  # the monitoring ends: its contact goes to after-contact work
-                await remove_agent_txn(tx, self.notifier, me, utcnow(), "SUPERVISOR_DISCONNECT")
+                await remove_agent_txn(uow, self.notifier, me, utcnow(), "SUPERVISOR_DISCONNECT")
             else:
-                await leave_txn(tx, self.notifier, me, utcnow())
+                await leave_txn(uow, self.notifier, me, utcnow())
         return caller.chat.id
 
     # bots ------------------------------------------------------------------------------------------
@@ -267,18 +240,18 @@ class ChatService:
                 "CUSTOM_BOT. Agents join through quick connects."
             )
         display_name = display_name or "Bot"
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            contact = await need_contact(tx, instance.id, contact_id)
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
+            contact = await get_contact(uow, instance.id, contact_id)
             scope = f"CreateParticipant/{contact.id}"
             # The chat's row lock orders this join against other joins and against the chat ending.
-            chat = await tx.get_chat(contact.initial_contact_id, for_update=True)
+            chat = await uow.chats.find(contact.initial_contact_id, for_update=True)
             if chat is None or chat.ended or not contact.is_active:
                 raise Conflict(f"Contact {contact_id} has ended; participants can no longer join it.")
-            participants = await tx.participants_of_chat(chat.id)
+            participants = await uow.participants.of_chat(chat.id)
             if sum(1 for p in participants if p.role == CUSTOM_BOT and p.active) >= MAX_BOTS:
                 raise QuotaExceeded(f"A contact can have at most {MAX_BOTS} custom participant (bot).")
-            if client_token and await tx.find_idempotent(scope, client_token) is not None:
+            if client_token and await uow.idempotency.find(scope, client_token) is not None:
                 raise Conflict("This ClientToken was already used to add a participant to this contact.")
             now = utcnow()
             token = new_token()
@@ -286,21 +259,21 @@ class ChatService:
                 id=new_id(), chat_id=chat.id, contact_id=contact.id, role=CUSTOM_BOT, display_name=display_name,
                 token_hash=hash_token(token), token_expiry=chat.expires_at, created=now,
             )
-            await tx.insert_participant(bot)
-            await append_txn(tx, self.notifier, chat.id, [event(chat.id, contact.id, JOINED, bot, now)])
+            await uow.participants.add(bot)
+            await append_txn(uow, self.notifier, chat.id, [event(chat.id, contact.id, JOINED, bot, now)])
             if client_token:
-                await tx.save_idempotent(scope, client_token, {"ParticipantId": bot.id})
+                await uow.idempotency.save(scope, client_token, {"ParticipantId": bot.id})
             return bot, token
 
     # timers ----------------------------------------------------------------------------------------
     async def end_expired_chats(self, limit: int = 100) -> int:
         """End chats whose duration ran out; safe on several nodes (each chat ends exactly once)."""
-        async with self.storage.transaction() as tx:
-            due = await tx.expiring_chats(utcnow(), limit)
+        async with self.storage.transaction() as uow:
+            due = await uow.chats.expiring(utcnow(), limit)
         ended = 0
         for chat_id in due:
-            async with self.storage.transaction() as tx:
-                if await end_chat_txn(tx, self.notifier, chat_id, "EXPIRED"):
+            async with self.storage.transaction() as uow:
+                if await end_chat_txn(uow, self.notifier, chat_id, "EXPIRED"):
                     ended += 1
         return ended
 
@@ -321,21 +294,21 @@ class TranscriptQuery:
         return self.start_id is not None or self.start_time is not None or self.most_recent is not None
 
 
-async def _start_boundary(tx: Tx, chat: Chat, query: TranscriptQuery, forward: bool) -> int | None:
+async def _start_boundary(uow: UnitOfWork, chat: Chat, query: TranscriptQuery, forward: bool) -> int | None:
     """The seq a transcript page starts from (inclusive), or None when nothing matches."""
     given = [x for x in (query.start_id, query.start_time, query.most_recent) if x is not None]
     if len(given) > 1:
         raise InvalidParameter("StartPosition takes one of Id, AbsoluteTime or MostRecent.")
     if query.start_id is not None:
-        item = await tx.find_item(chat.id, query.start_id)
+        item = await uow.chats.find_item(chat.id, query.start_id)
         if item is None:
             raise InvalidParameter(f"StartPosition.Id {query.start_id} is not an item of this chat.")
         return item.seq
     if query.start_time is not None:
-        return await tx.seq_at_time(chat.id, query.start_time, forward=forward)
-    latest = (await tx.get_chat(chat.id) or chat).last_seq
+        return await uow.chats.seq_at_time(chat.id, query.start_time, forward=forward)
+    latest = (await uow.chats.find(chat.id) or chat).last_seq
     if query.most_recent is not None:
-        recent = await tx.items_before(chat.id, latest + 1, max(query.most_recent, 1))
+        recent = await uow.chats.items_before(chat.id, latest + 1, max(query.most_recent, 1))
         return recent[-1].seq if recent else None
     return 1 if forward else latest
 

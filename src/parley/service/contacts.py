@@ -23,11 +23,12 @@ from parley.domain.ids import hash_token, new_id, new_item_id, new_token
 from parley.domain.resources import ContactFlow
 from parley.domain.transcript import Chat, Item
 from parley.service.access import allow
-from parley.service.chat_txn import end_chat_txn, open_chat_txn
-from parley.service.lookups import need, need_instance
-from parley.service.monitor_txn import stop_monitoring_txn
-from parley.service.notify import ChatNotifier
-from parley.service.ports import Storage, Tx
+from parley.service.chat_steps import end_chat_txn, open_chat_txn
+from parley.service.lookups import get_instance, get_resource
+from parley.service.monitor_steps import stop_monitoring_txn
+from parley.service.notify import Notifier
+from parley.service.ports import Storage
+from parley.service.repositories import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -51,10 +52,10 @@ class ChatRequest:
     client_token: str | None = None
 
 
-async def need_contact(tx: Tx, instance_id: str, contact_id: str, *, for_update: bool = False) -> Contact:
+async def get_contact(uow: UnitOfWork, instance_id: str, contact_id: str, *, for_update: bool = False) -> Contact:
     found = await (
-        tx.get_contact_for_update(instance_id, contact_id) if for_update
-        else tx.get_contact(instance_id, contact_id)
+        uow.contacts.find(instance_id, contact_id, for_update=True) if for_update
+        else uow.contacts.find(instance_id, contact_id)
     )
     if found is None:
         raise NotFound(
@@ -65,7 +66,7 @@ async def need_contact(tx: Tx, instance_id: str, contact_id: str, *, for_update:
 
 
 class ContactService:
-    def __init__(self, storage: Storage, notifier: ChatNotifier) -> None:
+    def __init__(self, storage: Storage, notifier: Notifier) -> None:
         self.storage = storage
         self.notifier = notifier
 
@@ -84,20 +85,20 @@ class ContactService:
                 )
             if len(request.initial_message.encode()) > 16384:
                 raise InvalidParameter("InitialMessage content is larger than 16,384 bytes.")
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, request.instance_id)
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, request.instance_id)
             scope = f"StartChatContact/{instance.id}"
             if request.client_token:
-                earlier = await tx.find_idempotent(scope, request.client_token)
+                earlier = await uow.idempotency.find(scope, request.client_token)
                 if earlier is not None:
                     return StartedChat(**earlier)
-            flow = await need(tx, ContactFlow, instance.id, request.contact_flow_id)
+            flow = await get_resource(uow, ContactFlow, instance.id, request.contact_flow_id)
             if flow.flow_type != "CONTACT_FLOW":
                 raise InvalidRequest(
                     f"Flow '{flow.name}' is of type {flow.flow_type}; a chat starts with a CONTACT_FLOW flow."
                 )
             if request.related_contact_id:
-                await need_contact(tx, instance.id, request.related_contact_id)
+                await get_contact(uow, instance.id, request.related_contact_id)
             now = utcnow()
             contact_id = new_id()
             contact = Contact(
@@ -122,51 +123,51 @@ class ContactService:
                     content=request.initial_message, absolute_time=now, contact_id=contact_id,
                     participant_id=customer.id, display_name=customer.display_name, role=CUSTOMER,
                 )
-            await tx.insert_contact(contact)
-            await tx.insert_participant(customer)
+            await uow.contacts.add(contact)
+            await uow.participants.add(customer)
             chat = Chat(contact_id, instance.id, 0, False, contact.expires_at)
-            await open_chat_txn(tx, self.notifier, chat, customer, initial)
-            self.notifier.wake_routing_after_commit(tx)
+            await open_chat_txn(uow, self.notifier, chat, customer, initial)
+            self.notifier.wake_routing_after_commit(uow)
             started = StartedChat(contact_id, customer.id, token)
             if request.client_token:
-                await tx.save_idempotent(scope, request.client_token, started.__dict__)
+                await uow.idempotency.save(scope, request.client_token, started.__dict__)
             return started
 
     async def stop(self, caller: Caller, instance_id: str, contact_id: str, reason: str | None = None) -> None:
         allow(caller, instance_id, "StopContact")
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            contact = await tx.get_contact(instance.id, contact_id)
-            chat = await tx.get_chat(contact.initial_contact_id, for_update=True) if contact else None
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
+            contact = await uow.contacts.find(instance.id, contact_id)
+            chat = await uow.chats.find(contact.initial_contact_id, for_update=True) if contact else None
             if contact is None or chat is None or chat.ended:
                 raise ContactNotActive(f"Contact {contact_id} is not active or does not exist.")
             if contact.segment_kind == MONITOR_SEGMENT:  # a monitoring contact: only the monitoring ends
-                await stop_monitoring_txn(tx, self.notifier, contact, reason or "API")
+                await stop_monitoring_txn(uow, self.notifier, contact, reason or "API")
                 return
-            await end_chat_txn(tx, self.notifier, contact.initial_contact_id, reason or "API")
+            await end_chat_txn(uow, self.notifier, contact.initial_contact_id, reason or "API")
 
     async def describe(self, caller: Caller, instance_id: str, contact_id: str) -> Contact:
         allow(caller, instance_id, "DescribeContact")
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            return await need_contact(tx, instance.id, contact_id)
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
+            return await get_contact(uow, instance.id, contact_id)
 
     async def get_attributes(self, caller: Caller, instance_id: str, initial_contact_id: str) -> dict[str, str]:
         allow(caller, instance_id, "GetContactAttributes")
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            root = await need_contact(tx, instance.id, initial_contact_id)
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
+            root = await get_contact(uow, instance.id, initial_contact_id)
             if root.initial_contact_id != root.id:
-                root = await need_contact(tx, instance.id, root.initial_contact_id)
+                root = await get_contact(uow, instance.id, root.initial_contact_id)
             return dict(root.attributes)
 
     async def update_attributes(
         self, caller: Caller, instance_id: str, initial_contact_id: str, attributes: dict[str, str]
     ) -> None:
         allow(caller, instance_id, "UpdateContactAttributes")
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            root = await need_contact(tx, instance.id, initial_contact_id, for_update=True)
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
+            root = await get_contact(uow, instance.id, initial_contact_id, for_update=True)
             if root.initial_contact_id != root.id:
                 raise InvalidRequest(
                     f"Contact {initial_contact_id} is not an initial contact; "
@@ -174,5 +175,5 @@ class ContactService:
                 )
             merged = {**root.attributes, **attributes}
             check_attributes(merged)
-            await tx.update_contact(replace(root, attributes=merged, last_update_time=utcnow()))
+            await uow.contacts.update(replace(root, attributes=merged, last_update_time=utcnow()))
 

@@ -76,8 +76,8 @@ async def ensure_demo_widget(widgets: WidgetService, instance: Instance) -> Widg
     found = await widgets.find_by_name(SYSTEM, instance.id, DEMO_WIDGET_NAME)
     if found is not None:
         return found
-    async with widgets.storage.transaction() as tx:
-        flows = [f for f in await tx.all_resources(ContactFlow, instance.id) if f.flow_type == "CONTACT_FLOW"]
+    async with widgets.storage.transaction() as uow:
+        flows = [f for f in await uow.resources.all(ContactFlow, instance.id) if f.flow_type == "CONTACT_FLOW"]
     flow = next((f for f in flows if f.name == SAMPLE_INBOUND_FLOW), flows[0] if flows else None)
     if flow is None:
         return None
@@ -103,12 +103,12 @@ async def _ensure_instance(
         return Demo(existing, created=False)
     instance = existing or await instances.create_instance(SYSTEM, DEMO_ALIAS, "CONNECT_MANAGED", True, True)
     iid = instance.id
-    async with storage.transaction() as tx:
-        profiles = {p.name: p.id for p in await tx.all_resources(SecurityProfile, iid)}
-        routing = await tx.find_resource_by_name(RoutingProfile, iid, BASIC_ROUTING_PROFILE)
-        queue = await tx.find_resource_by_name(Queue, iid, BASIC_QUEUE)
-        agent_flow = await tx.find_resource_by_name(ContactFlow, iid, AGENT_TRANSFER_FLOW)
-        queue_flow = await tx.find_resource_by_name(ContactFlow, iid, QUEUE_TRANSFER_FLOW)
+    async with storage.transaction() as uow:
+        profiles = {p.name: p.id for p in await uow.resources.all(SecurityProfile, iid)}
+        routing = await uow.resources.find_by_name(RoutingProfile, iid, BASIC_ROUTING_PROFILE)
+        queue = await uow.resources.find_by_name(Queue, iid, BASIC_QUEUE)
+        agent_flow = await uow.resources.find_by_name(ContactFlow, iid, AGENT_TRANSFER_FLOW)
+        queue_flow = await uow.resources.find_by_name(ContactFlow, iid, QUEUE_TRANSFER_FLOW)
     assert routing and queue and agent_flow and queue_flow, "built-in resources missing"
     users = {}
     for username, (profile, first) in DEMO_USERS.items():
@@ -124,8 +124,8 @@ async def _ensure_instance(
           QuickConnectConfig("QUEUE", queue_id=queue.id, contact_flow_id=queue_flow.id))]
     qc_ids = []
     for name, description, config in wanted:
-        async with storage.transaction() as tx:
-            found = await tx.find_resource_by_name(QuickConnect, iid, name)
+        async with storage.transaction() as uow:
+            found = await uow.resources.find_by_name(QuickConnect, iid, name)
         qc_ids.append(found.id if found else (await quick_connects.create(SYSTEM, iid, name, description, config)).id)
     await quick_connects.associate_with_queue(SYSTEM, iid, queue.id, qc_ids)
     for origin in DEMO_ORIGINS:

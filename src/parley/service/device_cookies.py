@@ -27,7 +27,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from parley.domain.ids import derived_token, new_token
-from parley.service.agent_txn import instance_secret_txn
+from parley.service.agent_steps import instance_secret_txn
 from parley.service.ports import Storage
 
 # How long a browser stays known: a month, renewed by every sign-in, so an agent who works most weeks keeps it
@@ -103,8 +103,8 @@ class DeviceCookies:
 
     async def issue(self, instance_id: str, account_key: str, cookie: str) -> str:
         """A new cookie value: a fresh entry for this account, then the browser's other valid entries."""
-        async with self.storage.transaction() as tx:
-            secret = await instance_secret_txn(tx, instance_id)
+        async with self.storage.transaction() as uow:
+            secret = await instance_secret_txn(uow, instance_id)
         self._remember(instance_id, secret)
         who = who_of(account_key)
         payload = f"{VERSION}.{instance_id}.{int(self._clock()) + self.lifetime}.{new_token(16)}.{who}"
@@ -126,8 +126,8 @@ class DeviceCookies:
         if self._lookups < 1.0:
             return None
         self._lookups -= 1.0
-        async with self.storage.transaction() as tx:
-            instance = await tx.get_instance(instance_id)
+        async with self.storage.transaction() as uow:
+            instance = await uow.instances.find(instance_id)
         if instance is None or not instance.secret:
             return None
         self._remember(instance_id, instance.secret)

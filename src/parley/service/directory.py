@@ -24,7 +24,7 @@ from parley.domain.resources import (
     merge_queue_configs,
 )
 from parley.service.access import allow
-from parley.service.agent_txn import presence_txn
+from parley.service.agent_steps import presence_txn
 from parley.service.audit import names_of, record_txn
 from parley.service.inputs import (
     MAX_DESCRIPTION,
@@ -35,10 +35,11 @@ from parley.service.inputs import (
     check_queue_configs,
     check_text,
 )
-from parley.service.lookups import get_in_instance, list_in_instance, need, need_instance
+from parley.service.lookups import get_in_instance, get_instance, get_resource, list_in_instance
 from parley.service.paging import paginate
 from parley.service.passwords import Passwords
-from parley.service.ports import Storage, Tx
+from parley.service.ports import Storage
+from parley.service.repositories import UnitOfWork
 
 # Connect's limits: security profiles per user, queues per routing profile.
 MAX_SECURITY_PROFILES_PER_USER = 10
@@ -61,16 +62,16 @@ class DirectoryService:
         allow(caller, instance_id, "CreateSecurityProfile")
         check_text(name, "a name", MAX_NAME)
         check_text(description, "the description", MAX_DESCRIPTION, required=False)
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            if await tx.find_resource_by_name(SecurityProfile, instance.id, name):
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
+            if await uow.resources.find_by_name(SecurityProfile, instance.id, name):
                 raise Duplicate(f"A security profile named '{name}' already exists.")
             profile = SecurityProfile(
                 instance.id, new_id(), name, utcnow(), description=description,
                 permissions=tuple(dict.fromkeys(permissions)), tags=dict(tags or {}),
             )
-            await tx.insert_resource(profile)
-            await record_txn(tx, caller, "CreateSecurityProfile", profile)
+            await uow.resources.add(profile)
+            await record_txn(uow, caller, "CreateSecurityProfile", profile)
             return profile
 
     async def get_security_profile(self, caller: Caller, instance_id: str, profile_id: str) -> SecurityProfile:
@@ -98,20 +99,20 @@ class DirectoryService:
         max_contacts: int | None, quick_connect_ids: list[str], tags: dict[str, str] | None = None,
     ) -> Queue:
         allow(caller, instance_id, "CreateQueue")
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            await need(tx, HoursOfOperation, instance.id, hours_id)
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
+            await get_resource(uow, HoursOfOperation, instance.id, hours_id)
             for qc_id in quick_connect_ids:
-                await need(tx, QuickConnect, instance.id, qc_id)
-            if await tx.find_resource_by_name(Queue, instance.id, name):
+                await get_resource(uow, QuickConnect, instance.id, qc_id)
+            if await uow.resources.find_by_name(Queue, instance.id, name):
                 raise Duplicate(f"A queue named '{name}' already exists.")
             queue = Queue(
                 instance.id, new_id(), name, utcnow(), description=description, hours_of_operation_id=hours_id,
                 max_contacts=max_contacts, quick_connect_ids=tuple(dict.fromkeys(quick_connect_ids)),
                 tags=dict(tags or {}),
             )
-            await tx.insert_resource(queue)
-            await record_txn(tx, caller, "CreateQueue", queue)
+            await uow.resources.add(queue)
+            await record_txn(uow, caller, "CreateQueue", queue)
             return queue
 
     async def get_queue(self, caller: Caller, instance_id: str, queue_id: str) -> Queue:
@@ -126,9 +127,9 @@ class DirectoryService:
                                       lambda q: not types or q.queue_type in types)
 
     # routing profiles ------------------------------------------------------------------------------
-    async def _check_queue_configs(self, tx: Tx, instance_id: str, configs: list[RoutingQueueConfig]) -> None:
+    async def _check_queue_configs(self, uow: UnitOfWork, instance_id: str, configs: list[RoutingQueueConfig]) -> None:
         for config in configs:
-            await need(tx, Queue, instance_id, config.queue_id)
+            await get_resource(uow, Queue, instance_id, config.queue_id)
 
     async def create_routing_profile(
         self, caller: Caller, instance_id: str, name: str, description: str, default_outbound_queue_id: str,
@@ -140,19 +141,19 @@ class DirectoryService:
         check_text(description, "a description", MAX_DESCRIPTION, required=False)
         check_media_concurrencies(tuple(media))
         check_queue_configs(queue_configs)
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            await need(tx, Queue, instance.id, default_outbound_queue_id)
-            await self._check_queue_configs(tx, instance.id, queue_configs)
-            if await tx.find_resource_by_name(RoutingProfile, instance.id, name):
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
+            await get_resource(uow, Queue, instance.id, default_outbound_queue_id)
+            await self._check_queue_configs(uow, instance.id, queue_configs)
+            if await uow.resources.find_by_name(RoutingProfile, instance.id, name):
                 raise Duplicate(f"A routing profile named '{name}' already exists.")
             profile = RoutingProfile(
                 instance.id, new_id(), name, utcnow(), description=description,
                 default_outbound_queue_id=default_outbound_queue_id, media_concurrencies=tuple(media),
                 queue_configs=merge_queue_configs((), tuple(queue_configs)), tags=dict(tags or {}),
             )
-            await tx.insert_resource(profile)
-            await record_txn(tx, caller, "CreateRoutingProfile", profile)
+            await uow.resources.add(profile)
+            await record_txn(uow, caller, "CreateRoutingProfile", profile)
             return profile
 
     async def get_routing_profile(self, caller: Caller, instance_id: str, profile_id: str) -> RoutingProfile:
@@ -164,10 +165,10 @@ class DirectoryService:
     ) -> tuple[RoutingProfile, int]:
         """The routing profile and how many users of the instance it routes to (counted, not loaded)."""
         allow(caller, instance_id, "DescribeRoutingProfile")
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            profile = await need(tx, RoutingProfile, instance.id, profile_id)
-            return profile, await tx.count_users_of_routing_profile(instance.id, profile.id)
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
+            profile = await get_resource(uow, RoutingProfile, instance.id, profile_id)
+            return profile, await uow.resources.count_users_of_routing_profile(instance.id, profile.id)
 
     async def list_routing_profiles(
         self, caller: Caller, instance_id: str, token: str | None, limit: int
@@ -182,43 +183,43 @@ class DirectoryService:
         if not configs:
             raise InvalidParameter("QueueConfigs must list at least one queue.")
         check_queue_configs(configs)
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            profile = await need(tx, RoutingProfile, instance.id, profile_id)
-            await self._check_queue_configs(tx, instance.id, configs)
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
+            profile = await get_resource(uow, RoutingProfile, instance.id, profile_id)
+            await self._check_queue_configs(uow, instance.id, configs)
             profile = replace(
                 profile, queue_configs=merge_queue_configs(profile.queue_configs, tuple(configs)),
                 modified=utcnow(),
             )
-            await tx.update_resource(profile)
-            added = [f"{await names_of(tx, Queue, instance.id, [c.queue_id])} ({c.channel}, priority {c.priority}, "
+            await uow.resources.update(profile)
+            added = [f"{await names_of(uow, Queue, instance.id, [c.queue_id])} ({c.channel}, priority {c.priority}, "
                      f"delay {c.delay})" for c in configs]
-            await record_txn(tx, caller, "AssociateRoutingProfileQueues", profile, "Queues added: " + "; ".join(added))
+            await record_txn(uow, caller, "AssociateRoutingProfileQueues", profile, "Queues added: " + "; ".join(added))
             return profile
 
     async def routing_profile_queues(
         self, caller: Caller, instance_id: str, profile_id: str, token: str | None, limit: int
     ) -> tuple[list[tuple[RoutingQueueConfig, Queue]], str | None]:
         allow(caller, instance_id, "ListRoutingProfileQueues")
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            profile = await need(tx, RoutingProfile, instance.id, profile_id)
-            rows = [(c, await need(tx, Queue, instance.id, c.queue_id)) for c in profile.queue_configs]
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
+            profile = await get_resource(uow, RoutingProfile, instance.id, profile_id)
+            rows = [(c, await get_resource(uow, Queue, instance.id, c.queue_id)) for c in profile.queue_configs]
         rows.sort(key=lambda r: (r[1].sort_key, r[0].queue_id + "/" + r[0].channel))
         return paginate(rows, token, limit, lambda r: (r[1].sort_key, r[0].queue_id + "/" + r[0].channel))
 
     # users -----------------------------------------------------------------------------------------
     async def _check_user_refs(
-        self, tx: Tx, instance_id: str, security_profile_ids: list[str], routing_profile_id: str | None
+        self, uow: UnitOfWork, instance_id: str, security_profile_ids: list[str], routing_profile_id: str | None
     ) -> None:
         if len(security_profile_ids) > MAX_SECURITY_PROFILES_PER_USER:
             raise InvalidParameter(
                 f"A user can have at most {MAX_SECURITY_PROFILES_PER_USER} security profiles."
             )
         for sp in security_profile_ids:
-            await need(tx, SecurityProfile, instance_id, sp)
+            await get_resource(uow, SecurityProfile, instance_id, sp)
         if routing_profile_id is not None:
-            await need(tx, RoutingProfile, instance_id, routing_profile_id)
+            await get_resource(uow, RoutingProfile, instance_id, routing_profile_id)
 
     async def create_user(
         self, caller: Caller, instance_id: str, username: str, password: str | None, identity: IdentityInfo,
@@ -231,14 +232,14 @@ class DirectoryService:
         if password:
             check_password(password)
         check_identity(identity)
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
             if instance.identity_management_type == "CONNECT_MANAGED" and not password:
                 raise InvalidParameter(
                     "A password is required for users of an instance that manages its own identities."
                 )
-            await self._check_user_refs(tx, instance.id, security_profile_ids, routing_profile_id)
-            if await tx.find_resource_by_name(User, instance.id, username):
+            await self._check_user_refs(uow, instance.id, security_profile_ids, routing_profile_id)
+            if await uow.resources.find_by_name(User, instance.id, username):
                 raise Duplicate(f"A user with username '{username}' already exists.")
         password_hash = await self.passwords.hash(password) if password else ""
         now = utcnow()
@@ -254,13 +255,13 @@ class DirectoryService:
             agent_queue_id=agent_queue.id, auto_accept_chat=auto_accept_chat, chat_acw_limit=chat_acw_limit,
             tags=dict(tags or {}),
         )
-        async with self.storage.transaction() as tx:
-            await self._check_user_refs(tx, instance.id, security_profile_ids, routing_profile_id)
-            if await tx.find_resource_by_name(User, instance.id, username):
+        async with self.storage.transaction() as uow:
+            await self._check_user_refs(uow, instance.id, security_profile_ids, routing_profile_id)
+            if await uow.resources.find_by_name(User, instance.id, username):
                 raise Duplicate(f"A user with username '{username}' already exists.")
-            await tx.insert_resource(agent_queue)
-            await tx.insert_resource(user)
-            await record_txn(tx, caller, "CreateUser", user)
+            await uow.resources.add(agent_queue)
+            await uow.resources.add(user)
+            await record_txn(uow, caller, "CreateUser", user)
         return user
 
     async def get_user(self, caller: Caller, instance_id: str, user_id: str) -> User:
@@ -270,13 +271,13 @@ class DirectoryService:
     async def user_state(self, caller: Caller, instance_id: str, user_id: str) -> Presence:
         """The user's agent state right now and since when (Offline for an agent never signed in)."""
         allow(caller, instance_id, "DescribeUser")
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            return await presence_txn(tx, await need(tx, User, instance.id, user_id), utcnow())
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
+            return await presence_txn(uow, await get_resource(uow, User, instance.id, user_id), utcnow())
 
     async def find_user_by_username(self, instance_id: str, username: str) -> User | None:
-        async with self.storage.transaction() as tx:
-            return await tx.find_resource_by_name(User, instance_id, username)
+        async with self.storage.transaction() as uow:
+            return await uow.resources.find_by_name(User, instance_id, username)
 
     async def list_users(
         self, caller: Caller, instance_id: str, token: str | None, limit: int
@@ -286,62 +287,62 @@ class DirectoryService:
 
     async def delete_user(self, caller: Caller, instance_id: str, user_id: str) -> None:
         allow(caller, instance_id, "DeleteUser")
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            user = await need(tx, User, instance.id, user_id)
-            queue = await tx.get_resource(Queue, instance.id, user.agent_queue_id)
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
+            user = await get_resource(uow, User, instance.id, user_id)
+            queue = await uow.resources.find(Queue, instance.id, user.agent_queue_id)
             if queue is not None:
-                await tx.delete_resource(queue)
-            await tx.delete_resource(user)
-            await record_txn(tx, caller, "DeleteUser", user)
+                await uow.resources.delete(queue)
+            await uow.resources.delete(user)
+            await record_txn(uow, caller, "DeleteUser", user)
 
     async def update_user_identity(
         self, caller: Caller, instance_id: str, user_id: str, identity: IdentityInfo
     ) -> User:
         allow(caller, instance_id, "UpdateUserIdentityInfo")
         check_identity(identity)
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            user = replace(await need(tx, User, instance.id, user_id), identity=identity, modified=utcnow())
-            await tx.update_resource(user)
-            await record_txn(tx, caller, "UpdateUserIdentityInfo", user)
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
+            user = replace(await get_resource(uow, User, instance.id, user_id), identity=identity, modified=utcnow())
+            await uow.resources.update(user)
+            await record_txn(uow, caller, "UpdateUserIdentityInfo", user)
             return user
 
     async def update_user_routing_profile(
         self, caller: Caller, instance_id: str, user_id: str, profile_id: str
     ) -> User:
         allow(caller, instance_id, "UpdateUserRoutingProfile")
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            user = await need(tx, User, instance.id, user_id)
-            await self._check_user_refs(tx, instance.id, [], profile_id)
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
+            user = await get_resource(uow, User, instance.id, user_id)
+            await self._check_user_refs(uow, instance.id, [], profile_id)
             user = replace(user, routing_profile_id=profile_id, modified=utcnow())
-            await tx.update_resource(user)
-            await record_txn(tx, caller, "UpdateUserRoutingProfile", user,
-                             "Routing profile " + await names_of(tx, RoutingProfile, instance.id, [profile_id]))
+            await uow.resources.update(user)
+            await record_txn(uow, caller, "UpdateUserRoutingProfile", user,
+                             "Routing profile " + await names_of(uow, RoutingProfile, instance.id, [profile_id]))
             return user
 
     async def update_user_security_profiles(
         self, caller: Caller, instance_id: str, user_id: str, profile_ids: list[str]
     ) -> User:
         allow(caller, instance_id, "UpdateUserSecurityProfiles")
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            user = await need(tx, User, instance.id, user_id)
-            await self._check_user_refs(tx, instance.id, profile_ids, None)
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
+            user = await get_resource(uow, User, instance.id, user_id)
+            await self._check_user_refs(uow, instance.id, profile_ids, None)
             user = replace(user, security_profile_ids=tuple(dict.fromkeys(profile_ids)), modified=utcnow())
-            await tx.update_resource(user)
-            await record_txn(tx, caller, "UpdateUserSecurityProfiles", user, "Security profiles " + await names_of(
-                tx, SecurityProfile, instance.id, user.security_profile_ids))
+            await uow.resources.update(user)
+            await record_txn(uow, caller, "UpdateUserSecurityProfiles", user, "Security profiles " + await names_of(
+                uow, SecurityProfile, instance.id, user.security_profile_ids))
             return user
 
     async def set_password(self, caller: Caller, instance_id: str, user_id: str, password: str) -> User:
         allow(caller, instance_id, "SetUserPassword")
         check_password(password)
         password_hash = await self.passwords.hash(password)
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            user = replace(await need(tx, User, instance.id, user_id), password_hash=password_hash)
-            await tx.update_resource(user)
-            await record_txn(tx, caller, "SetUserPassword", user)
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
+            user = replace(await get_resource(uow, User, instance.id, user_id), password_hash=password_hash)
+            await uow.resources.update(user)
+            await record_txn(uow, caller, "SetUserPassword", user)
             return user

@@ -26,8 +26,8 @@ from parley.domain.resources import (
 )
 from parley.service.access import allow
 from parley.service.audit import record_txn
-from parley.service.lookups import instance_id_of, need_instance
-from parley.service.paging import paginate
+from parley.service.lookups import get_instance, instance_id_of
+from parley.service.paging import decode_token, page_of, paginate
 from parley.service.ports import Storage
 
 BASIC_QUEUE = "BasicQueue"
@@ -101,8 +101,8 @@ class InstanceService:
     ) -> Instance:
         allow(caller, None, "CreateInstance")
         check_alias(alias)
-        async with self.storage.transaction() as tx:
-            if await tx.find_instance_by_alias(alias) is not None:
+        async with self.storage.transaction() as uow:
+            if await uow.instances.find_by_alias(alias) is not None:
                 raise Duplicate(f"An instance with alias '{alias}' already exists.")
             instance = Instance(
                 id=new_id(), alias=alias, identity_management_type=identity_management_type,
@@ -111,32 +111,33 @@ class InstanceService:
             )
             instance = instance.with_attribute("INBOUND_CALLS", str(inbound).lower())
             instance = instance.with_attribute("OUTBOUND_CALLS", str(outbound).lower())
-            await tx.insert_instance(instance)
+            await uow.instances.add(instance)
             for resource in builtin_resources(instance.id):
-                await tx.insert_resource(resource)
-            await record_txn(tx, caller, "CreateInstance", _settings(instance), f"Alias {alias}")
+                await uow.resources.add(resource)
+            await record_txn(uow, caller, "CreateInstance", _settings(instance), f"Alias {alias}")
         return instance
 
     async def list_instances(
         self, caller: Caller, token: str | None, limit: int
     ) -> tuple[list[Instance], str | None]:
         allow(caller, None, "ListInstances")
-        async with self.storage.transaction() as tx:
-            everything = await tx.list_instances(None, 100_000)
-        return paginate(everything, token, limit, lambda i: (i.created_time.isoformat(), i.id))
+        after = decode_token(token)
+        async with self.storage.transaction() as uow:
+            rows = await uow.instances.list(after, limit + 1)
+        return page_of(rows, limit, lambda i: (i.created_time.isoformat(), i.id))
 
     async def get_instance(self, caller: Caller, instance_id: str) -> Instance:
         allow(caller, instance_id, "DescribeInstance")
-        async with self.storage.transaction() as tx:
-            return await need_instance(tx, instance_id)
+        async with self.storage.transaction() as uow:
+            return await get_instance(uow, instance_id)
 
     async def list_attributes(
         self, caller: Caller, instance_id: str, token: str | None, limit: int
     ) -> tuple[list[tuple[str, str]], str | None]:
         """A page of the instance's attributes (name, value), by name."""
         allow(caller, instance_id, "ListInstanceAttributes")
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
         return paginate(sorted(instance.all_attributes()), token, limit, lambda a: (a[0], a[0]))
 
     async def list_origins(
@@ -144,78 +145,79 @@ class InstanceService:
     ) -> tuple[list[str], str | None]:
         """A page of the instance's approved origins, sorted."""
         allow(caller, instance_id, "ListApprovedOrigins")
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
         return paginate(sorted(instance.approved_origins), token, limit, lambda o: (o, o))
 
     async def find_instance_by_alias(self, alias: str) -> Instance | None:
-        async with self.storage.transaction() as tx:
-            return await tx.find_instance_by_alias(alias)
+        async with self.storage.transaction() as uow:
+            return await uow.instances.find_by_alias(alias)
 
     async def find_instance(self, alias_or_id: str) -> Instance | None:
         """The instance named by its alias or its id (as a per-instance CCP URL names it), or None."""
         if not alias_or_id or len(alias_or_id) > MAX_INSTANCE_REF or "\x00" in alias_or_id:
             return None
-        async with self.storage.transaction() as tx:
-            found = await tx.find_instance_by_alias(alias_or_id)
-            return found if found is not None else await tx.get_instance(alias_or_id)
+        async with self.storage.transaction() as uow:
+            found = await uow.instances.find_by_alias(alias_or_id)
+            return found if found is not None else await uow.instances.find(alias_or_id)
 
     async def set_attribute(self, caller: Caller, instance_id: str, name: str, value: str) -> Instance:
         allow(caller, instance_id, "UpdateInstanceAttribute")
-        async with self.storage.transaction() as tx:
-            instance = (await need_instance(tx, instance_id, for_update=True)).with_attribute(name, value)
-            await tx.update_instance(instance)
-            await record_txn(tx, caller, "UpdateInstanceAttribute", _settings(instance), f"{name} = {value}")
+        async with self.storage.transaction() as uow:
+            instance = (await get_instance(uow, instance_id, for_update=True)).with_attribute(name, value)
+            await uow.instances.update(instance)
+            await record_txn(uow, caller, "UpdateInstanceAttribute", _settings(instance), f"{name} = {value}")
             return instance
 
     async def set_tag(self, caller: Caller, instance_id: str, key: str, value: str) -> Instance:
         allow(caller, instance_id, "TagInstance")
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id, for_update=True)
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id, for_update=True)
             instance = replace(instance, tags={**instance.tags, key: value})
-            await tx.update_instance(instance)
-            await record_txn(tx, caller, "TagInstance", _settings(instance), f"Tag {key} = {value}")
+            await uow.instances.update(instance)
+            await record_txn(uow, caller, "TagInstance", _settings(instance), f"Tag {key} = {value}")
             return instance
 
     async def set_conference_cap(self, caller: Caller, instance_id: str, cap: int) -> Instance:
         allow(caller, instance_id, "SetConferenceCap")
         if not 2 <= cap <= 6:
             raise InvalidRequest("The conference cap must be between 2 and 6 participants.")
-        async with self.storage.transaction() as tx:
-            instance = replace(await need_instance(tx, instance_id, for_update=True), conference_cap=cap)
-            await tx.update_instance(instance)
-            await record_txn(tx, caller, "SetConferenceCap", _settings(instance), f"Conference cap {cap}")
+        async with self.storage.transaction() as uow:
+            instance = replace(await get_instance(uow, instance_id, for_update=True), conference_cap=cap)
+            await uow.instances.update(instance)
+            await record_txn(uow, caller, "SetConferenceCap", _settings(instance), f"Conference cap {cap}")
             return instance
 
     async def associate_origin(self, caller: Caller, instance_id: str, origin: str) -> Instance:
         """Approve ``origin`` (strictly ``scheme://host[:port]``, an IDN host kept in punycode form)."""
         allow(caller, instance_id, "AssociateApprovedOrigin")
         normalized = normalize_origin(origin, idna_host)
-        async with self.storage.transaction() as tx:
-            instance = (await need_instance(tx, instance_id, for_update=True)).with_origin(normalized)
-            await tx.update_instance(instance)
-            await record_txn(tx, caller, "AssociateApprovedOrigin", Subject(instance.id, "approved_origin", normalized))
+        async with self.storage.transaction() as uow:
+            instance = (await get_instance(uow, instance_id, for_update=True)).with_origin(normalized)
+            await uow.instances.update(instance)
+            await record_txn(uow, caller, "AssociateApprovedOrigin",
+                             Subject(instance.id, "approved_origin", normalized))
             return instance
 
     async def disassociate_origin(self, caller: Caller, instance_id: str, origin: str) -> Instance:
         allow(caller, instance_id, "DisassociateApprovedOrigin")
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id, for_update=True)
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id, for_update=True)
             try:
                 normalized = normalize_origin(origin, idna_host)
             except InvalidParameter:
                 normalized = origin
             before = instance.approved_origins
             instance = instance.without_origin(normalized).without_origin(origin)
-            await tx.update_instance(instance)
+            await uow.instances.update(instance)
             for removed in (o for o in before if o not in instance.approved_origins):
-                await record_txn(tx, caller, "DisassociateApprovedOrigin",
+                await record_txn(uow, caller, "DisassociateApprovedOrigin",
                                  Subject(instance.id, "approved_origin", removed))
             return instance
 
     async def is_origin_approved(self, instance_id: str, origin: str) -> bool:
-        async with self.storage.transaction() as tx:
-            instance = await tx.get_instance(instance_id_of(instance_id))
+        async with self.storage.transaction() as uow:
+            instance = await uow.instances.find(instance_id_of(instance_id))
         return instance is not None and origin in frame_sources(instance.approved_origins, idna_host)
 
 

@@ -8,8 +8,9 @@ from typing import TypeVar
 from parley.domain.errors import NotFound
 from parley.domain.instance import Instance
 from parley.domain.resources import Resource
-from parley.service.paging import paginate
-from parley.service.ports import Storage, Tx
+from parley.service.paging import decode_token, page_of, paginate
+from parley.service.ports import Storage
+from parley.service.repositories import UnitOfWork
 
 R = TypeVar("R", bound=Resource)
 
@@ -33,16 +34,16 @@ def instance_id_of(value: str) -> str:
     return value
 
 
-async def need_instance(tx: Tx, instance_id: str, *, for_update: bool = False) -> Instance:
+async def get_instance(uow: UnitOfWork, instance_id: str, *, for_update: bool = False) -> Instance:
     iid = instance_id_of(instance_id)
-    found = await (tx.get_instance_for_update(iid) if for_update else tx.get_instance(iid))
+    found = await (uow.instances.find(iid, for_update=True) if for_update else uow.instances.find(iid))
     if found is None:
         raise NotFound(f"Instance {iid} was not found.", resource_type="INSTANCE", resource_id=iid)
     return found
 
 
-async def need(tx: Tx, kind: type[R], instance_id: str, resource_id: str) -> R:
-    found = await tx.get_resource(kind, instance_id, resource_id)
+async def get_resource(uow: UnitOfWork, kind: type[R], instance_id: str, resource_id: str) -> R:
+    found = await uow.resources.find(kind, instance_id, resource_id)
     if found is None:
         label = LABELS.get(kind.KIND, kind.KIND)
         raise NotFound(
@@ -54,18 +55,25 @@ async def need(tx: Tx, kind: type[R], instance_id: str, resource_id: str) -> R:
 
 async def get_in_instance(storage: Storage, kind: type[R], instance_id: str, resource_id: str) -> R:
     """One resource of an instance (Describe* operations)."""
-    async with storage.transaction() as tx:
-        instance = await need_instance(tx, instance_id)
-        return await need(tx, kind, instance.id, resource_id)
+    async with storage.transaction() as uow:
+        instance = await get_instance(uow, instance_id)
+        return await get_resource(uow, kind, instance.id, resource_id)
 
 
 async def list_in_instance(
     storage: Storage, kind: type[R], instance_id: str, token: str | None, limit: int,
     keep: Callable[[R], bool] | None = None,
 ) -> tuple[list[R], str | None]:
-    """A page of an instance's resources of one kind, by name (List* operations)."""
-    async with storage.transaction() as tx:
-        instance = await need_instance(tx, instance_id)
-        everything = await tx.all_resources(kind, instance.id)
-    wanted = [r for r in everything if keep is None or keep(r)]
-    return paginate(wanted, token, limit, lambda r: (r.sort_key, r.id))
+    """A page of an instance's resources of one kind, by name (List* operations): read a page at a time from
+    storage, or all of them when only those ``keep`` takes are listed."""
+    after = decode_token(token)
+    async with storage.transaction() as uow:
+        instance = await get_instance(uow, instance_id)
+        if keep is None:
+            return page_of(await uow.resources.list(kind, instance.id, after, limit + 1), limit, _position)
+        everything = await uow.resources.all(kind, instance.id)
+    return paginate([r for r in everything if keep(r)], token, limit, _position)
+
+
+def _position(resource: Resource) -> tuple[str, str]:
+    return resource.sort_key, resource.id

@@ -35,13 +35,14 @@ from parley.domain.monitoring import (
 from parley.domain.resources import RoutingProfile, User
 from parley.domain.transcript import JOINED
 from parley.service.access import allow, member_of, permissions_of
-from parley.service.agent_txn import agent_participant_token, agents_of_chat, instance_secret_txn, lock_segment
+from parley.service.agent_steps import agent_participant_token, agents_of_chat, instance_secret_txn, lock_segment
 from parley.service.audit import record_txn
-from parley.service.chat_txn import append_txn, event
-from parley.service.contacts import need_contact
-from parley.service.lookups import need_instance
-from parley.service.notify import ChatNotifier
-from parley.service.ports import Storage, Tx
+from parley.service.chat_steps import append_txn, event
+from parley.service.contacts import get_contact
+from parley.service.lookups import get_instance
+from parley.service.notify import Notifier
+from parley.service.ports import Storage
+from parley.service.repositories import UnitOfWork
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ class MonitorView:
 
 
 class MonitoringService:
-    def __init__(self, storage: Storage, notifier: ChatNotifier) -> None:
+    def __init__(self, storage: Storage, notifier: Notifier) -> None:
         self.storage = storage
         self.notifier = notifier
 
@@ -79,41 +80,41 @@ class MonitoringService:
         capabilities = check_capabilities(request.capabilities)
         fingerprint = {"ContactId": request.contact_id, "UserId": request.user_id,
                        "AllowedMonitorCapabilities": list(capabilities)}
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, request.instance_id)
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, request.instance_id)
             check_enabled(instance)
             scope = f"MonitorContact/{instance.id}"
             if request.client_token:
-                earlier = await tx.find_idempotent(scope, request.client_token)
+                earlier = await uow.idempotency.find(scope, request.client_token)
                 if earlier is not None:
                     if earlier.get("Request") != fingerprint:
                         raise IdempotencyConflict("This ClientToken was already used for a different MonitorContact "
                                                   "request; use a new ClientToken.")
-                    return await need_contact(tx, instance.id, str(earlier["ContactId"]))
-            user = await _user(tx, instance.id, request.user_id)
+                    return await get_contact(uow, instance.id, str(earlier["ContactId"]))
+            user = await _user(uow, instance.id, request.user_id)
             if isinstance(caller, Member) and caller.user.id != user.id:
                 raise AccessDenied(f"{caller.name} may not start monitoring for {user.username}: a signed-in user "
                                    "monitors as itself.")
-            found = await need_contact(tx, instance.id, request.contact_id)
-            check_permissions(user.username, await permissions_of(tx, user), capabilities)
+            found = await get_contact(uow, instance.id, request.contact_id)
+            check_permissions(user.username, await permissions_of(uow, user), capabilities)
             # The chat's row first, then its contacts (the lock order of every use case).
-            chat = await tx.get_chat(found.initial_contact_id, for_update=True)
-            contact = await need_contact(tx, instance.id, found.id, for_update=True)
+            chat = await uow.chats.find(found.initial_contact_id, for_update=True)
+            contact = await get_contact(uow, instance.id, found.id, for_update=True)
             check_monitorable(contact, chat is None or chat.ended)
             assert chat is not None
-            participants = await tx.participants_of_chat(chat.id)
-            check_newcomer(user.display_name, user.id, participants, await tx.contacts_of_chat(chat.id))
+            participants = await uow.participants.of_chat(chat.id)
+            check_newcomer(user.display_name, user.id, participants, await uow.contacts.of_chat(chat.id))
             check_room(participants, instance.monitor_cap)
-            profile = await tx.get_resource(RoutingProfile, instance.id, user.routing_profile_id)
-            check_slot(user.display_name, len(await tx.segments_of_agent(user.id)),
+            profile = await uow.resources.find(RoutingProfile, instance.id, user.routing_profile_id)
+            check_slot(user.display_name, len(await uow.contacts.of_agent(user.id)),
                        profile.concurrency("CHAT") if profile else 0)
-            monitoring = await self._start_txn(tx, instance, contact, user, capabilities, chat.expires_at)
+            monitoring = await self._start_txn(uow, instance, contact, user, capabilities, chat.expires_at)
             if request.client_token:
-                await tx.save_idempotent(scope, request.client_token,
+                await uow.idempotency.save(scope, request.client_token,
                                          {"ContactId": monitoring.id, "Request": fingerprint})
             return monitoring
 
-    async def _start_txn(self, tx: Tx, instance: Instance, contact: Contact, user: User,
+    async def _start_txn(self, uow: UnitOfWork, instance: Instance, contact: Contact, user: User,
                          capabilities: tuple[str, ...], expires: datetime) -> Contact:
         """The monitoring contact (connected at once: there is no offer) and the supervisor's silent participant;
         nothing is written to the transcript."""
@@ -128,53 +129,53 @@ class MonitoringService:
             supported_content_types=contact.supported_content_types, segment_kind=MONITOR_SEGMENT,
             agent_participant_id=participant_id, monitor_capabilities=capabilities,
         )
-        secret = await instance_secret_txn(tx, instance.id)
+        secret = await instance_secret_txn(uow, instance.id)
         token = agent_participant_token(secret, participant_id)
         supervisor = Participant(
             id=participant_id, chat_id=contact.initial_contact_id, contact_id=monitoring.id, role=SUPERVISOR,
             display_name=user.display_name, token_hash=hash_token(token), token_expiry=expires, created=now,
             user_id=user.id, connected=now, monitor=SILENT_MONITOR,
         )
-        await tx.insert_contact(monitoring)
-        await tx.insert_participant(supervisor)
-        self.notifier.poke_agents_after_commit(tx, [user.id])
+        await uow.contacts.add(monitoring)
+        await uow.participants.add(supervisor)
+        self.notifier.poke_agents_after_commit(uow, [user.id])
         return monitoring
 
     async def switch_mode(self, who: AgentSession, contact_id: str, target: str) -> None:
         """``contact.updateMonitorParticipantState(mode)``: a silent monitor barges in (``participant.joined``)."""
         check_mode(target)
-        async with self.storage.transaction() as tx:
-            user = await tx.get_resource(User, who.instance_id, who.user_id)
+        async with self.storage.transaction() as uow:
+            user = await uow.resources.find(User, who.instance_id, who.user_id)
             if user is None:
                 raise AccessDenied("This user no longer exists.")
-            instance = await need_instance(tx, who.instance_id)
-            segment, chat = await lock_segment(tx, who.instance_id, contact_id)
+            instance = await get_instance(uow, who.instance_id)
+            segment, chat = await lock_segment(uow, who.instance_id, contact_id)
             if segment.agent_user_id != user.id or segment.segment_kind != MONITOR_SEGMENT:
                 raise NotFound(f"Contact {contact_id} is not a monitoring contact of yours.",
                                resource_type="CONTACT", resource_id=contact_id)
-            me = await tx.get_participant(segment.agent_participant_id or "")
+            me = await uow.participants.find(segment.agent_participant_id or "")
             if segment.state != CONNECTED or chat is None or chat.ended or me is None or not me.active:
                 raise Conflict(f"The monitoring of contact {contact_id} has ended.")
             if target == BARGED and me.monitor != BARGED:
-                allow(await member_of(tx, user), instance.id, "BargeIn")
-            participants = await tx.participants_of_chat(chat.id)
+                allow(await member_of(uow, user), instance.id, "BargeIn")
+            participants = await uow.participants.of_chat(chat.id)
             if not check_switch(me, target, segment.monitor_capabilities, monitoring_enabled(instance), participants):
                 return
             now = utcnow()
             barged = replace(me, monitor=target)
-            await tx.update_participant(barged)
-            await append_txn(tx, self.notifier, chat.id, [event(chat.id, segment.id, JOINED, barged, now)])
-            await tx.update_contact(replace(segment, last_update_time=now))
-            self.notifier.poke_agents_after_commit(tx, await agents_of_chat(tx, chat.id))
+            await uow.participants.update(barged)
+            await append_txn(uow, self.notifier, chat.id, [event(chat.id, segment.id, JOINED, barged, now)])
+            await uow.contacts.update(replace(segment, last_update_time=now))
+            self.notifier.poke_agents_after_commit(uow, await agents_of_chat(uow, chat.id))
 
     async def monitors(self, caller: Caller, instance_id: str, contact_id: str) -> list[MonitorView]:
         """Who monitors the chat of ``contact_id`` now, in the order they started."""
         allow(caller, instance_id, "ListContactMonitors")
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            contact = await need_contact(tx, instance.id, contact_id)
-            participants = await tx.participants_of_chat(contact.initial_contact_id)
-            segments = {s.id: s for s in await tx.contacts_of_chat(contact.initial_contact_id)}
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
+            contact = await get_contact(uow, instance.id, contact_id)
+            participants = await uow.participants.of_chat(contact.initial_contact_id)
+            segments = {s.id: s for s in await uow.contacts.of_chat(contact.initial_contact_id)}
         views = []
         for party in active_monitors(participants):
             segment = segments.get(party.contact_id)
@@ -187,19 +188,19 @@ class MonitoringService:
         """How many supervisors may monitor one chat of the instance at a time (1 to Connect's 5)."""
         allow(caller, instance_id, "SetMonitorCap")
         check_monitor_cap(cap)
-        async with self.storage.transaction() as tx:
-            instance = replace(await need_instance(tx, instance_id, for_update=True), monitor_cap=cap)
-            await tx.update_instance(instance)
-            await record_txn(tx, caller, "SetMonitorCap", Subject(instance.id, "instance", instance.id,
+        async with self.storage.transaction() as uow:
+            instance = replace(await get_instance(uow, instance_id, for_update=True), monitor_cap=cap)
+            await uow.instances.update(instance)
+            await record_txn(uow, caller, "SetMonitorCap", Subject(instance.id, "instance", instance.id,
                                                                   instance.alias or instance.id), f"Monitor cap {cap}")
             return instance
 
 
-async def _user(tx: Tx, instance_id: str, user_id: str) -> User:
+async def _user(uow: UnitOfWork, instance_id: str, user_id: str) -> User:
     """A user of the instance by id or ARN (MonitorContact's UserId takes either)."""
     parsed = parse_resource_arn(user_id)
     key = parsed[2] if parsed is not None and parsed[0] == instance_id and parsed[1] == "agent" else user_id
-    found = await tx.get_resource(User, instance_id, key)
+    found = await uow.resources.find(User, instance_id, key)
     if found is None:
         raise NotFound(f"User {user_id} was not found in instance {instance_id}.", resource_type="USER",
                        resource_id=user_id)

@@ -83,7 +83,13 @@ def paginate(
     after = decode_token(token)
     # Sorted here, not trusted to come sorted: a database collation may order names differently from Python.
     rows = sorted((item for item in items if after is None or key(item) > after), key=key)
+    return page_of(rows, limit, key)
+
+
+def page_of(rows: Sequence[T], limit: int, key: Callable[[T], tuple[str, str]]) -> tuple[list[T], str | None]:
+    """The page of ``rows`` read in ``key`` order after a position, ``limit + 1`` of them (the extra one says
+    whether another page follows), and the next token: the same page and token :func:`paginate` gives."""
     if len(rows) <= limit:
-        return rows, None
-    rows = rows[:limit]
-    return rows, encode_token(*key(rows[-1]))
+        return list(rows), None
+    page = list(rows[:limit])
+    return page, encode_token(*key(page[-1]))

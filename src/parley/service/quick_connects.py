@@ -12,9 +12,10 @@ from parley.domain.resources import QUICK_CONNECT_FLOW_TYPES, ContactFlow, Queue
 from parley.service.access import allow
 from parley.service.audit import names_of, record_txn
 from parley.service.inputs import MAX_DESCRIPTION, MAX_NAME, check_text
-from parley.service.lookups import get_in_instance, list_in_instance, need, need_instance
+from parley.service.lookups import get_in_instance, get_instance, get_resource, list_in_instance
 from parley.service.paging import paginate
-from parley.service.ports import Storage, Tx
+from parley.service.ports import Storage
+from parley.service.repositories import UnitOfWork
 
 # Connect's quotas: quick connects per instance, quick connects per association call.
 MAX_QUICK_CONNECTS = 100
@@ -35,7 +36,7 @@ class QuickConnectConfig:
         self.phone_number = phone_number
 
 
-async def _checked_config(tx: Tx, instance_id: str, config: QuickConnectConfig) -> dict[str, str | None]:
+async def _checked_config(uow: UnitOfWork, instance_id: str, config: QuickConnectConfig) -> dict[str, str | None]:
     """Check the config against the instance; the fields of a QuickConnect it sets."""
     kind = config.quick_connect_type
     fields: dict[str, str | None] = {
@@ -45,12 +46,12 @@ async def _checked_config(tx: Tx, instance_id: str, config: QuickConnectConfig) 
     if kind == "USER":
         if not config.user_id or not config.contact_flow_id:
             raise InvalidParameter("A USER quick connect needs UserConfig with UserId and ContactFlowId.")
-        await need(tx, User, instance_id, config.user_id)
+        await get_resource(uow, User, instance_id, config.user_id)
         fields.update(user_id=config.user_id, contact_flow_id=config.contact_flow_id)
     elif kind == "QUEUE":
         if not config.queue_id or not config.contact_flow_id:
             raise InvalidParameter("A QUEUE quick connect needs QueueConfig with QueueId and ContactFlowId.")
-        queue = await need(tx, Queue, instance_id, config.queue_id)
+        queue = await get_resource(uow, Queue, instance_id, config.queue_id)
         if queue.queue_type != "STANDARD":
             raise InvalidParameter(f"Queue {queue.id} is an agent queue; use a USER quick connect for agents.")
         fields.update(queue_id=config.queue_id, contact_flow_id=config.contact_flow_id)
@@ -63,7 +64,7 @@ async def _checked_config(tx: Tx, instance_id: str, config: QuickConnectConfig) 
             raise InvalidParameter("A FLOW quick connect needs FlowConfig with ContactFlowId.")
         fields.update(contact_flow_id=config.contact_flow_id)
     if fields["contact_flow_id"]:
-        flow = await need(tx, ContactFlow, instance_id, fields["contact_flow_id"])
+        flow = await get_resource(uow, ContactFlow, instance_id, fields["contact_flow_id"])
         wanted = QUICK_CONNECT_FLOW_TYPES.get(kind)
         if wanted and flow.flow_type != wanted:
             raise InvalidParameter(
@@ -73,15 +74,15 @@ async def _checked_config(tx: Tx, instance_id: str, config: QuickConnectConfig) 
     return fields
 
 
-async def _config_of(tx: Tx, qc: QuickConnect) -> str:
+async def _config_of(uow: UnitOfWork, qc: QuickConnect) -> str:
     """A quick connect's destination and flow, by name, as the audit trail records them."""
     if qc.quick_connect_type == "USER":
-        target = "user " + await names_of(tx, User, qc.instance_id, [qc.user_id or ""])
+        target = "user " + await names_of(uow, User, qc.instance_id, [qc.user_id or ""])
     elif qc.quick_connect_type == "QUEUE":
-        target = "queue " + await names_of(tx, Queue, qc.instance_id, [qc.queue_id or ""])
+        target = "queue " + await names_of(uow, Queue, qc.instance_id, [qc.queue_id or ""])
     else:
         target = f"phone number {qc.phone_number}"
-    flow = await names_of(tx, ContactFlow, qc.instance_id, [qc.contact_flow_id]) if qc.contact_flow_id else ""
+    flow = await names_of(uow, ContactFlow, qc.instance_id, [qc.contact_flow_id]) if qc.contact_flow_id else ""
     return f"{qc.quick_connect_type} to {target}" + (f", flow {flow}" if flow else "")
 
 
@@ -96,19 +97,19 @@ class QuickConnectService:
         allow(caller, instance_id, "CreateQuickConnect")
         check_text(name, "a name", MAX_NAME)
         check_text(description, "the description", MAX_DESCRIPTION, required=False)
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            fields = await _checked_config(tx, instance.id, config)
-            if await tx.find_resource_by_name(QuickConnect, instance.id, name):
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
+            fields = await _checked_config(uow, instance.id, config)
+            if await uow.resources.find_by_name(QuickConnect, instance.id, name):
                 raise Duplicate(f"A quick connect named '{name}' already exists.")
-            if len(await tx.all_resources(QuickConnect, instance.id)) >= MAX_QUICK_CONNECTS:
+            if len(await uow.resources.all(QuickConnect, instance.id)) >= MAX_QUICK_CONNECTS:
                 raise LimitExceeded(f"An instance can have at most {MAX_QUICK_CONNECTS} quick connects.")
             qc = QuickConnect(
                 instance.id, new_id(), name, utcnow(), description=description, tags=dict(tags or {}),
                 **fields,  # type: ignore[arg-type]
             )
-            await tx.insert_resource(qc)
-            await record_txn(tx, caller, "CreateQuickConnect", qc, await _config_of(tx, qc))
+            await uow.resources.add(qc)
+            await record_txn(uow, caller, "CreateQuickConnect", qc, await _config_of(uow, qc))
             return qc
 
     async def get(self, caller: Caller, instance_id: str, qc_id: str) -> QuickConnect:
@@ -126,13 +127,13 @@ class QuickConnectService:
         self, caller: Caller, instance_id: str, qc_id: str, config: QuickConnectConfig
     ) -> QuickConnect:
         allow(caller, instance_id, "UpdateQuickConnectConfig")
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            qc = await need(tx, QuickConnect, instance.id, qc_id)
-            fields = await _checked_config(tx, instance.id, config)
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
+            qc = await get_resource(uow, QuickConnect, instance.id, qc_id)
+            fields = await _checked_config(uow, instance.id, config)
             qc = replace(qc, modified=utcnow(), **fields)  # type: ignore[arg-type]
-            await tx.update_resource(qc)
-            await record_txn(tx, caller, "UpdateQuickConnectConfig", qc, await _config_of(tx, qc))
+            await uow.resources.update(qc)
+            await record_txn(uow, caller, "UpdateQuickConnectConfig", qc, await _config_of(uow, qc))
             return qc
 
     async def update_name(
@@ -144,76 +145,76 @@ class QuickConnectService:
         if name is not None:
             check_text(name, "a name", MAX_NAME)
         check_text(description, "the description", MAX_DESCRIPTION, required=False)
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            qc = await need(tx, QuickConnect, instance.id, qc_id)
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
+            qc = await get_resource(uow, QuickConnect, instance.id, qc_id)
             if name is not None and name != qc.name:
-                if await tx.find_resource_by_name(QuickConnect, instance.id, name):
+                if await uow.resources.find_by_name(QuickConnect, instance.id, name):
                     raise Duplicate(f"A quick connect named '{name}' already exists.")
                 qc = replace(qc, name=name)
             if description is not None:
                 qc = replace(qc, description=description)
             qc = replace(qc, modified=utcnow())
-            await tx.update_resource(qc)
-            await record_txn(tx, caller, "UpdateQuickConnectName", qc)
+            await uow.resources.update(qc)
+            await record_txn(uow, caller, "UpdateQuickConnectName", qc)
             return qc
 
     async def delete(self, caller: Caller, instance_id: str, qc_id: str) -> None:
         allow(caller, instance_id, "DeleteQuickConnect")
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            qc = await need(tx, QuickConnect, instance.id, qc_id)
-            for queue in await tx.all_resources(Queue, instance.id):
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
+            qc = await get_resource(uow, QuickConnect, instance.id, qc_id)
+            for queue in await uow.resources.all(Queue, instance.id):
                 if qc.id in queue.quick_connect_ids:
                     ids = tuple(i for i in queue.quick_connect_ids if i != qc.id)
-                    await tx.update_resource(replace(queue, quick_connect_ids=ids))
-            await tx.delete_resource(qc)
-            await record_txn(tx, caller, "DeleteQuickConnect", qc)
+                    await uow.resources.update(replace(queue, quick_connect_ids=ids))
+            await uow.resources.delete(qc)
+            await record_txn(uow, caller, "DeleteQuickConnect", qc)
 
     async def associate_with_queue(
         self, caller: Caller, instance_id: str, queue_id: str, qc_ids: list[str]
     ) -> Queue:
         allow(caller, instance_id, "AssociateQueueQuickConnects")
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            queue = await need(tx, Queue, instance.id, queue_id)
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
+            queue = await get_resource(uow, Queue, instance.id, queue_id)
             for qc_id in qc_ids:
-                await need(tx, QuickConnect, instance.id, qc_id)
+                await get_resource(uow, QuickConnect, instance.id, qc_id)
             ids = tuple(dict.fromkeys((*queue.quick_connect_ids, *qc_ids)))
             if len(ids) > MAX_QUEUE_QUICK_CONNECTS:
                 raise LimitExceeded(f"A queue can have at most {MAX_QUEUE_QUICK_CONNECTS} quick connects.")
             queue = replace(queue, quick_connect_ids=ids, modified=utcnow())
-            await tx.update_resource(queue)
-            await record_txn(tx, caller, "AssociateQueueQuickConnects", queue,
-                             "Quick connects added: " + await names_of(tx, QuickConnect, instance.id, qc_ids))
+            await uow.resources.update(queue)
+            await record_txn(uow, caller, "AssociateQueueQuickConnects", queue,
+                             "Quick connects added: " + await names_of(uow, QuickConnect, instance.id, qc_ids))
             return queue
 
     async def disassociate_from_queue(
         self, caller: Caller, instance_id: str, queue_id: str, qc_ids: list[str]
     ) -> Queue:
         allow(caller, instance_id, "DisassociateQueueQuickConnects")
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            queue = await need(tx, Queue, instance.id, queue_id)
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
+            queue = await get_resource(uow, Queue, instance.id, queue_id)
             for qc_id in qc_ids:
-                await need(tx, QuickConnect, instance.id, qc_id)
+                await get_resource(uow, QuickConnect, instance.id, qc_id)
             ids = tuple(i for i in queue.quick_connect_ids if i not in set(qc_ids))
             queue = replace(queue, quick_connect_ids=ids, modified=utcnow())
-            await tx.update_resource(queue)
-            await record_txn(tx, caller, "DisassociateQueueQuickConnects", queue,
-                             "Quick connects removed: " + await names_of(tx, QuickConnect, instance.id, qc_ids))
+            await uow.resources.update(queue)
+            await record_txn(uow, caller, "DisassociateQueueQuickConnects", queue,
+                             "Quick connects removed: " + await names_of(uow, QuickConnect, instance.id, qc_ids))
             return queue
 
     async def of_queue(
         self, caller: Caller, instance_id: str, queue_id: str, token: str | None, limit: int
     ) -> tuple[list[QuickConnect], str | None, Queue]:
         allow(caller, instance_id, "ListQueueQuickConnects")
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            queue = await need(tx, Queue, instance.id, queue_id)
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
+            queue = await get_resource(uow, Queue, instance.id, queue_id)
             qcs = [
                 qc for qc_id in queue.quick_connect_ids
-                if (qc := await tx.get_resource(QuickConnect, instance.id, qc_id)) is not None
+                if (qc := await uow.resources.find(QuickConnect, instance.id, qc_id)) is not None
             ]
         qcs.sort(key=lambda q: (q.sort_key, q.id))
         rows, next_token = paginate(qcs, token, limit, lambda q: (q.sort_key, q.id))

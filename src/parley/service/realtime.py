@@ -33,7 +33,7 @@ from parley.domain.realtime_query import (
 )
 from parley.domain.resources import AgentStatus, Queue, Resource, RoutingProfile, User
 from parley.service.access import allow
-from parley.service.lookups import LABELS, need_instance
+from parley.service.lookups import LABELS, get_instance
 from parley.service.paging import decode_payload, encode_payload
 from parley.service.ports import Storage
 
@@ -115,18 +115,18 @@ class RealtimeService:
         segments and participants too)."""
         allow(caller, instance_id, use_case)
         now = utcnow()
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
             iid = instance.id
-            users = await tx.all_resources(User, iid)
-            queues = {q.id: q for q in await tx.all_resources(Queue, iid)}
-            profiles = {p.id: p for p in await tx.all_resources(RoutingProfile, iid)}
-            offline = next((s for s in await tx.all_resources(AgentStatus, iid) if s.status_type == "OFFLINE"), None)
-            presences = {p.user_id: p for p in await tx.presences_of_instance(iid)}
-            live = tuple(await tx.live_contacts(iid))
+            users = await uow.resources.all(User, iid)
+            queues = {q.id: q for q in await uow.resources.all(Queue, iid)}
+            profiles = {p.id: p for p in await uow.resources.all(RoutingProfile, iid)}
+            offline = next((s for s in await uow.resources.all(AgentStatus, iid) if s.status_type == "OFFLINE"), None)
+            presences = {p.user_id: p for p in await uow.presences.of_instance(iid)}
+            live = tuple(await uow.contacts.live(iid))
             chat_ids = sorted({c.initial_contact_id for c in live if c.is_active}) if chats else []
-            chat_segments = tuple(await tx.contacts_of_chats(chat_ids))
-            chat_participants = tuple(await tx.participants_of_chats(chat_ids))
+            chat_segments = tuple(await uow.contacts.of_chats(chat_ids))
+            chat_participants = tuple(await uow.participants.of_chats(chat_ids))
         held: dict[str, list[Contact]] = {}
         for contact in live:
             if agent_holds(contact) and contact.agent_user_id:
@@ -213,7 +213,7 @@ def _user_filter(query: UserQuery, snap: Snapshot) -> Callable[[AgentNow], bool]
 
 
 def _offline(user: User, now: datetime, status: AgentStatus | None) -> Presence:
-    """An agent never seen has been Offline since the user was created (as :func:`agent_txn.presence_txn`)."""
+    """An agent never seen has been Offline since the user was created (as :func:`agent_steps.presence_txn`)."""
     since = min(user.modified, now)
     return Presence(user.instance_id, user.id, "Offline", OFFLINE, since, since, status.id if status else None)
 

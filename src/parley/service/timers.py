@@ -34,9 +34,9 @@ class Timers:
     async def tick(self) -> int:
         """One round: end expired chats and drop expired credentials. Returns chats ended."""
         ended = await self.chat.end_expired_chats()
-        async with self.storage.transaction() as tx:
-            await tx.delete_expired_connections(utcnow())
-            await tx.delete_expired_sessions(utcnow())
+        async with self.storage.transaction() as uow:
+            await uow.connections.delete_expired(utcnow())
+            await uow.sessions.delete_expired(utcnow())
         return ended
 
     async def _run(self) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from parley.domain.ids import hash_token
+from parley.service.credentials import instance_of_token
 from parley.service.ports import Storage
 
 # Tokens remembered; a token always belongs to the same instance, so entries never go stale.
@@ -21,16 +22,11 @@ class TokenInstances:
         if digest in self._cache:
             self._cache.move_to_end(digest)
             return self._cache[digest]
-        async with self.storage.transaction() as tx:
-            participant = await tx.find_participant_by_token(digest)
-            if participant is None:
-                found = await tx.participant_for_connection(digest)
-                if found is not None and found[0].kind == "conn":
-                    participant = found[1]
-            chat = await tx.get_chat(participant.chat_id) if participant else None
-        if chat is None:
+        async with self.storage.transaction() as uow:
+            instance_id = await instance_of_token(uow, digest)
+        if instance_id is None:
             return None
-        self._cache[digest] = chat.instance_id
+        self._cache[digest] = instance_id
         if len(self._cache) > CACHE_SIZE:
             self._cache.popitem(last=False)
-        return chat.instance_id
+        return instance_id

@@ -42,8 +42,9 @@ from parley.service.chat_starts import ChatStartLimiter
 from parley.service.contacts import ChatRequest, ContactService, StartedChat
 from parley.service.demo import DEMO_ALIAS, DEMO_WIDGET_NAME
 from parley.service.instances import SAMPLE_INBOUND_FLOW, idna_host
-from parley.service.lookups import instance_id_of, need, need_instance
-from parley.service.ports import Storage, Tx
+from parley.service.lookups import get_instance, get_resource, instance_id_of
+from parley.service.ports import Storage
+from parley.service.repositories import UnitOfWork
 
 # The widths of the id columns: a longer id (or one holding NUL, which PostgreSQL refuses) cannot match a row.
 MAX_INSTANCE_REF = 64
@@ -148,19 +149,19 @@ class WidgetService:
             greeting=greeting, primary_color=primary_color, on_primary_color=on_primary_color,
             security_key=new_token(_KEY_BYTES) if secure else None,
         ), idna_host)
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
             widget = replace(draft, instance_id=instance.id)
-            await self._check_flow(tx, widget)
-            if await tx.find_widget_by_name(instance.id, widget.name) is not None:
+            await self._check_flow(uow, widget)
+            if await uow.widgets.find_by_name(instance.id, widget.name) is not None:
                 raise Duplicate(f"The instance already has a widget named '{widget.name}'.")
-            await tx.insert_widget(widget)
-            await record_txn(tx, caller, "CreateWidget", _subject(widget))
+            await uow.widgets.add(widget)
+            await record_txn(uow, caller, "CreateWidget", _subject(widget))
         return widget
 
     async def update(self, caller: Caller, widget_id: str, changes: WidgetChanges) -> Widget:
-        async with self.storage.transaction() as tx:
-            current = await self._need(tx, widget_id)
+        async with self.storage.transaction() as uow:
+            current = await self._need(uow, widget_id)
             require(caller, current.instance_id, SETTINGS_EDIT, "change chat widgets")
             key = current.security_key
             if changes.secure is False:
@@ -182,23 +183,23 @@ class WidgetService:
                 security_key=key, last_modified_time=utcnow(),
             ), idna_host)
             if widget.contact_flow_id != current.contact_flow_id:
-                await self._check_flow(tx, widget)
+                await self._check_flow(uow, widget)
             if widget.name != current.name:
-                other = await tx.find_widget_by_name(widget.instance_id, widget.name)
+                other = await uow.widgets.find_by_name(widget.instance_id, widget.name)
                 if other is not None and other.id != widget.id:
                     raise Duplicate(f"The instance already has a widget named '{widget.name}'.")
-            await tx.update_widget(widget)
-            await record_txn(tx, caller, "UpdateWidget", _subject(widget))
+            await uow.widgets.update(widget)
+            await record_txn(uow, caller, "UpdateWidget", _subject(widget))
         return widget
 
     async def rotate_key(self, caller: Caller, widget_id: str) -> Widget:
         """Give the widget a new security key (tokens signed with the old one stop working at once)."""
-        async with self.storage.transaction() as tx:
-            current = await self._need(tx, widget_id)
+        async with self.storage.transaction() as uow:
+            current = await self._need(uow, widget_id)
             require(caller, current.instance_id, SETTINGS_EDIT, "change chat widgets")
             widget = replace(current, security_key=new_token(_KEY_BYTES), last_modified_time=utcnow())
-            await tx.update_widget(widget)
-            await record_txn(tx, caller, "RotateWidgetKey", _subject(widget))
+            await uow.widgets.update(widget)
+            await record_txn(uow, caller, "RotateWidgetKey", _subject(widget))
         return widget
 
     async def describe(self, caller: Caller, widget_id: str) -> Widget:
@@ -210,39 +211,39 @@ class WidgetService:
     async def get(self, widget_id: str) -> Widget:
         """The widget, for Parley's own edges that show it or check requests against it (its chat window, the start
         endpoints); NotFound. Never hand its security key to a browser."""
-        async with self.storage.transaction() as tx:
-            return await self._need(tx, widget_id)
+        async with self.storage.transaction() as uow:
+            return await self._need(uow, widget_id)
 
     async def find_by_name(self, caller: Caller, instance_id: str, name: str) -> Widget | None:
         require(caller, instance_id, SETTINGS_VIEW, "view chat widgets")
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            return await tx.find_widget_by_name(instance.id, check_name(name))
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
+            return await uow.widgets.find_by_name(instance.id, check_name(name))
 
     async def list_widgets(self, caller: Caller, instance_id: str) -> list[Widget]:
         require(caller, instance_id, SETTINGS_VIEW, "view chat widgets")
-        async with self.storage.transaction() as tx:
-            instance = await need_instance(tx, instance_id)
-            return await tx.list_widgets(instance.id)
+        async with self.storage.transaction() as uow:
+            instance = await get_instance(uow, instance_id)
+            return await uow.widgets.all(instance.id)
 
     async def delete(self, caller: Caller, widget_id: str) -> None:
-        async with self.storage.transaction() as tx:
-            widget = await self._need(tx, widget_id)
+        async with self.storage.transaction() as uow:
+            widget = await self._need(uow, widget_id)
             require(caller, widget.instance_id, SETTINGS_EDIT, "delete chat widgets")
-            await tx.delete_widget(widget.id)
-            await record_txn(tx, caller, "DeleteWidget", _subject(widget))
+            await uow.widgets.delete(widget.id)
+            await record_txn(uow, caller, "DeleteWidget", _subject(widget))
 
-    async def _need(self, tx: Tx, widget_id: str) -> Widget:
-        found = await tx.get_widget(widget_id) if looks_like_uuid(widget_id) else None
+    async def _need(self, uow: UnitOfWork, widget_id: str) -> Widget:
+        found = await uow.widgets.find(widget_id) if looks_like_uuid(widget_id) else None
         if found is None:
             raise NotFound(f"Widget {widget_id[:100]} was not found.", resource_type="WIDGET",
                            resource_id=widget_id[:100])
         return found
 
-    async def _check_flow(self, tx: Tx, widget: Widget) -> None:
+    async def _check_flow(self, uow: UnitOfWork, widget: Widget) -> None:
         if not _usable(widget.contact_flow_id, MAX_FLOW_REF):
             raise InvalidParameter("A widget needs the id of the contact flow its chats start in.")
-        flow = await need(tx, ContactFlow, widget.instance_id, widget.contact_flow_id)
+        flow = await get_resource(uow, ContactFlow, widget.instance_id, widget.contact_flow_id)
         if flow.flow_type != "CONTACT_FLOW":
             raise InvalidParameter(
                 f"Flow '{flow.name}' is of type {flow.flow_type}; a widget's chats start in a CONTACT_FLOW flow."
@@ -302,8 +303,8 @@ class WidgetService:
         if not _usable(flow_id, MAX_FLOW_REF):
             raise NotFound(f"Contact flow {flow_id[:100]} was not found.", resource_type="CONTACT_FLOW")
         request = self._request(iid, flow_id, display_name, attributes, None)
-        async with self.storage.transaction() as tx:  # refused before the address's rate is counted
-            await need(tx, ContactFlow, (await need_instance(tx, iid)).id, flow_id)
+        async with self.storage.transaction() as uow:  # refused before the address's rate is counted
+            await get_resource(uow, ContactFlow, (await get_instance(uow, iid)).id, flow_id)
         self._take(client_address)
         # Parley's own use case, checked above: StartChatContact itself is not a security profile's to grant.
         return await self.contacts.start_chat(SYSTEM, request)
@@ -316,16 +317,16 @@ class WidgetService:
         session = await self._session(session_token)
         if not self.demo and session is None:
             raise SignInRequired()
-        async with self.storage.transaction() as tx:
+        async with self.storage.transaction() as uow:
             if self.demo:
-                instances = await tx.list_instances(None, MAX_TEST_CHAT_INSTANCES)
+                instances = await uow.instances.list(None, MAX_TEST_CHAT_INSTANCES)
             else:
                 assert session is not None
-                instances = [i for i in [await tx.get_instance(session.instance_id)] if i is not None]
+                instances = [i for i in [await uow.instances.find(session.instance_id)] if i is not None]
             choices = []
             for instance in sorted(instances, key=lambda i: (i.alias != DEMO_ALIAS, i.alias)):
-                flows = [f for f in await tx.all_resources(ContactFlow, instance.id) if f.flow_type == "CONTACT_FLOW"]
-                demo_widget = await tx.find_widget_by_name(instance.id, DEMO_WIDGET_NAME)
+                flows = [f for f in await uow.resources.all(ContactFlow, instance.id) if f.flow_type == "CONTACT_FLOW"]
+                demo_widget = await uow.widgets.find_by_name(instance.id, DEMO_WIDGET_NAME)
                 default = next((f.id for f in flows if demo_widget and f.id == demo_widget.contact_flow_id), None)
                 default = default or next((f.id for f in flows if f.name == SAMPLE_INBOUND_FLOW),
                                           flows[0].id if flows else None)

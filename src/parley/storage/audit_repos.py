@@ -9,23 +9,23 @@ import sqlalchemy as sa
 from parley.domain.audit import AuditEvent
 from parley.domain.codec import from_json, to_json
 from parley.storage import schema as t
-from parley.storage.statements import Statements
+from parley.storage.repo_base import SqlRepo
 
 _audit = t.audit_events.c
 
 
-class AuditSql:
-    """Mixed into :class:`parley.storage.repos.SqlTx`."""
+class AuditSql(SqlRepo):
+    """:class:`parley.service.repositories.AuditTrail` in SQL."""
 
-    conn: Statements
+    __slots__ = ()
 
-    async def insert_audit_event(self, event: AuditEvent) -> None:
+    async def add(self, event: AuditEvent) -> None:
         data = to_json(event)
         del data["seq"]  # the row's own number
         await self.conn.execute(t.audit_events.insert().values(
             instance_id=event.instance_id, resource_type=event.resource_type, time=event.time.isoformat(), data=data))
 
-    async def list_audit_events(self, instance_id: str, resource_type: str | None, before_seq: int | None,
+    async def list(self, instance_id: str, resource_type: str | None, before_seq: int | None,
                                 limit: int) -> list[AuditEvent]:
         """The instance's events (of one kind of resource when ``resource_type``), newest first, older than
         ``before_seq`` when given."""

@@ -8,24 +8,23 @@ import sqlalchemy as sa
 
 from parley.domain.agents import AgentSession
 from parley.storage import schema as t
-from parley.storage.statements import Statements
+from parley.storage.repo_base import SqlRepo
 
 _FIND_SESSION = sa.select(t.agent_sessions).where(t.agent_sessions.c.token_hash == sa.bindparam("hash"))
 
 
-class AuthSql:
-    """Mixed into :class:`parley.storage.repos.SqlTx`."""
+class SessionSql(SqlRepo):
+    """:class:`parley.service.repositories.Sessions` in SQL."""
 
-    conn: Statements
-    row_locks: bool
+    __slots__ = ()
 
-    async def insert_session(self, token_hash: str, session: AgentSession) -> None:
+    async def add(self, token_hash: str, session: AgentSession) -> None:
         await self.conn.execute(t.agent_sessions.insert().values(
             token_hash=token_hash, kind=session.kind, instance_id=session.instance_id, user_id=session.user_id,
             created=session.created.isoformat(), expires=session.expires.isoformat(),
         ))
 
-    async def find_session(self, token_hash: str) -> AgentSession | None:
+    async def find(self, token_hash: str) -> AgentSession | None:
         row = (await self.conn.execute(_FIND_SESSION, {"hash": token_hash})).first()
         if row is None:
             return None
@@ -34,9 +33,9 @@ class AuthSql:
             datetime.fromisoformat(row.created), datetime.fromisoformat(row.expires),
         )
 
-    async def delete_session(self, token_hash: str) -> None:
+    async def delete(self, token_hash: str) -> None:
         await self.conn.execute(t.agent_sessions.delete().where(t.agent_sessions.c.token_hash == token_hash))
 
-    async def delete_expired_sessions(self, now: datetime) -> None:
+    async def delete_expired(self, now: datetime) -> None:
         # ISO-8601 UTC strings of one format compare in time order, on SQLite and PostgreSQL alike.
         await self.conn.execute(t.agent_sessions.delete().where(t.agent_sessions.c.expires <= now.isoformat()))

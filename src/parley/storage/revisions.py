@@ -19,7 +19,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.exc import DBAPIError, ProgrammingError
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from parley.storage.database import SqlStorage, async_url, open_storage, sqlite_path
+from parley.storage.database import SqlStorage, open_storage
+from parley.storage.urls import async_url, sqlite_path
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Alembic's table holding the revision a database is at (its default name; env.py keeps it).

@@ -76,7 +76,7 @@ def _wrapped(sql: str, parameters: Any, exc: sqlite3.Error) -> StatementError:
 class AsyncStatements:
     """PostgreSQL: SQLAlchemy constructs go through SQLAlchemy's asyncio extension; the plain SQL of
     :meth:`fetch` and :meth:`run_many` goes straight to the asyncpg connection under it, inside the same
-    transaction (SQLAlchemy's adapter added about 90 µs of CPU to each such statement, as much as asyncpg took).
+    transaction (SQLAlchemy's adapter about doubles the CPU a statement costs; figures in docs/benchmarks.md).
     ``raw`` is that asyncpg connection; ``translate`` raises a driver error as SQLAlchemy would have.
     """
 

@@ -29,14 +29,11 @@ only a loop that gets a whole CPU counts as saturated). The age of the oldest qu
 loop does: a database that cannot keep up is saturation even while the loop sleeps.
 
 A refused request is answered as soon as its head is parsed (:class:`EarlyRefusal`, called by
-:class:`parley.web.httpprotocol.ParleyHttpToolsProtocol` before uvicorn makes a task for the request): its body
-is read only to be dropped, nothing is looked up or changed, and no application code runs. ``python -m
-bench.refusal_cpu`` measures it: 0.074-0.086 ms of server CPU per refusal, against 0.104-0.113 ms when the
-application refused (the request's task, the middleware, the front door) and 0.48 ms for an accepted SendMessage
-to a chat without sockets (2-core development machine at a load average of 3-6; a bare httptools server answering
-a fixed response costs 0.017 ms there, the floor of any answer: most of what is left is uvicorn's parsing of the
-head into a scope, and the system calls). The same decision is
-taken in the application (:class:`parley.web.front.FrontDoor`, :func:`connect_admission`) for requests the
+:class:`parley.web.server.httpprotocol.ParleyHttpToolsProtocol` before uvicorn makes a task for the request): its body
+is read only to be dropped, nothing is looked up or changed, and no application code runs: a refusal costs a
+fraction of an accepted request (``python -m bench.refusal_cpu`` measures it; figures in docs/benchmarks.md).
+The same decision is taken in
+the application (:class:`parley.web.front.FrontDoor`, :func:`connect_admission`) for requests the
 protocol did not decide (another ASGI server, Connect API paths that share a first segment with Parley's own
 routes). Requests that end work or finish work already paid for are never refused (:data:`NEVER_SHED`).
 """

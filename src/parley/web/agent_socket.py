@@ -3,7 +3,7 @@ the agent is connected to, following the agent as chats are accepted and left.
 
 It speaks the protocol both sockets share (:mod:`parley.web.socket_protocol`); what is its own is here: its
 ticket, and what subscribing to ``aws/chat`` attaches. Frame sizes and rates are held by the server protocol
-(:mod:`parley.web.wsprotocol`), as on the participant socket. There is no subscribe timeout: StreamsJS's worker
+(:mod:`parley.web.server.wsprotocol`), as on the participant socket. There is no subscribe timeout: StreamsJS's worker
 opens this socket at sign-in and subscribes to nothing itself (pages subscribe ``aws/chat`` when they use chat),
 so an unsubscribed agent socket is normal; it is bounded by its lifetime and costs no fan-out until it
 subscribes.
@@ -14,19 +14,18 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from starlette.websockets import WebSocket
 
 from parley.domain.agents import AgentSession
-from parley.domain.clock import utcnow
-from parley.domain.ids import hash_token, new_token
 from parley.service.agents import AgentService
-from parley.service.ports import AgentSignals, Feeds, Storage
+from parley.service.auth import AuthService
+from parley.service.ports import AgentSignals, Feeds
+from parley.web.server.wsprotocol import direct_frames
 from parley.web.socket_protocol import SocketProtocol
 from parley.web.websocket import Subscriber
 from parley.web.wsframes import TextFrames
-from parley.web.wsprotocol import direct_frames
 
 log = logging.getLogger(__name__)
 
@@ -63,9 +62,9 @@ class ChatSink:
 
 
 class AgentSockets:
-    def __init__(self, storage: Storage, agents: AgentService, feeds: Feeds, signals: AgentSignals,
+    def __init__(self, auth: AuthService, agents: AgentService, feeds: Feeds, signals: AgentSignals,
                  websocket_base: str, frames: TextFrames | None = None) -> None:
-        self.storage = storage
+        self.auth = auth
         self.agents = agents
         self.feeds = feeds
         self.signals = signals
@@ -73,28 +72,15 @@ class AgentSockets:
         self.frames = frames or TextFrames()
 
     async def ticket_url(self, who: AgentSession) -> tuple[str, int, datetime]:
-        ticket = new_token()
-        now = utcnow()
-        expires = now + timedelta(seconds=TICKET_SECONDS)
-        async with self.storage.transaction() as tx:
-            await tx.insert_session(hash_token(ticket), AgentSession("ws", who.instance_id, who.user_id, now, expires))
+        ticket, expires = await self.auth.issue_socket_ticket(who, TICKET_SECONDS)
         path = f"connect/agent-ws?ticket={ticket}"
         if self.websocket_base.startswith("ws://"):
             # StreamsJS accepts only wss:// URLs; Parley's CCP worker dials this one over ws:// on its own host.
             return f"{INSECURE_MARKER}{path}", LIFETIME_SECONDS, expires
         return f"{self.websocket_base}/{path}", LIFETIME_SECONDS, expires
 
-    async def _resolve(self, ticket: str | None) -> AgentSession | None:
-        if not ticket:
-            return None
-        async with self.storage.transaction() as tx:
-            found = await tx.find_session(hash_token(ticket))
-        if found is None or found.kind != "ws" or found.expires <= utcnow():
-            return None
-        return found
-
     async def handle(self, websocket: WebSocket) -> None:
-        who = await self._resolve(websocket.query_params.get("ticket"))
+        who = await self.auth.socket_session(websocket.query_params.get("ticket"))
         if who is None:
             await websocket.close(code=1008, reason="Forbidden")
             return

@@ -10,7 +10,6 @@ re-validated when the header is built, so no stored value can break or widen it.
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 
 from starlette.requests import Request
@@ -21,7 +20,7 @@ from parley.domain.agents import AgentSession
 from parley.service.auth import AuthService
 from parley.service.instances import InstanceService, framing_origins
 from parley.web.libraries import Libraries
-from parley.web.login import SESSION_COOKIE
+from parley.web.login import LOGOUT_PATH, SESSION_COOKIE, HtmlTemplates
 
 STATIC = Path(__file__).parent / "static"
 # Query values a page may give to pick a served StreamsJS version for the CCP itself (``?streams=2.18.1``).
@@ -29,29 +28,6 @@ VERSION_CHARS = frozenset("0123456789.")
 
 # Headers of every CCP answer besides its CSP.
 BASE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
-# What the refusals (unknown instance, agent of another instance) look like; text only, escaped.
-NOTICE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Parley CCP</title>
-<link rel="stylesheet" href="/connect/static/ccp/ccp.css"></head>
-<body><main class="ccp"><p class="status error" role="alert">{text}</p>{extra}</main></body></html>
-"""
-PAGE = """<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="parley-region" content="{region}">
-<meta name="parley-streams" content="{streams}">
-<meta name="parley-instance" content="{instance}">
-<title>Parley CCP</title>
-<link rel="stylesheet" href="/connect/static/ccp/ccp.css">
-</head>
-<body>
-<script src="{streams}"></script>
-<script src="/connect/static/ccp/ccp.js"></script>
-</body>
-</html>
-"""
 
 
 def content_security_policy(sources: list[str]) -> str:
@@ -63,7 +39,12 @@ def content_security_policy(sources: list[str]) -> str:
 
 
 class CcpPages:
-    def __init__(self, libraries: Libraries, region: str, auth: AuthService, instances: InstanceService) -> None:
+    """The CCP's routes: its page (the template ``ccp.html``, or ``ccp_notice.html`` when it refuses), sent with
+    its own CSP (:func:`content_security_policy`), and its worker, scripts and styles."""
+
+    def __init__(self, templates: HtmlTemplates, libraries: Libraries, region: str, auth: AuthService,
+                 instances: InstanceService) -> None:
+        self.templates = templates
         self.libraries = libraries
         self.region = region
         self.auth = auth
@@ -91,7 +72,7 @@ class CcpPages:
         if session is not None and session.instance_id != instance.id:
             return self._notice(
                 403, origins, f"You are signed in to another instance, not to {instance.alias}. Sign out first.",
-                '<p><a href="/connect/logout" target="_top">Sign out</a></p>',
+                sign_out=True,
             )
         return self._render(request, origins, instance.alias)
 
@@ -99,13 +80,15 @@ class CcpPages:
         wanted = request.query_params.get("streams")
         version = wanted if wanted and set(wanted) <= VERSION_CHARS else None
         streams = self.libraries.url("streams", version)
-        body = PAGE.format(region=html.escape(self.region), streams=html.escape(streams), instance=html.escape(alias))
+        body = self.templates.render_html("ccp.html", region=self.region, streams=streams, instance=alias)
         headers = {"Content-Security-Policy": content_security_policy(origins), **BASE_HEADERS}
         return HTMLResponse(body, headers=headers)
 
-    def _notice(self, status: int, origins: list[str], text: str, extra: str = "") -> Response:
+    def _notice(self, status: int, origins: list[str], text: str, *, sign_out: bool = False) -> Response:
+        """A refusal: ``text`` (one sentence), with a link to the sign-out page when ``sign_out``."""
         headers = {"Content-Security-Policy": content_security_policy(origins), **BASE_HEADERS}
-        return HTMLResponse(NOTICE.format(text=html.escape(text), extra=extra), status, headers)
+        body = self.templates.render_html("ccp_notice.html", text=text, sign_out=LOGOUT_PATH if sign_out else "")
+        return HTMLResponse(body, status, headers)
 
     async def worker(self, _request: Request) -> Response:
         return FileResponse(STATIC / "ccp" / "worker.js", media_type="application/javascript",

@@ -22,7 +22,7 @@ from starlette.websockets import WebSocket
 
 from parley.aws.participant.api import ParticipantApi
 from parley.web.admission import ATTACHMENT_FILES, DECIDED, PARTICIPANT_PREFIX, Admission, sheds, throttled
-from parley.web.httpprotocol import direct_response
+from parley.web.server.httpprotocol import direct_response
 from parley.web.websocket import ParticipantSocket
 
 log = logging.getLogger(__name__)

@@ -9,7 +9,7 @@ disconnect and ends its handler, and the connection is closed once the client an
 
 from __future__ import annotations
 
-from parley.web.wsprotocol import ParleyWebSocketProtocol
+from parley.web.server.wsprotocol import ParleyWebSocketProtocol
 
 # Close code sent to every open websocket when the server stops (RFC 6455 7.4.1: the server is going down).
 GOING_AWAY = 1001

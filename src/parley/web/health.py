@@ -14,8 +14,8 @@ from parley.service.ports import Storage
 def health_endpoint(storage: Storage) -> object:
     async def health(_request: Request) -> JSONResponse:
         try:
-            async with storage.transaction() as tx:
-                await tx.get_instance("health-check")
+            async with storage.transaction() as uow:
+                await uow.instances.find("health-check")
         except Exception as exc:
             return JSONResponse({"status": "unhealthy", "storage": str(exc)}, status_code=503)
         return JSONResponse({"status": "ok", "version": __version__, "pid": os.getpid()})

@@ -3,7 +3,9 @@
 The login form posts ``username`` and ``password`` (plus ``instance``, ``landat`` and a double-submit CSRF
 token) and answers with the ``parley_session`` cookie; ``GET /auth/authorize`` turns that cookie into the
 ``{accessToken, expiration}`` the CCP page and the StreamsJS worker use as the CTI ``authToken`` (with
-``?instance=``, only for an agent of that instance).
+``?instance=``, only for an agent of that instance). The pages are the templates ``login.html`` and ``logout.html``
+of ``parley/pages/templates``, rendered to text through :class:`HtmlTemplates` (the web edge does not import the
+pages) and sent with the sign-in pages' own headers (:data:`~parley.web.signin_gate.PAGE_HEADERS`).
 
 Failed sign-ins are throttled (:mod:`parley.service.signin_throttle`). A post from an address that is closed or
 has sent too many is refused by :mod:`parley.web.signin_gate` before its body is read, and every throttled post
@@ -24,9 +26,7 @@ from __future__ import annotations
 import hmac
 import secrets
 from dataclasses import dataclass
-from html import escape
-from string import Template
-from typing import Literal
+from typing import Literal, Protocol
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
@@ -74,87 +74,13 @@ MAX_ECHO = 256
 # Length of ``secrets.token_urlsafe(32)``: the only CSRF cookie value reused as is.
 CSRF_LENGTH = 43
 
-PAGE = Template("""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Parley — Sign in</title>
-<style>
-*{box-sizing:border-box}
-body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;padding:24px;
- font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#1f2937;
- background:linear-gradient(160deg,#eef2ff 0%,#f8fafc 55%,#ecfeff 100%)}
-main{width:100%;max-width:380px;background:#fff;border:1px solid #e5e7eb;border-radius:14px;
- box-shadow:0 10px 30px rgba(15,23,42,.08);padding:32px 32px 28px}
-.brand{display:flex;align-items:center;gap:10px;margin-bottom:22px;color:#312e81;font-weight:650;font-size:17px}
-.mark{width:32px;height:32px;border-radius:9px 9px 9px 2px;background:#4f46e5;color:#fff;display:grid;
- place-items:center;font-weight:700;font-size:16px}
-h1{font-size:22px;margin:0 0 4px;font-weight:650;color:#111827}
-.sub{margin:0 0 22px;color:#6b7280;font-size:14px}
-label{display:block;font-size:13px;font-weight:600;color:#374151;margin:14px 0 6px}
-input[type=text],input[type=password]{width:100%;padding:10px 12px;font:inherit;color:inherit;background:#fff;
- border:1px solid #d1d5db;border-radius:8px;outline:none;transition:border-color .15s,box-shadow .15s}
-input:focus{border-color:#6366f1;box-shadow:0 0 0 3px rgba(99,102,241,.18)}
-button{width:100%;margin-top:22px;padding:11px 14px;font:inherit;font-weight:600;color:#fff;background:#4f46e5;
- border:0;border-radius:8px;cursor:pointer}
-button:hover{background:#4338ca}
-button:focus-visible{outline:3px solid rgba(99,102,241,.4);outline-offset:2px}
-.error{margin:0 0 6px;padding:10px 12px;border-radius:8px;background:#fef2f2;border:1px solid #fecaca;
- color:#991b1b;font-size:14px}
-.hint{margin:18px 0 0;font-size:12px;color:#9ca3af;text-align:center}
-@media (max-width:440px){body{padding:12px}main{padding:24px 20px 20px}}
-</style>
-</head>
-<body>
-<main>
-<div class="brand"><span class="mark" aria-hidden="true">P</span>Parley</div>
-<h1>Sign in</h1>
-<p class="sub">Agent workspace and contact control panel</p>
-$error<form method="post" action="/connect/login" autocomplete="on">
-<input type="hidden" name="csrf" value="$csrf">
-<input type="hidden" name="landat" value="$landat">
-<label for="instance">Instance alias</label>
-<input type="text" id="instance" name="instance" value="$instance" autocapitalize="none" spellcheck="false"
- maxlength="64">
-<label for="username">Username</label>
-<input type="text" id="username" name="username" value="$username" autocomplete="username"
- autocapitalize="none" spellcheck="false" required$focus_user>
-<label for="password">Password</label>
-<input type="password" id="password" name="password" autocomplete="current-password" required$focus_password>
-<button type="submit">Sign in</button>
-</form>
-<p class="hint">Parley · self-hosted contact center</p>
-</main>
-</body>
-</html>
-""")
 
+class HtmlTemplates(Protocol):
+    """Renders one of Parley's templates (autoescaped) to text; ``parley.pages.templating.Pages`` is the one
+    app.py hands in. The sign-in pages are ``login.html`` and ``logout.html``, the CCP's ``ccp.html`` and
+    ``ccp_notice.html``; each is sent with its own headers, not the pages' CSP."""
 
-LOGOUT_PAGE = Template("""<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>Parley — Sign out</title>
-<style>
-body{margin:0;min-height:100vh;display:flex;align-items:center;justify-content:center;padding:24px;
- font:15px/1.5 system-ui,-apple-system,"Segoe UI",Roboto,"Helvetica Neue",Arial,sans-serif;color:#1f2937;
- background:#f8fafc}
-main{width:100%;max-width:380px;background:#fff;border:1px solid #e5e7eb;border-radius:14px;padding:28px 32px}
-h1{font-size:22px;margin:0 0 12px;font-weight:650}
-button{width:100%;margin-top:12px;padding:11px 14px;font:inherit;font-weight:600;color:#fff;background:#4f46e5;
- border:0;border-radius:8px;cursor:pointer}
-.error{padding:10px 12px;border-radius:8px;background:#fef2f2;border:1px solid #fecaca;color:#991b1b;font-size:14px}
-</style>
-</head>
-<body>
-<main>
-<h1>$title</h1>
-$body</main>
-</body>
-</html>
-""")
+    def render_html(self, template: str, /, **context: object) -> str: ...
 
 
 def safe_landat(value: str | None) -> str:
@@ -191,7 +117,9 @@ class FormError(Exception):
 class LoginPages:
     """The sign-in routes; cookies get ``Secure`` when the public URL is https."""
 
-    def __init__(self, auth: AuthService, instances: InstanceService, *, secure_cookies: bool) -> None:
+    def __init__(self, templates: HtmlTemplates, auth: AuthService, instances: InstanceService, *,
+                 secure_cookies: bool) -> None:
+        self.templates = templates
         self.auth = auth
         self.instances = instances
         self.secure_cookies = secure_cookies
@@ -328,15 +256,8 @@ class LoginPages:
         csrf = request.cookies.get(CSRF_COOKIE, "")
         if fresh_csrf or not _plausible_csrf(csrf):
             csrf = secrets.token_urlsafe(32)
-        notice = f'<p class="error" role="alert">{escape(error)}</p>\n' if error else ""
-        if signed_in:
-            body = (f'{notice}<form method="post" action="{LOGOUT_PATH}">\n'
-                    f'<input type="hidden" name="csrf" value="{escape(csrf)}">\n'
-                    '<button type="submit">Sign out</button>\n</form>\n')
-            html = LOGOUT_PAGE.substitute(title="Sign out of Parley?", body=body)
-        else:
-            html = LOGOUT_PAGE.substitute(title="You are signed out",
-                                          body=f'{notice}<p><a href="{LOGIN_PATH}">Sign in</a></p>\n')
+        html = self.templates.render_html("logout.html", signed_in=signed_in, error=error, csrf=csrf,
+                                          logout_path=LOGOUT_PATH, login_path=LOGIN_PATH)
         response = HTMLResponse(html, status, PAGE_HEADERS)
         response.set_cookie(
             CSRF_COOKIE, csrf, path=LOGOUT_PATH, secure=self.secure_cookies, httponly=True, samesite="strict"
@@ -374,12 +295,8 @@ class LoginPages:
         csrf = request.cookies.get(CSRF_COOKIE, "")
         if fresh_csrf or not _plausible_csrf(csrf):
             csrf = secrets.token_urlsafe(32)
-        html = PAGE.substitute(
-            error=f'<p class="error" role="alert">{escape(error)}</p>\n' if error else "",
-            csrf=escape(csrf), landat=escape(echo.landat), instance=escape(echo.instance),
-            username=escape(echo.username), focus_user="" if echo.username else " autofocus",
-            focus_password=" autofocus" if echo.username else "",
-        )
+        html = self.templates.render_html("login.html", error=error, csrf=csrf, landat=echo.landat,
+                                          instance=echo.instance, username=echo.username, login_path=LOGIN_PATH)
         response = HTMLResponse(html, status, PAGE_HEADERS)
         response.set_cookie(
             CSRF_COOKIE, csrf, path=CSRF_PATH, secure=self.secure_cookies, httponly=True, samesite="lax"

@@ -8,7 +8,7 @@ verdict in its scope (``GATE_KEY``), for :mod:`parley.web.login` to apply once t
 
 Every throttled or busy sign-in gets :func:`refusal`: a short page (one sentence with the wait and a link back to
 the form, so a person who hits it knows what to do) with ``Retry-After`` and the sign-in pages' security headers,
-written in one piece through the server's :class:`~parley.web.httpprotocol.DirectResponse` when it offers one. A
+written in one piece through the server's :class:`~parley.web.server.httpprotocol.DirectResponse` when it offers one. A
 flood of guesses then costs about a third of what it did when each was answered with the rendered form.
 """
 
@@ -21,7 +21,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from parley.aws.restjson import REQUEST_ID_KEY
 from parley.service.signin_throttle import SigninThrottle, try_again
-from parley.web.httpprotocol import direct_response
+from parley.web.server.httpprotocol import direct_response
 
 LOGIN_PATH = "/connect/login"
 # The device cookie: sent only to the sign-in form (its path), where it exempts its accounts from lock-outs.
@@ -90,7 +90,7 @@ def refusal(status: int, title: str, message: str, retry_after: int) -> Response
 
 class Refusal(Response):
     """A small page written as one whole response through the server's
-    :class:`~parley.web.httpprotocol.DirectResponse` when it offers one (one socket write instead of two ASGI
+    :class:`~parley.web.server.httpprotocol.DirectResponse` when it offers one (one socket write instead of two ASGI
     messages, and no header building per answer: under a flood of guesses these are most of the cost), else
     through ``send`` like any response."""
 

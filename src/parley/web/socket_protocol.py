@@ -6,7 +6,7 @@ The participant socket (:mod:`parley.web.websocket`) and the agent socket (:mod:
 only in what is passed in: a :class:`SocketProtocol` (how the socket answers where the two differ, its lifetime,
 its subscribe timeout) and an :class:`Attachment` (what subscribing to ``aws/chat`` attaches: the participant's
 chat, or every chat the agent is connected to). Inbound limits (frame sizes, the frame budget, UTF-8) are held
-below the app, by :mod:`parley.web.wsprotocol`.
+below the app, by :mod:`parley.web.server.wsprotocol`.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ gives the request, from the scope), every other response gets it added here. The
 
 Websockets are counted by kind (participant, agent) from their accept until their handler ends, and each close
 by its code: the one the server sent, else the one the client sent, else 1006 (the connection dropped). The frames
-a socket pushes to its client go past this (straight to the transport, :mod:`parley.web.wsprotocol`), so this
+a socket pushes to its client go past this (straight to the transport, :mod:`parley.web.server.wsprotocol`), so this
 costs nothing per frame pushed.
 """
 

@@ -3,7 +3,7 @@
 The protocol (``aws/subscribe``, ``aws/heartbeat``, ``aws/ping``, the subscribe timeout) is the one both sockets
 speak (:mod:`parley.web.socket_protocol`); what is the participant socket's own is here: its ticket, the cap of 5
 sockets per participant, counted from accept to close on every node (``SocketSlots``), and subscribing to its
-chat's feed. Frame sizes and rates are held by the server protocol (:mod:`parley.web.wsprotocol`).
+chat's feed. Frame sizes and rates are held by the server protocol (:mod:`parley.web.server.wsprotocol`).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from starlette.websockets import WebSocket
 from parley.domain.errors import AccessDenied
 from parley.service.chat import ChatService
 from parley.service.ports import Feeds, SocketSlots
+from parley.web.server.wsprotocol import DirectFrames, direct_frames
 from parley.web.socket_protocol import SocketProtocol
 from parley.web.wsframes import TextFrames
 from parley.web.wslimits import CLOSE_POLICY
-from parley.web.wsprotocol import DirectFrames, direct_frames
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ TOO_MANY_SOCKETS = (f'{{"message":"A participant may hold at most {MAX_SOCKETS_P
 class Subscriber:
     """One socket's outbound side: frames go out in the order they were pushed.
 
-    Where the server offers :class:`~parley.web.wsprotocol.DirectFrames` and nothing is waiting, a pushed
+    Where the server offers :class:`~parley.web.server.wsprotocol.DirectFrames` and nothing is waiting, a pushed
     frame is written to the connection there and then: no task, no coroutine, and the message's frame bytes
     encoded once for all its sockets (``frames``, shared by the node's sockets). Otherwise frames wait in a
     deque and one writer task, started when the first one waits, writes them in order through the direct writer

@@ -182,7 +182,7 @@ def _holds_nul(value: object) -> bool:
     return False
 
 
-def need_str(body: dict[str, Any], name: str) -> str:
+def required_str(body: dict[str, Any], name: str) -> str:
     value = body.get(name)
     if not isinstance(value, str) or not value:
         raise CtiError("InvalidParameterException", f"{name} is required and must be a non-empty string.")
@@ -196,7 +196,7 @@ def opt_str(body: dict[str, Any], name: str) -> str | None:
     return value
 
 
-def need_obj(body: dict[str, Any], name: str) -> dict[str, Any]:
+def required_obj(body: dict[str, Any], name: str) -> dict[str, Any]:
     value = body.get(name)
     if not isinstance(value, dict):
         raise CtiError("InvalidParameterException", f"{name} is required and must be an object.")

@@ -6,7 +6,7 @@ import time
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from parley.aws.cti.api import CtiError, CtiHandler, need_obj, need_str, opt_str
+from parley.aws.cti.api import CtiError, CtiHandler, opt_str, required_obj, required_str
 from parley.aws.cti.snapshot import render_snapshot, version_of
 from parley.aws.shapes import iso
 from parley.domain.agents import STATUS_TYPES, AgentSession
@@ -155,7 +155,7 @@ class CtiHandlers:
         return {"states": states, "nextToken": None}
 
     async def put_agent_state(self, who: AgentSession, body: dict[str, Any]) -> dict[str, Any]:
-        state = need_obj(body, "state")
+        state = required_obj(body, "state")
         arn = state.get("agentStateARN")
         parsed = parse_resource_arn(arn) if isinstance(arn, str) else None
         name = state.get("name") if isinstance(state.get("name"), str) else None
@@ -188,9 +188,9 @@ class CtiHandlers:
         return {"countryCodes": ["us", "ca", "gb"], "nextToken": None}
 
     async def create_transport(self, who: AgentSession, body: dict[str, Any]) -> dict[str, Any]:
-        kind = need_str(body, "transportType")
+        kind = required_str(body, "transportType")
         if kind == "chat_token":
-            contact_id = need_str(body, "contactId")
+            contact_id = required_str(body, "contactId")
             _segment, token = await self.agents.participant_token(who, contact_id)
             grant = await self.chat.create_connection(token, ["CONNECTION_CREDENTIALS"], False)
             assert grant.connection_token and grant.connection_expiry
@@ -203,40 +203,40 @@ class CtiHandlers:
                        f"Parley supports the transport types web_socket and chat_token, not {kind!r}.")
 
     async def accept_contact(self, who: AgentSession, body: dict[str, Any]) -> dict[str, Any]:
-        await self.agents.accept(who, need_str(body, "contactId"))
+        await self.agents.accept(who, required_str(body, "contactId"))
         return {}
 
     async def reject_contact(self, who: AgentSession, body: dict[str, Any]) -> dict[str, Any]:
-        await self.agents.reject(who, need_str(body, "contactId"))
+        await self.agents.reject(who, required_str(body, "contactId"))
         return {}
 
     async def add_new_connection(self, who: AgentSession, body: dict[str, Any]) -> dict[str, Any]:
-        endpoint = need_obj(body, "endpoint")
-        await self.agents.invite(who, need_str(body, "contactId"), opt_str(endpoint, "endpointARN"),
+        endpoint = required_obj(body, "endpoint")
+        await self.agents.invite(who, required_str(body, "contactId"), opt_str(endpoint, "endpointARN"),
                                  str(endpoint.get("type") or ""))
         return {}
 
     async def transfer_contact(self, who: AgentSession, body: dict[str, Any]) -> dict[str, Any]:
-        endpoint = need_obj(body, "endpoint")
-        await self.agents.transfer(who, need_str(body, "contactId"), opt_str(endpoint, "endpointARN"),
+        endpoint = required_obj(body, "endpoint")
+        await self.agents.transfer(who, required_str(body, "contactId"), opt_str(endpoint, "endpointARN"),
                                    str(endpoint.get("type") or ""))
         return {}
 
     async def destroy_connection(self, who: AgentSession, body: dict[str, Any]) -> dict[str, Any]:
-        await self.agents.destroy_connection(who, need_str(body, "contactId"), need_str(body, "connectionId"))
+        await self.agents.destroy_connection(who, required_str(body, "contactId"), required_str(body, "connectionId"))
         return {}
 
     async def clear_contact(self, who: AgentSession, body: dict[str, Any]) -> dict[str, Any]:
-        await self.agents.clear(who, need_str(body, "contactId"))
+        await self.agents.clear(who, required_str(body, "contactId"))
         return {}
 
     async def complete_contact(self, who: AgentSession, body: dict[str, Any]) -> dict[str, Any]:
-        await self.agents.complete(who, need_str(body, "contactId"))
+        await self.agents.complete(who, required_str(body, "contactId"))
         return {}
 
     async def update_monitor_participant_state(self, who: AgentSession, body: dict[str, Any]) -> dict[str, Any]:
         """``contact.updateMonitorParticipantState(mode)`` / ``bargeIn()`` on the supervisor's monitoring contact."""
-        await self.monitoring.switch_mode(who, need_str(body, "contactId"), need_str(body, "targetMonitorMode"))
+        await self.monitoring.switch_mode(who, required_str(body, "contactId"), required_str(body, "targetMonitorMode"))
         return {}
 
     async def send_client_logs(self, who: AgentSession, body: dict[str, Any]) -> dict[str, Any]:

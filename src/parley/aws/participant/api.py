@@ -5,13 +5,13 @@ from __future__ import annotations
 from botocore.model import OperationModel
 from starlette.requests import Request
 from starlette.responses import Response
-from starlette.types import Send
+from starlette.types import Receive, Scope, Send
 
 from parley.aws.bodies import PARTICIPANT_BODY_LIMIT
 from parley.aws.errors import AwsError
 from parley.aws.model import Service
 from parley.aws.restjson import PARTICIPANT, Limiter, RestJsonApi, WholeResponse, collect_handlers
-from parley.service.appends import DENIED
+from parley.service.credentials import DENIED
 
 # What browsers may send and read cross-origin (ChatJS's preflight asks for exactly these headers).
 CORS_HEADERS = {
@@ -34,13 +34,15 @@ async def bearer(request: Request, _body: bytes, _op: OperationModel) -> str:
 
 
 class ParticipantApi:
+    """The Participant Service's operations, answered on one path: :meth:`serve`, called by the front door for
+    ``/participant/*`` (:class:`parley.web.front.FrontDoor`) and, as an ASGI app, by the routes that share the
+    prefix with the attachment files."""
+
     def __init__(self, api: RestJsonApi[str]) -> None:
         self.api = api
 
-    async def __call__(self, request: Request) -> Response:
-        if request.method == "OPTIONS":
-            return Response(status_code=204, headers=CORS_HEADERS)
-        return await self.api(request)
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.serve(Request(scope, receive), send)
 
     async def serve(self, request: Request, send: Send, whole: WholeResponse | None = None) -> None:
         """Answer ``request`` through the ASGI ``send`` (or ``whole``) directly, no Response object for the

@@ -1,4 +1,4 @@
-"""Transaction-level chat steps shared by use cases: open a chat, append items, end a chat."""
+"""Chat steps shared by use cases, each inside the caller's unit of work: open a chat, append items, end a chat."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from parley.domain.contact import CLOSED, CONNECTED, ENDED, Contact, Participant
 from parley.domain.ids import new_item_id
 from parley.domain.monitoring import is_silent
 from parley.domain.transcript import CHAT_ENDED, JOINED, LEFT, Chat, Item
-from parley.service.notify import ChatNotifier
-from parley.service.ports import Tx
+from parley.service.notify import Notifier
+from parley.service.repositories import UnitOfWork
 
 
 def event(chat_id: str, contact_id: str, content_type: str, who: Participant | None, now: datetime) -> Item:
@@ -22,58 +22,58 @@ def event(chat_id: str, contact_id: str, content_type: str, who: Participant | N
     )
 
 
-async def append_txn(tx: Tx, notifier: ChatNotifier, chat_id: str, items: list[Item]) -> list[Item]:
+async def append_txn(uow: UnitOfWork, notifier: Notifier, chat_id: str, items: list[Item]) -> list[Item]:
     """Store items with their sequence numbers and poke the bus once the transaction commits."""
-    stored = await tx.append_items(chat_id, items)
+    stored = await uow.chats.append(chat_id, items)
     if stored:
-        notifier.poke_after_commit(tx, chat_id, stored)
+        notifier.poke_after_commit(uow, chat_id, stored)
     return stored
 
 
-async def open_chat_txn(tx: Tx, notifier: ChatNotifier, chat: Chat, customer: Participant,
+async def open_chat_txn(uow: UnitOfWork, notifier: Notifier, chat: Chat, customer: Participant,
                         initial: Item | None) -> None:
-    await tx.create_chat(chat)
+    await uow.chats.add(chat)
     items = [event(chat.id, customer.contact_id, JOINED, customer, customer.created)]
     if initial is not None:
         items.append(initial)
-    await append_txn(tx, notifier, chat.id, items)
+    await append_txn(uow, notifier, chat.id, items)
 
 
-async def leave_txn(tx: Tx, notifier: ChatNotifier, participant: Participant, now: datetime) -> Participant:
+async def leave_txn(uow: UnitOfWork, notifier: Notifier, participant: Participant, now: datetime) -> Participant:
     """Mark ``participant`` as gone and announce it (a silent monitor's leaving is announced to nobody: its own
     sockets are closed directly)."""
     gone = replace(participant, left=now)
-    await tx.update_participant(gone)
+    await uow.participants.update(gone)
     if is_silent(participant):
-        notifier.drop_after_commit(tx, participant.chat_id, participant.id)
+        notifier.drop_after_commit(uow, participant.chat_id, participant.id)
         return gone
-    await append_txn(tx, notifier, participant.chat_id,
+    await append_txn(uow, notifier, participant.chat_id,
                      [event(participant.chat_id, participant.contact_id, LEFT, participant, now)])
     return gone
 
 
-async def end_chat_txn(tx: Tx, notifier: ChatNotifier, chat_id: str, reason: str) -> bool:
+async def end_chat_txn(uow: UnitOfWork, notifier: Notifier, chat_id: str, reason: str) -> bool:
     """End the chat for everyone: ``participant.left`` for each remaining party, then ``chat.ended``.
 
     Returns False when the chat had already ended (a concurrent request or another node ended it).
     """
-    if not await tx.end_chat_row(chat_id):
+    if not await uow.chats.end(chat_id):
         return False
     now = utcnow()
-    participants = await tx.participants_of_chat(chat_id)
-    contacts = await tx.contacts_of_chat(chat_id)
+    participants = await uow.participants.of_chat(chat_id)
+    contacts = await uow.contacts.of_chat(chat_id)
     items: list[Item] = []
     for participant in participants:
         if participant.active:
-            await tx.update_participant(replace(participant, left=now))
+            await uow.participants.update(replace(participant, left=now))
             if not is_silent(participant):  # chat.ended closes a silent monitor's sockets; nobody else hears of it
                 items.append(event(chat_id, participant.contact_id, LEFT, participant, now))
     items.append(event(chat_id, chat_id, CHAT_ENDED, None, now))
     for contact in contacts:
         if contact.is_active:
-            await tx.update_contact(close_segment(contact, now, reason))
-    notifier.poke_agents_after_commit(tx, {c.agent_user_id for c in contacts if c.agent_user_id})
-    await append_txn(tx, notifier, chat_id, items)
+            await uow.contacts.update(close_segment(contact, now, reason))
+    notifier.poke_agents_after_commit(uow, {c.agent_user_id for c in contacts if c.agent_user_id})
+    await append_txn(uow, notifier, chat_id, items)
     return True
 
 
