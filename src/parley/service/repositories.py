@@ -3,7 +3,9 @@
 A service opens one unit of work (``async with storage.transaction() as uow``) and reaches each aggregate
 through its own repository (``uow.chats``, ``uow.contacts``, ``uow.resources``, …); everything read and written
 through them commits together. Names follow DESIGN: ``find*`` may return None, ``list`` pages, ``all`` reads
-everything of a scope, ``add`` / ``update`` / ``delete`` write.
+everything of a scope, ``add`` / ``update`` / ``delete`` write. ``update`` rewrites a stored object but never
+moves it: its id, instance, owner, chat and an instance's alias stay what ``add`` stored. Times are UTC. A write
+that breaks a uniqueness rule (a name a racing request took first) raises the adapter's integrity error.
 
 Adapters: ``parley.storage`` (SQLite and PostgreSQL, one SQL layer) and the in-memory fakes of the service
 tests (``tests/fakes``); the storage contract suite runs on all three.
@@ -77,7 +79,8 @@ class Contacts(Protocol):
         """The instance's segments that are waiting, offered, connected or in after-contact work."""
         ...
     async def in_state(self, instance_id: str | None, state: str, limit: int) -> list[Contact]:
-        """Segments in ``state``, oldest enqueue first; across instances when ``instance_id`` is None."""
+        """Segments in ``state``, oldest enqueue first (ties by id; segments without an enqueue time in no set
+        place); across instances when ``instance_id`` is None."""
         ...
     async def slots_in_use(self, instance_id: str) -> dict[str, int]:
         """How many chat slots each agent of the instance holds."""
@@ -114,7 +117,7 @@ class Chats(Protocol):
         """Mark the chat ended; False when it already was (another node or request got there first)."""
         ...
     async def expiring(self, now: datetime, limit: int) -> list[str]:
-        """Ids of chats not ended whose duration ran out by ``now``."""
+        """Ids of chats not ended whose duration ran out by ``now`` (at most ``limit``, in no set order)."""
         ...
     async def append(self, chat_id: str, items: list[Item]) -> list[Item]:
         """Store ``items`` with the chat's next seqs (its lock taken); the items as stored."""
@@ -138,7 +141,9 @@ class Connections(Protocol):
     async def find_with_participant(self, token_hash: str) -> tuple[Connection, Participant] | None:
         """A credential and the participant it belongs to, in one read."""
         ...
-    async def delete_expired(self, now: datetime) -> None: ...
+    async def delete_expired(self, now: datetime) -> None:
+        """Delete the credentials that expired before ``now``."""
+        ...
 
 
 class Attachments(Protocol):
@@ -147,7 +152,9 @@ class Attachments(Protocol):
     async def find(self, attachment_id: str) -> StoredAttachment | None: ...
     async def add(self, attachment: StoredAttachment) -> None: ...
     async def update(self, attachment: StoredAttachment) -> None: ...
-    async def of_chat(self, chat_id: str) -> list[StoredAttachment]: ...
+    async def of_chat(self, chat_id: str) -> list[StoredAttachment]:
+        """The chat's attachments, in no set order."""
+        ...
 
 
 class Idempotency(Protocol):
@@ -203,7 +210,9 @@ class Sessions(Protocol):
     async def add(self, token_hash: str, session: AgentSession) -> None: ...
     async def find(self, token_hash: str) -> AgentSession | None: ...
     async def delete(self, token_hash: str) -> None: ...
-    async def delete_expired(self, now: datetime) -> None: ...
+    async def delete_expired(self, now: datetime) -> None:
+        """Delete the sessions that expired at or before ``now``."""
+        ...
 
 
 class Widgets(Protocol):

@@ -22,7 +22,7 @@ from parley.service.chat_steps import close_segment
 from parley.service.lookups import get_instance
 from parley.service.notify import Notifier
 from parley.service.pokes import ROUTING_CHANNEL
-from parley.service.ports import Storage
+from parley.service.ports import Storage, StorageUnavailable
 from parley.service.repositories import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -71,6 +71,8 @@ class Router:
                 await self.expire_offers()
                 while await self.route_pass() > 0:
                     pass
+            except StorageUnavailable as exc:  # the database is down: no traceback, the next round retries
+                log.warning("routing pass failed: %s", exc)
             except Exception:
                 log.exception("routing pass failed")
 

@@ -8,7 +8,7 @@ import logging
 
 from parley.domain.clock import utcnow
 from parley.service.chat import ChatService
-from parley.service.ports import Storage
+from parley.service.ports import Storage, StorageUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -43,6 +43,8 @@ class Timers:
         while True:
             try:
                 await self.tick()
+            except StorageUnavailable as exc:  # the database is down: no traceback, the next round retries
+                log.warning("timer round failed: %s", exc)
             except Exception:
                 log.exception("timer round failed")
             await asyncio.sleep(EXPIRY_CHECK_SECONDS)

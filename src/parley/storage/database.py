@@ -72,6 +72,10 @@ def unavailable(exc: BaseException) -> bool:
     return False
 
 
+class _DeadConnection(Exception):
+    """A pooled PostgreSQL connection found closed before anything was done on it."""
+
+
 class SqlStorage:
     """The :class:`parley.service.ports.Storage` over SQLite (on the loop) or PostgreSQL (asyncpg)."""
 
@@ -106,14 +110,23 @@ class SqlStorage:
                     raise
         else:
             assert self.postgres is not None
-            try:
-                async with self.postgres.connect() as aconn, aconn.begin():
-                    uow = SqlUnitOfWork(await self._pg_statements(aconn), row_locks=True, decoded=self.decoded)
-                    yield uow
-            except Exception as exc:
-                if unavailable(exc):
-                    raise StorageUnavailable(f"the database cannot be reached: {type(exc).__name__}: {exc}") from exc
-                raise
+            for attempt in (1, 2):
+                try:
+                    async with self.postgres.connect() as aconn, aconn.begin():
+                        uow = SqlUnitOfWork(await self._pg_statements(aconn), row_locks=True, decoded=self.decoded)
+                        yield uow
+                    break
+                except _DeadConnection as exc:
+                    # Nothing was done yet: drop every pooled connection (the server restarted since they were
+                    # pooled) and begin once more on a fresh one; a second dead one means the server is away.
+                    await self.postgres.dispose(close=False)
+                    if attempt == 2:
+                        raise StorageUnavailable(f"the database cannot be reached: {exc}") from exc
+                except Exception as exc:
+                    if unavailable(exc):
+                        raise StorageUnavailable(
+                            f"the database cannot be reached: {type(exc).__name__}: {exc}") from exc
+                    raise
         for callback in uow.callbacks:
             try:
                 await callback()
@@ -130,28 +143,20 @@ class SqlStorage:
         """
         assert self.postgres is not None
         dialect = self.postgres.dialect
-        for attempt in (1, 2):
-            fairy = await aconn.get_raw_connection()  # after invalidate(), a new connection from the new pool
-            adapted: Any = fairy.dbapi_connection
-            driver = fairy.driver_connection
-            try:
-                if driver is None or driver.is_closed():
-                    raise ConnectionResetError("the pooled connection was closed by the server")
-                await adapted._start_transaction()  # SQLAlchemy's own BEGIN (its isolation settings)
-                break
-            except Exception as exc:
-                # Nothing was done on this connection yet: when it was dead (the server restarted since it was
-                # pooled, and asyncpg had not noticed), drop it and every pooled one, and begin once more.
-                raised: Any = exc
-                dead = (driver is None or driver.is_closed() or isinstance(exc, ConnectionError)
-                        or (isinstance(exc, dialect.loaded_dbapi.Error)
-                            and dialect.is_disconnect(raised, adapted, None)))
-                if not dead:
-                    raise
-                await aconn.invalidate()
-                await self.postgres.dispose(close=False)
-                if attempt == 2:
-                    raise ConnectionResetError(f"the database connection failed at BEGIN: {exc}") from exc
+        fairy = await aconn.get_raw_connection()
+        adapted: Any = fairy.dbapi_connection
+        driver = fairy.driver_connection
+        try:
+            if driver is None or driver.is_closed():
+                raise ConnectionResetError("the pooled connection was closed by the server")
+            await adapted._start_transaction()  # SQLAlchemy's own BEGIN (its isolation settings)
+        except Exception as exc:
+            raised: Any = exc
+            if (driver is None or driver.is_closed() or isinstance(exc, ConnectionError)
+                    or (isinstance(exc, dialect.loaded_dbapi.Error) and dialect.is_disconnect(raised, adapted, None))):
+                await aconn.invalidate()  # never back into the pool
+                raise _DeadConnection(f"the pooled connection was dead at BEGIN: {exc}") from exc
+            raise
 
         def translate(sql: str, parameters: Any, exc: Exception) -> NoReturn:
             try:
