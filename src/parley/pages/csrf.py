@@ -1,4 +1,5 @@
-"""One CSRF check for every form and page request that changes something.
+"""One CSRF check for every page for people's form and request that changes something (the token itself is
+:mod:`parley.domain.csrf`, shared with the sign-in pages).
 
 Double submit: a page that shows a form sets a random token in the ``parley_csrf_pages`` cookie (``SameSite=Strict``,
 ``HttpOnly``) and in a hidden field; a post is accepted only when both are present and equal, and its ``Origin``
@@ -8,21 +9,14 @@ scripts send the token in the ``X-CSRF-Token`` header instead of a field.
 
 from __future__ import annotations
 
-import hmac
-import secrets
-
 from starlette.requests import Request
 from starlette.responses import Response
+
+from parley.domain.csrf import new_token, plausible, same
 
 COOKIE = "parley_csrf_pages"
 FIELD = "csrf"
 HEADER = "x-csrf-token"
-TOKEN_LENGTH = 43  # len(secrets.token_urlsafe(32))
-
-
-def _plausible(value: str | None) -> bool:
-    return (value is not None and len(value) == TOKEN_LENGTH and value.isascii()
-            and value.replace("-", "").replace("_", "").isalnum())
 
 
 class Csrf:
@@ -35,7 +29,7 @@ class Csrf:
     def token(self, request: Request) -> str:
         """The token for a form on this page: the browser's, or a new one (set it with :meth:`remember`)."""
         existing = request.cookies.get(COOKIE)
-        return existing if _plausible(existing) and existing is not None else secrets.token_urlsafe(32)
+        return existing if plausible(existing) and existing is not None else new_token()
 
     def remember(self, response: Response, token: str) -> None:
         response.set_cookie(COOKIE, token, httponly=True, samesite="strict", secure=self.secure, path="/")
@@ -52,9 +46,7 @@ class Csrf:
         same-origin."""
         cookie = request.cookies.get(COOKIE)
         value = submitted if submitted is not None else request.headers.get(HEADER)
-        if not (_plausible(cookie) and _plausible(value)) or cookie is None or value is None:
-            return False
-        return hmac.compare_digest(cookie, value) and self.same_origin(request)
+        return plausible(cookie) and plausible(value) and same(cookie, value) and self.same_origin(request)
 
 
 def _own_origin(request: Request) -> str:

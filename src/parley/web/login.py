@@ -23,8 +23,6 @@ of the agent's instance, the same origins already trusted to frame and drive the
 
 from __future__ import annotations
 
-import hmac
-import secrets
 from dataclasses import dataclass
 from typing import Literal, Protocol
 from urllib.parse import parse_qsl
@@ -33,6 +31,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 
+from parley.domain import csrf as csrf_token
 from parley.domain.errors import AccessDenied
 from parley.service.auth import WRONG_CREDENTIALS, AuthService
 from parley.service.device_cookies import LIFETIME_SECONDS
@@ -71,8 +70,6 @@ MAX_FORM_FIELDS = 20
 MAX_LANDAT = 2000
 # Longest query-string value echoed back into the form (the instance alias column holds 64 characters).
 MAX_ECHO = 256
-# Length of ``secrets.token_urlsafe(32)``: the only CSRF cookie value reused as is.
-CSRF_LENGTH = 43
 
 
 class HtmlTemplates(Protocol):
@@ -94,11 +91,6 @@ def safe_landat(value: str | None) -> str:
     if any(ch == "\\" or ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in value):
         return DEFAULT_LANDAT
     return value
-
-
-def _plausible_csrf(value: str) -> bool:
-    """True for a value shaped like the tokens this page hands out (safe to echo into a cookie)."""
-    return len(value) == CSRF_LENGTH and value.isascii() and value.replace("-", "").replace("_", "").isalnum()
 
 
 @dataclass(frozen=True)
@@ -171,7 +163,7 @@ class LoginPages:
         kept = Echo(instance[:MAX_ECHO], username[:MAX_ECHO], landat)
         cookie = request.cookies.get(CSRF_COOKIE, "")
         sent = form.get("csrf", "")
-        if not cookie or not sent or not hmac.compare_digest(cookie.encode(), sent.encode()):
+        if not csrf_token.same(cookie, sent):
             message = ("This sign-in form has expired or was not sent from this site (the security token did "
                        "not match). Please sign in again.")
             return self._page(request, 403, kept, message, fresh_csrf=True)
@@ -217,7 +209,7 @@ class LoginPages:
             form = {}
         cookie = request.cookies.get(CSRF_COOKIE, "")
         sent = form.get("csrf", "")
-        if not cookie or not sent or not hmac.compare_digest(cookie.encode(), sent.encode()):
+        if not csrf_token.same(cookie, sent):
             return await self._logout_page(request, 403, fresh_csrf=True, error=(
                 "This sign-out form has expired or was not sent from this site (the security token did not "
                 "match). Press Sign out again."))
@@ -254,8 +246,8 @@ class LoginPages:
         token = request.cookies.get(SESSION_COOKIE, "")
         signed_in = bool(token) and await self.auth.session(token) is not None
         csrf = request.cookies.get(CSRF_COOKIE, "")
-        if fresh_csrf or not _plausible_csrf(csrf):
-            csrf = secrets.token_urlsafe(32)
+        if fresh_csrf or not csrf_token.plausible(csrf):
+            csrf = csrf_token.new_token()
         html = self.templates.render_html("logout.html", signed_in=signed_in, error=error, csrf=csrf,
                                           logout_path=LOGOUT_PATH, login_path=LOGIN_PATH)
         response = HTMLResponse(html, status, PAGE_HEADERS)
@@ -293,8 +285,8 @@ class LoginPages:
         self, request: Request, status: int, echo: Echo, error: str = "", *, fresh_csrf: bool = False,
     ) -> HTMLResponse:
         csrf = request.cookies.get(CSRF_COOKIE, "")
-        if fresh_csrf or not _plausible_csrf(csrf):
-            csrf = secrets.token_urlsafe(32)
+        if fresh_csrf or not csrf_token.plausible(csrf):
+            csrf = csrf_token.new_token()
         html = self.templates.render_html("login.html", error=error, csrf=csrf, landat=echo.landat,
                                           instance=echo.instance, username=echo.username, login_path=LOGIN_PATH)
         response = HTMLResponse(html, status, PAGE_HEADERS)
