@@ -21,6 +21,7 @@ from parley.domain.monitoring import check_writes
 from parley.domain.transcript import Attachment, Connection, Item, StoredAttachment
 from parley.service.chat import ChatService
 from parley.service.chat_steps import append_txn
+from parley.service.credentials import DOWNLOAD, UPLOAD, attachment_of_ticket
 from parley.service.notify import Notifier
 from parley.service.ports import Storage
 from parley.service.repositories import UnitOfWork
@@ -88,20 +89,8 @@ class AttachmentService:
     async def _upload_ticket_txn(self, uow: UnitOfWork, attachment: StoredAttachment) -> Ticket:
         ticket = new_token()
         expires = utcnow() + timedelta(seconds=UPLOAD_URL_SECONDS)
-        await uow.connections.add(hash_token(ticket), Connection("upload", attachment.id, expires))
+        await uow.connections.add(hash_token(ticket), Connection(UPLOAD, attachment.id, expires))
         return Ticket(attachment, ticket, expires)
-
-    async def _ticket(self, uow: UnitOfWork, attachment_id: str, ticket: str | None, kind: str) -> StoredAttachment:
-        denied = AccessDenied("The URL is not valid or has expired; ask for a new one.")
-        if not ticket:
-            raise denied
-        found = await uow.connections.find(hash_token(ticket))
-        if found is None or found.kind != kind or found.participant_id != attachment_id or found.expires <= utcnow():
-            raise denied
-        attachment = await uow.attachments.find(attachment_id)
-        if attachment is None:
-            raise denied
-        return attachment
 
     async def receive(self, attachment_id: str, ticket: str | None, content_type: str | None,
                       declared_length: int | None, chunks: AsyncIterator[bytes]) -> None:
@@ -112,7 +101,7 @@ class AttachmentService:
         tell a longer upload apart): an upload never costs more memory than one chunk.
         """
         async with self.storage.transaction() as uow:
-            attachment = await self._ticket(uow, attachment_id, ticket, "upload")
+            attachment = await attachment_of_ticket(uow, attachment_id, ticket, UPLOAD)
         if attachment.status != IN_PROGRESS:
             raise Conflict("This attachment has already been completed.")
         if content_type is not None and content_type.split(";")[0].strip() != attachment.content_type.split(";")[0]:
@@ -170,12 +159,12 @@ class AttachmentService:
                 raise NotFound(f"Attachment {attachment_id} was not found in this chat.")
             ticket = new_token()
             expires = utcnow() + timedelta(seconds=seconds or DEFAULT_DOWNLOAD_SECONDS)
-            await uow.connections.add(hash_token(ticket), Connection("download", attachment.id, expires))
+            await uow.connections.add(hash_token(ticket), Connection(DOWNLOAD, attachment.id, expires))
             return Ticket(attachment, ticket, expires)
 
     async def fetch(self, attachment_id: str, ticket: str | None) -> tuple[StoredAttachment, bytes]:
         async with self.storage.transaction() as uow:
-            attachment = await self._ticket(uow, attachment_id, ticket, "download")
+            attachment = await attachment_of_ticket(uow, attachment_id, ticket, DOWNLOAD)
         data = await self.files.get(attachment.id)
         if data is None:
             raise NotFound(f"The bytes of attachment {attachment_id} are missing.")

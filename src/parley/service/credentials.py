@@ -2,9 +2,10 @@
 
 Participant side (the Participant Service, its websocket, the group commit): a participant token, a connection
 token or a websocket ticket becomes a :class:`Caller` (the participant and their chat), and any bad, expired or
-spent one is refused with the same :data:`DENIED`. Agent side (the login pages, the CTI API, the agent socket,
-the console): a sign-in cookie, a CTI access token or an agent-socket ticket becomes its live
-:class:`~parley.domain.agents.AgentSession`, or None. Tokens are looked up by their hash only.
+spent one is refused with the same :data:`DENIED`; an attachment URL's ticket becomes its attachment. Agent side
+(the login pages, the CTI API, the agent socket, the console): a sign-in cookie, a CTI access token or an
+agent-socket ticket becomes its live :class:`~parley.domain.agents.AgentSession`, or None. Tokens are looked up
+by their hash only.
 """
 
 from __future__ import annotations
@@ -17,18 +18,24 @@ from parley.domain.clock import utcnow
 from parley.domain.contact import Participant
 from parley.domain.errors import AccessDenied
 from parley.domain.ids import hash_token
-from parley.domain.transcript import Chat, Connection
+from parley.domain.transcript import Chat, Connection, StoredAttachment
 from parley.service.repositories import ConnectionHolder, UnitOfWork
 
 # The one answer for any bad, expired or spent token, and for a sender whose chat or seat is gone.
 DENIED = "Access denied: the token is not valid, has expired, or its participant has left the chat."
 GONE = "The chat has ended or you have left it; it no longer accepts messages or events."
 
+# The one answer for a bad or expired attachment upload / download URL.
+URL_DENIED = "The URL is not valid or has expired; ask for a new one."
+
 # Participant-side credential kinds: the participant token (CreateParticipant, StartChatContact), and what
 # CreateParticipantConnection issues: a connection token and a websocket ticket.
 PARTICIPANT = "participant"
 CONNECTION = "conn"
 WEBSOCKET = "ws"
+# Attachment URLs' tickets (their ``participant_id`` is the attachment's id).
+UPLOAD = "upload"
+DOWNLOAD = "download"
 # Agent-side session kinds: the sign-in cookie, a CTI access token (issued by a cookie, revoked with it) and
 # an agent-socket ticket.
 COOKIE = "cookie"
@@ -91,6 +98,19 @@ def sender(holder: ConnectionHolder | None, now: datetime) -> Caller | AccessDen
     if not holder.participant.active or holder.chat.ended:
         return AccessDenied(GONE)
     return Caller(holder.participant, holder.chat)
+
+
+async def attachment_of_ticket(uow: UnitOfWork, attachment_id: str, ticket: str | None,
+                                kind: str) -> StoredAttachment:
+    """The attachment an upload or download URL's ticket opens; :class:`AccessDenied` (:data:`URL_DENIED`) for
+    any other ticket, another attachment's, or an expired one."""
+    found = await uow.connections.find(hash_token(ticket)) if ticket else None
+    if found is None or found.participant_id != attachment_id or not usable(found, kind, utcnow()):
+        raise AccessDenied(URL_DENIED)
+    attachment = await uow.attachments.find(attachment_id)
+    if attachment is None:
+        raise AccessDenied(URL_DENIED)
+    return attachment
 
 
 async def instance_of_token(uow: UnitOfWork, token_hash: str) -> str | None:
