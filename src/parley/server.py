@@ -30,6 +30,7 @@ from parley.config import Config
 from parley.logformat import configure as configure_logging
 from parley.service.demo import DEMO_PASSWORD, DEMO_USERS
 from parley.web.goingaway import GoingAwayWebSocketProtocol
+from parley.web.server.accept import accept_in_batches
 from parley.web.server.httpprotocol import ConnectionGuard
 
 TICKET = re.compile(r"ticket=[^&\s\"']+")
@@ -155,6 +156,20 @@ class DrainingServer(uvicorn.Server):
         if self.should_exit:
             self.force_exit = True  # asked twice: stop waiting for the drain
         self.should_exit = True
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        if self.should_exit or not self.started:
+            return
+        config = self.config
+        loop = asyncio.get_running_loop()
+
+        def protocol() -> asyncio.Protocol:  # what uvicorn's own server makes for each connection
+            return config.http_protocol_class(  # type: ignore[call-arg]
+                config=config, server_state=self.server_state, app_state=self.lifespan.state, _loop=loop)
+
+        # uvloop's server accepts one connection per loop turn (parley.web.server.accept).
+        self.servers = accept_in_batches(self.servers, protocol, config.ssl)  # type: ignore[assignment]
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self.stopping.set()  # long polls answer now; set before the connections are told to close
