@@ -41,6 +41,13 @@ async def open_node(db: Path | str) -> Node:
     return Node(storage, bus, ChatService(storage, notifier), ContactService(storage, notifier))
 
 
+async def connection_token(chat: ChatService, participant_token: str) -> str:
+    """A connection token for the participant (CreateParticipantConnection with ConnectParticipant)."""
+    grant = await chat.create_connection(participant_token, ["CONNECTION_CREDENTIALS"], True)
+    assert grant.connection_token is not None
+    return grant.connection_token
+
+
 async def new_instance(node: Node, alias: str = "svc") -> tuple[str, str]:
     """(instance id, id of its "Sample inbound flow")."""
     instance = await InstanceService(node.storage).create_instance(SYSTEM, alias, "CONNECT_MANAGED", True, True)

@@ -19,7 +19,7 @@ from parley.service import appends
 from parley.service.appends import GATHER_TURNS, Append, Appender
 from parley.service.credentials import Caller
 from parley.service.repositories import UnitOfWork
-from tests.service.chat_world import Node, database_url, new_instance, open_node, start_chat
+from tests.service.chat_world import Node, connection_token, database_url, new_instance, open_node, start_chat
 
 
 class CountingAppender(Appender):
@@ -44,11 +44,6 @@ async def node(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[
             await node.close()
 
 
-async def connect(node: Node, participant_token: str) -> str:
-    grant = await node.chat.create_connection(participant_token, ["CONNECTION_CREDENTIALS"], True)
-    assert grant.connection_token is not None
-    return grant.connection_token
-
 
 async def transcript(node: Node, chat_id: str) -> list[Item]:
     async with node.storage.transaction() as uow:
@@ -60,9 +55,10 @@ async def test_requests_in_one_batch_are_checked_alone(node: Node) -> None:
     node.chat.appender = appender
     instance_id, flow_id = await new_instance(node)
     first, second = [await start_chat(node, instance_id, flow_id, name) for name in ("Ann", "Bob")]
-    ann, bob = await connect(node, first.participant_token), await connect(node, second.participant_token)
+    ann = await connection_token(node.chat, first.participant_token)
+    bob = await connection_token(node.chat, second.participant_token)
     leaver = await start_chat(node, instance_id, flow_id, "Cy")
-    cy = await connect(node, leaver.participant_token)
+    cy = await connection_token(node.chat, leaver.participant_token)
     await node.chat.disconnect(cy)
     before = {c: await transcript(node, c) for c in (first.contact_id, second.contact_id, leaver.contact_id)}
 
@@ -103,7 +99,7 @@ async def test_a_caller_that_goes_away_leaves_its_request_to_commit(node: Node) 
     node.chat.appender = appender
     instance_id, flow_id = await new_instance(node)
     started = await start_chat(node, instance_id, flow_id)
-    token = await connect(node, started.participant_token)
+    token = await connection_token(node.chat, started.participant_token)
     gone = asyncio.ensure_future(node.chat.send_message(token, "text/plain", "left early", None))
     stays = asyncio.ensure_future(node.chat.send_message(token, "text/plain", "stayed", None))
     await asyncio.sleep(0)  # both requests are queued, neither batch has started
@@ -123,7 +119,7 @@ async def test_a_failed_batch_is_retried_one_request_at_a_time(node: Node) -> No
     appender = CountingAppender(node, parallel=1)
     instance_id, flow_id = await new_instance(node)
     started = await start_chat(node, instance_id, flow_id)
-    token = await connect(node, started.participant_token)
+    token = await connection_token(node.chat, started.participant_token)
     before = await transcript(node, started.contact_id)
 
     def request(text: str) -> Append:
@@ -183,7 +179,7 @@ async def paced_sends(node: Node, gap: float, shared: bool) -> None:
     node.chat.appender = appender
     instance_id, flow_id = await new_instance(node)
     started = await start_chat(node, instance_id, flow_id)
-    token = await connect(node, started.participant_token)
+    token = await connection_token(node.chat, started.participant_token)
 
     async def paced(count: int) -> list[Item]:
         """``count`` sends, each some loop turns after the last: more than a batch gathers without waiting."""

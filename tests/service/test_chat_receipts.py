@@ -21,7 +21,7 @@ from parley.domain.contact import AGENT, Participant
 from parley.domain.errors import Conflict
 from parley.domain.ids import hash_token, new_id, new_token
 from parley.domain.transcript import DELIVERED, READ, TYPING
-from tests.service.chat_world import Node, new_instance, open_node, start_chat
+from tests.service.chat_world import Node, connection_token, new_instance, open_node, start_chat
 
 
 @pytest.fixture
@@ -31,19 +31,14 @@ async def node(tmp_path: Path) -> AsyncIterator[Node]:
     await node.close()
 
 
-async def connection(node: Node, participant_token: str) -> str:
-    grant = await node.chat.create_connection(participant_token, ["CONNECTION_CREDENTIALS"], True)
-    assert grant.connection_token is not None
-    return grant.connection_token
-
 
 async def test_receipts_refused_while_more_than_two_are_active(node: Node) -> None:
     instance_id, flow_id = await new_instance(node)
     started = await start_chat(node, instance_id, flow_id)
     chat_id = started.contact_id
-    customer = await connection(node, started.participant_token)
+    customer = await connection_token(node.chat, started.participant_token)
     bot, bot_token = await node.chat.add_bot(SYSTEM, instance_id, chat_id, "Bot", None)
-    bot_conn = await connection(node, bot_token)
+    bot_conn = await connection_token(node.chat, bot_token)
     message = await node.chat.send_message(customer, "text/plain", "hi", None)
     receipt = json.dumps({"messageId": message.id})
 

@@ -20,6 +20,7 @@ from parley.service.audit import AuditService
 from parley.service.chat import TranscriptQuery
 from tests.fakes.memory import MemoryStorage
 from tests.service.agent_world import World, open_world, says
+from tests.service.chat_world import connection_token
 
 
 @pytest.fixture
@@ -30,11 +31,6 @@ async def world(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[World]:
     finally:
         await made.close()
 
-
-async def connection_token(world: World, participant_token: str) -> str:
-    grant = await world.chat.create_connection(participant_token, ["CONNECTION_CREDENTIALS"], True)
-    assert grant.connection_token is not None
-    return grant.connection_token
 
 
 async def test_the_world_has_no_database(world: World) -> None:
@@ -72,7 +68,7 @@ async def test_an_instance_is_configured_through_the_services(world: World) -> N
 
 async def test_a_customer_chats_and_reads_the_transcript_in_pages(world: World) -> None:
     chat = await world.customer("Jane")
-    token = await connection_token(world, chat.participant_token)
+    token = await connection_token(world.chat, chat.participant_token)
     sent = [await world.chat.send_message(token, "text/plain", f"message {n}", None) for n in range(5)]
     assert [m.seq for m in sent] == sorted(m.seq for m in sent)
     again = await world.chat.send_message(token, "text/plain", "once", "client-token-1")
@@ -107,9 +103,9 @@ async def test_an_agent_is_offered_the_chat_accepts_it_and_talks_with_the_custom
     assert (segment.state, segment.agent_user_id) == (CONNECTED, ann.id)
     assert await world.agents.chats_of(ann.who) == {chat.contact_id: segment.agent_participant_id}
 
-    customer = await connection_token(world, chat.participant_token)
+    customer = await connection_token(world.chat, chat.participant_token)
     _contact, agent_participant_token = await world.agents.participant_token(ann.who, chat.contact_id)
-    agent = await connection_token(world, agent_participant_token)
+    agent = await connection_token(world.chat, agent_participant_token)
     await world.chat.send_message(customer, "text/plain", "Hello?", None)
     await world.chat.send_message(agent, "text/plain", "Hi Jane, how can I help?", None)
 
