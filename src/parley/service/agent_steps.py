@@ -79,8 +79,7 @@ async def accept_txn(uow: UnitOfWork, notifier: Notifier, instance: Instance, se
 
 
 async def get_segment(uow: UnitOfWork, instance_id: str, contact_id: str, *, for_update: bool = False) -> Contact:
-    found = await (uow.contacts.find(instance_id, contact_id, for_update=True) if for_update
-                   else uow.contacts.find(instance_id, contact_id))
+    found = await uow.contacts.find(instance_id, contact_id, for_update=for_update)
     if found is None:
         raise NotFound(f"Contact {contact_id} was not found.", resource_type="CONTACT", resource_id=contact_id)
     return found

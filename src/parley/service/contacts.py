@@ -53,10 +53,7 @@ class ChatRequest:
 
 
 async def get_contact(uow: UnitOfWork, instance_id: str, contact_id: str, *, for_update: bool = False) -> Contact:
-    found = await (
-        uow.contacts.find(instance_id, contact_id, for_update=True) if for_update
-        else uow.contacts.find(instance_id, contact_id)
-    )
+    found = await uow.contacts.find(instance_id, contact_id, for_update=for_update)
     if found is None:
         raise NotFound(
             f"Contact {contact_id} was not found in instance {instance_id}.",

@@ -36,7 +36,7 @@ def instance_id_of(value: str) -> str:
 
 async def get_instance(uow: UnitOfWork, instance_id: str, *, for_update: bool = False) -> Instance:
     iid = instance_id_of(instance_id)
-    found = await (uow.instances.find(iid, for_update=True) if for_update else uow.instances.find(iid))
+    found = await uow.instances.find(iid, for_update=for_update)
     if found is None:
         raise NotFound(f"Instance {iid} was not found.", resource_type="INSTANCE", resource_id=iid)
     return found
