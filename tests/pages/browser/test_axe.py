@@ -87,3 +87,24 @@ async def test_customer_pages_have_no_serious_axe_violations(parley: Server, bro
     findings += await axe_check(site, f"{width} website with the chat window open")
 
     assert_no_axe(findings)
+
+
+@pytest.mark.parametrize("width", list(VIEWPORTS))
+async def test_sign_in_pages_have_no_serious_axe_violations(parley: Server, browse: Browse, width: str) -> None:
+    """The sign-in form (fresh and after a wrong password), the sign-out page and the CCP's refusal notice."""
+    browse.watch.expect_error("status of 401", "/connect/login", "the wrong password is answered 401")
+    browse.watch.expect_error("status of 404", "/connect/no-such-instance/ccp-v2/", "no such instance: 404")
+    page = await browse.page(viewport=VIEWPORTS[width])
+    findings: list[AxeFinding] = []
+    await page.goto(parley.url + "/connect/login")
+    findings += await axe_check(page, f"{width} sign-in")
+    await page.get_by_label("Username").fill("agent1")
+    await page.get_by_label("Password").fill("not the password")
+    await page.get_by_role("button", name="Sign in").click()
+    await page.get_by_text("Wrong username or password.").wait_for(timeout=WAIT_MS)
+    findings += await axe_check(page, f"{width} sign-in refused")
+    await page.goto(parley.url + "/connect/logout")
+    findings += await axe_check(page, f"{width} signed out")
+    await page.goto(parley.url + "/connect/no-such-instance/ccp-v2/")
+    findings += await axe_check(page, f"{width} CCP of an unknown instance")
+    assert_no_axe(findings)
