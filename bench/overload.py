@@ -6,7 +6,8 @@ Two fresh servers (``--admission on``, the default, and ``--admission off``) get
 up through the public protocols, then take the same fixed offered rates, alternately (on, off, on, off, …) so a
 shared machine's drift hits both alike: 1x, 1.5x and 2x the base rate R, the highest rate Parley holds at that
 many chats: measured first, on the server without shedding, by the fan-out ladder (p99 ≤ 50 ms, no errors, none
-lost), unless given (``--rate``, or the full run's own fan-out result at that size). Measuring it in the same run
+lost; its rungs refined between the last held and the first missed, as the fan-out benchmark does), unless given
+(``--rate``, or the full run's own fan-out result at that size). Measuring it in the same run
 matters on a shared machine, whose speed moves by 2x and more: 2x a rate the machine held an hour ago may be 5x
 what it holds now.
 Per step: the accepted rate (SendMessage answered 200), the share answered 429 ThrottlingException,
@@ -34,6 +35,7 @@ from bench.proto import discover
 from bench.run import (
     OWN_CONNECTIONS,
     PARLEY_RATES,
+    REFINE_STEPS,
     SEND_CONNECTIONS,
     agents_for,
     ladder,
@@ -158,7 +160,8 @@ async def overload(tmp: Path, chats: int, rate: float | None, source: str, secon
         if rate is None:
             off = sides["off"]
             log(f"  overload: measuring the rate Parley holds at {chats} chats (no shedding)")
-            held = await ladder(off.fan, PARLEY_RATES, chats, off.srv.pid)  # type: ignore[arg-type]
+            held = await ladder(off.fan, PARLEY_RATES, chats, off.srv.pid,  # type: ignore[arg-type]
+                                refine=REFINE_STEPS)
             out["ladder"] = {k: v for k, v in held.items() if k != "steps"}
             rate = float(held["best_offered_msgs_per_s"] or PARLEY_RATES[0])
             await asyncio.sleep(2.0)

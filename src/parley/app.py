@@ -173,9 +173,10 @@ def build_services(config: Config, storage: SqlStorage, bus: LocalBus | RedisBus
 def load_shedding(config: Config, appender: Appender) -> tuple[LoopLag, Admission | None]:
     """New requests are refused with 429 while work waits too long in this process (None: shedding off)."""
     loop_lag = LoopLag(cpu=ThreadCpu())
-    admission = Admission(QueueDelay(loop_lag, appender.oldest_wait, loop_lag.busy),
-                          Settings(target=config.admission_target)) if config.admission else None
-    return loop_lag, admission
+    if not config.admission:
+        return loop_lag, None
+    return loop_lag, Admission(QueueDelay(loop_lag, appender.oldest_wait, loop_lag.busy),
+                               Settings(target=config.admission_target), arrival=loop_lag.arrival)
 
 
 def rate_limits(config: Config, storage: Storage, admission: Admission | None) -> tuple[Limiter | None,

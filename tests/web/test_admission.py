@@ -374,3 +374,60 @@ def test_the_lag_is_sampled_slowly_while_the_loop_sleeps_and_every_tick_while_it
         ran[0] += 0.005
         lag.sample()
     assert lag.next_tick() == 0.005
+
+
+def test_once_shedding_the_delay_is_held_under_a_share_of_the_target() -> None:
+    admission, clock, queue = overloaded()
+    control = Settings(TARGET, INTERVAL, HOLD, MIN_REQUESTS).control
+    assert 0 < control < TARGET
+    queue.oldest = clock.now - (control + TARGET) / 2  # under the target, over the held delay
+    assert not admission.admit(), "while shedding, a delay over the held delay is refused"
+    queue.oldest = clock.now - control / 2
+    admission.share = 0.0
+    assert admission.admit(), "under the held delay (and no share owed): taken"
+    clock2 = Clock()
+    fresh = Admission(lambda: (control + TARGET) / 2, Settings(TARGET, INTERVAL, HOLD, MIN_REQUESTS), clock2)
+    assert all(arrive(fresh, clock2, 10 * INTERVAL, 10 * MIN_REQUESTS)), \
+        "not shedding: a delay under the target is no standing queue, however long it lasts"
+
+
+def test_an_idle_timers_lateness_is_measured_from_its_idle_pause() -> None:
+    clock, cpu = Clock(), Cpu()
+    lag = LoopLag(tick=0.005, clock=clock, cpu=cpu, window=0.05)
+    lag.sample()
+    for _ in range(3):  # asleep: the timer is next due after the idle pause
+        clock.now += IDLE_TICK_SECONDS
+        cpu.run += 0.001
+        assert lag.sample() == IDLE_TICK_SECONDS
+    assert lag() == 0.0, "it ran when it was due"
+    clock.now += IDLE_TICK_SECONDS + 0.03
+    lag.sample()
+    assert abs(lag() - 0.03) < 1e-9
+
+
+def test_a_request_wakes_an_idle_sampler_which_then_ticks_at_once() -> None:
+    async def scenario() -> tuple[int, int, float, float]:
+        clock, cpu = Clock(), Cpu()
+        looks: list[float] = []
+        lag = LoopLag(tick=0.005, clock=clock, cpu=cpu, window=0.05)
+        for _ in range(3):  # it has slept: the next sample waits an idle pause
+            lag.sample()
+            clock.now += IDLE_TICK_SECONDS
+            cpu.run += 0.001
+        lag.start(lambda: looks.append(clock.now))
+        first = len(looks)
+        lag.arrival()  # a request while the timer waits out its idle pause
+        woken = len(looks)
+        pause = lag.next_tick()
+        lag.arrival()  # already ticking: nothing more
+        clock.now += 0.005
+        cpu.run += 0.005
+        await asyncio.sleep(0.05)  # real time: the timer runs every tick now, not after 100 ms
+        ticks = len(looks) - woken
+        await lag.stop()
+        return first, woken, pause, ticks
+
+    first, woken, pause, ticks = asyncio.run(scenario())
+    assert first == 1 and woken == 2, "the arrival sampled and looked at once"
+    assert pause == 0.005
+    assert ticks >= 2, ticks

@@ -12,8 +12,9 @@ for the database, where the loop itself may be idle, as on PostgreSQL). :class:`
 (Nichols and Jacobson, "Controlling Queue Delay"): a burst that drains within ``interval`` is a good queue and
 is let through; a delay above ``target`` that lasts a whole ``interval``, during which at least ``min_requests``
 requests arrived, is a standing queue of requests, and from then on requests are refused whenever the delay is
-above the target, until ``hold`` has passed without a refusal; meanwhile a share of those that find it under the
-target is refused too, the share following the delay and its trend as PIE does (see :data:`SHARE_GAIN`).
+above a lower delay, ``control_share`` of the target (see :data:`CONTROL_SHARE`), until ``hold`` has passed
+without a refusal; meanwhile a share of those that find it under that delay is refused too, the share following
+the delay and its trend as PIE does (see :data:`SHARE_GAIN`).
 
 The event loop's lag counts only while the loop is saturated (:meth:`LoopLag.busy`). A timer runs late for two
 reasons: the loop was busy with other work (its own queue: shedding shortens it), or the loop was ready but the
@@ -41,7 +42,6 @@ routes). Requests that end work or finish work already paid for are never refuse
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import os
 import time
@@ -88,8 +88,10 @@ TICK_SECONDS = 0.005
 # one that sleeps a tenth of the time had room for more work, and its late timers were the scheduler's doing.
 BUSY_SHARE = 0.9
 # Where Linux reports, for the thread that reads it, nanoseconds run and nanoseconds waited on a run queue.
-# How often the lag is sampled while the loop ran less than IDLE_SHARE of the last window: load that arrives is
-# seen within this, and the controller still needs a whole interval above the target before it refuses anything.
+# How often the lag is sampled while the loop ran less than IDLE_SHARE of the last window. Load that arrives
+# meanwhile does not wait for it: the first request wakes the sampler (:meth:`LoopLag.arrival`), which then ticks
+# every TICK_SECONDS; waiting for the idle tick put up to 100 ms of a sudden overload's first requests (and the
+# backlog they left) out of the controller's sight.
 IDLE_TICK_SECONDS = 0.1
 IDLE_SHARE = 0.2
 SCHEDSTAT = "/proc/thread-self/schedstat"
@@ -116,33 +118,51 @@ DECIDED = "parley.admission_decided"
 CONNECT_NEVER_SHED = frozenset({"StopContact"})
 
 
-# While shedding, the share of requests refused even when the delay is under the target at that moment, adjusted
-# every SHARE_UPDATE_SECONDS as PIE does (Pan et al., RFC 8033): up by SHARE_GAIN per second of delay over the
-# target and by SHARE_TREND per second the delay grew since the last update, down likewise. Refusing only while the
-# delay is over the target let through every request of the moments it dipped under: at twice the capacity the
-# server took 3,630 SendMessage/s where 2,500 would have kept its queue short, and the queue grew to seconds.
+# While shedding, the share of requests refused even when the delay is under the held delay (Settings.control) at
+# that moment, adjusted every SHARE_UPDATE_SECONDS as PIE does (Pan et al., RFC 8033): up by SHARE_GAIN per second
+# of delay over the held delay and by SHARE_TREND per second the delay grew since the last update, down likewise.
+# Refusing only while the delay was over it let through every request of the moments it dipped under: at twice the
+# capacity the server took 3,630 SendMessage/s where 2,500 would have kept its queue short, and the queue grew to
+# seconds.
 SHARE_UPDATE_SECONDS = 0.016
 SHARE_GAIN = 1.0
 SHARE_TREND = 10.0
 MAX_SHARE = 0.95
 
 
+# Once shedding, the delay the controller holds the queue to, as a share of the target: a request is refused
+# whenever the delay is over it, and the share refused under it follows the delay's distance from it. The target
+# decides whether there is a standing queue at all (a server near its capacity without one is never refused); the
+# lower delay kept once there is one is what accepted requests wait. A message waits it several times over on its
+# way (read, group commit, pushes: each a turn of a loop that runs this late): held at the whole 25 ms target,
+# accepted messages took p50 50 ms, p99 110-150 ms at twice the capacity; held at 10 ms, p50 25 ms.
+CONTROL_SHARE = 0.4
+
+
 @dataclass(frozen=True)
 class Settings:
-    """The controller's values: seconds, and ``min_requests`` requests."""
+    """The controller's values: seconds, ``min_requests`` requests, and ``control_share`` of the target."""
 
     target: float = TARGET_SECONDS
     interval: float = INTERVAL_SECONDS
     hold: float = HOLD_SECONDS
     min_requests: int = MIN_REQUESTS
+    control_share: float = CONTROL_SHARE
+
+    @property
+    def control(self) -> float:
+        """The delay held while shedding (seconds)."""
+        return self.target * self.control_share
 
 
 class Admission:
     """Decides, request by request, whether the server takes new work (see the module's docstring)."""
 
     def __init__(self, delay: Callable[[], float], settings: Settings = Settings(),
-                 clock: Callable[[], float] = time.monotonic) -> None:
+                 clock: Callable[[], float] = time.monotonic,
+                 arrival: Callable[[], object] | None = None) -> None:
         self.delay = delay
+        self.arrival = arrival  # told of each request before it is decided (LoopLag.arrival)
         self.settings = settings
         self.clock = clock
         self.refused = 0  # requests refused since start
@@ -150,10 +170,11 @@ class Admission:
         self._arrivals = 0  # requests that arrived since then
         self._shedding_until = float("-inf")  # until when a delay above the target refuses at once
         self._episode = 0  # refusals since shedding last started
-        self.share = 0.0  # while shedding: the share of requests refused under the target too (PIE's probability)
+        self.share = 0.0  # while shedding: the share of requests refused under the held delay too (PIE's probability)
         self._owed = 0.0  # refusals owed by the share (one is made each time this reaches 1: no randomness)
         self._updated = float("-inf")
         self._last_delay = 0.0
+        self._delay = 0.0  # the delay at the last look
 
     @property
     def shedding(self) -> bool:
@@ -167,7 +188,7 @@ class Admission:
         if self._episode and now >= self._shedding_until:
             log.info("admission: taking every request again after %d refusals", self._episode)
             self._episode = 0
-        delay = self.delay()
+        delay = self._delay = self.delay()
         self._update_share(now, delay)
         if delay <= self.settings.target:
             self._above_since = None
@@ -181,7 +202,7 @@ class Admission:
         if now - self._updated < SHARE_UPDATE_SECONDS:
             return
         if now < self._shedding_until:
-            step = SHARE_GAIN * (delay - self.settings.target) + SHARE_TREND * (delay - self._last_delay)
+            step = SHARE_GAIN * (delay - self.settings.control) + SHARE_TREND * (delay - self._last_delay)
             self.share = min(MAX_SHARE, max(0.0, self.share + step))
         else:
             self.share = 0.0
@@ -190,24 +211,29 @@ class Admission:
 
     def admit(self) -> bool:
         """True: take the request. False: refuse it (and count it)."""
-        if not self.observe():
+        if self.arrival is not None:
+            self.arrival()
+        above = self.observe()
+        now = self.clock()
+        settings = self.settings
+        if now < self._shedding_until:  # shedding: hold the delay at settings.control
+            if self._delay > settings.control:
+                return self._refuse(now)
             if self.share <= 0.0:
                 return True
-            self._owed += self.share  # shedding, under the target just now: refuse the share's part of requests
+            self._owed += self.share  # under it just now: refuse the share's part of requests
             if self._owed < 1.0:
                 return True
             self._owed -= 1.0
-            return self._refuse(self.clock())
-        now = self.clock()
-        settings = self.settings
+            return self._refuse(now)
+        if not above:
+            return True
         assert self._above_since is not None
         self._arrivals += 1
-        if now < self._shedding_until or (now - self._above_since >= settings.interval
-                                          and self._arrivals >= settings.min_requests):
-            if not self._episode:
-                log.warning("admission: queue delay over %.0f ms for %.0f ms (%s; %d requests meanwhile); "
-                            "answering 429 while it stays over", settings.target * 1e3,
-                            (now - self._above_since) * 1e3, self.delay, self._arrivals)
+        if now - self._above_since >= settings.interval and self._arrivals >= settings.min_requests:
+            log.warning("admission: queue delay over %.0f ms for %.0f ms (%s; %d requests meanwhile); answering 429 "
+                        "while it stays over %.0f ms", settings.target * 1e3, (now - self._above_since) * 1e3,
+                        self.delay, self._arrivals, settings.control * 1e3)
             return self._refuse(now)
         return True
 
@@ -253,7 +279,8 @@ class LoopLag:
     """How late the event loop runs a timer due every ``tick`` seconds: the last lateness measured, or, when the
     timer is overdue right now, how overdue it is (so a request handled late in a long loop turn sees it). And, at
     each tick, where the loop's thread spent its time (``cpu()``: seconds run and seconds waited for a CPU, as
-    :class:`ThreadCpu` reads them), for :meth:`busy`."""
+    :class:`ThreadCpu` reads them), for :meth:`busy`. While the loop mostly sleeps the timer is due every
+    :data:`IDLE_TICK_SECONDS` instead, until a request arrives (:meth:`arrival`)."""
 
     def __init__(self, tick: float = TICK_SECONDS, clock: Callable[[], float] = time.monotonic,
                  cpu: Callable[[], tuple[float, float]] | None = None, window: float = INTERVAL_SECONDS) -> None:
@@ -263,7 +290,9 @@ class LoopLag:
         self.window = window
         self.last = 0.0
         self._due = float("inf")
-        self._task: asyncio.Task[None] | None = None
+        self._idle = False  # the timer is due after IDLE_TICK_SECONDS, not after a tick
+        self._timer: asyncio.TimerHandle | None = None
+        self._listener: Callable[[], object] | None = None
         # (clock, seconds run, seconds waited for a CPU) at each tick, the oldest one at least a window old.
         self._samples: deque[tuple[float, float, float]] = deque()
 
@@ -284,38 +313,49 @@ class LoopLag:
             return 1.0
         return min(1.0, (run_now - run_then) / could_run)
 
-    def sample(self) -> None:
-        """The timer ran: record its lateness and set when it is due next."""
+    def sample(self) -> float:
+        """The timer ran: record its lateness and set when it is due next; returns the seconds until then."""
         now = self.clock()
         if self._due != float("inf"):
             self.last = max(0.0, now - self._due)
-        self._due = now + self.tick
         if self.cpu is not None:
             run, waited = self.cpu()
             samples = self._samples
             samples.append((now, run, waited))
             while len(samples) > 2 and now - samples[1][0] >= self.window:
                 samples.popleft()
+        pause = self.next_tick()
+        self._idle = pause > self.tick
+        self._due = now + pause
+        return pause
+
+    def arrival(self) -> None:
+        """A request arrived. While the timer waits out an idle pause, sample now and tick from here on: the
+        samples taken while the loop slept are dropped (the window starts now), so the load just arriving is
+        measured within a tick, not after the rest of the pause."""
+        if not self._idle or self._timer is None:
+            return
+        self._timer.cancel()
+        self._samples.clear()
+        self._run()
 
     def start(self, listener: Callable[[], object] | None = None) -> None:
         """Sample every tick; ``listener`` is called after each sample (:meth:`Admission.observe`)."""
-        self._task = asyncio.get_running_loop().create_task(self._run(listener))
+        self._listener = listener
+        self._run()
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
         if isinstance(self.cpu, ThreadCpu):
             self.cpu.close()
 
-    async def _run(self, listener: Callable[[], object] | None) -> None:
-        while True:
-            self.sample()
-            if listener is not None:
-                listener()
-            await asyncio.sleep(self.next_tick())
+    def _run(self) -> None:
+        pause = self.sample()
+        if self._listener is not None:
+            self._listener()
+        self._timer = asyncio.get_running_loop().call_later(pause, self._run)
 
     def next_tick(self) -> float:
         """``tick`` while the loop works; :data:`IDLE_TICK_SECONDS` while it mostly sleeps (a sleeping loop has no
