@@ -12,7 +12,7 @@ runs on them as on SQLite and PostgreSQL):
   ties are broken by id, and an order SQL leaves open (a chat's attachments) is the order the rows were added in.
 * Primary keys and unique constraints are the tables' own (an instance's id and alias, a resource's id and its name
   per instance and kind when it has one, a chat's (seq) and an item's id, a (scope, ClientToken), …); breaking one
-  raises :class:`sqlalchemy.exc.IntegrityError` as the databases do, before the statement writes anything.
+  raises :class:`parley.domain.errors.Duplicate`, as ``SqlStorage`` does, before the statement writes anything.
 * Transactions are serialized by one :class:`asyncio.Lock` per :class:`MemoryDatabase`, as SQLite's are, so
   ``for_update`` needs nothing more. A transaction works on a copy of the tables taken when it begins, which becomes
   the database when it commits and is dropped when it raises (all or nothing). ``after_commit`` callbacks run in
@@ -35,13 +35,13 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import orjson
-from sqlalchemy.exc import IntegrityError
 
 from parley.domain.agents import AgentSession, Presence
 from parley.domain.audit import AuditEvent
 from parley.domain.canned import CannedResponse
 from parley.domain.codec import from_json, to_json
 from parley.domain.contact import CONNECTED, CONNECTING, ENDED, HOLDS_SLOT, QUEUED, Contact, Participant
+from parley.domain.errors import Duplicate
 from parley.domain.instance import Instance
 from parley.domain.resources import Resource, User
 from parley.domain.transcript import Chat, Connection, Item, StoredAttachment
@@ -70,9 +70,10 @@ def _load(kind: type[T], text: str) -> T:
     return from_json(kind, orjson.loads(text))
 
 
-def _violation(statement: str, constraint: str) -> IntegrityError:
-    """What a database raises for a statement that breaks a primary key or a unique constraint."""
-    return IntegrityError(statement, None, Exception(f"UNIQUE constraint failed: {constraint}"))
+def _violation(statement: str, constraint: str) -> Duplicate:
+    """What storage raises for a statement that breaks a primary key or a unique constraint (the constraint named
+    for whoever reads a failing test)."""
+    return Duplicate(f"{statement}: UNIQUE constraint failed: {constraint}")
 
 
 def _page(rows: list[T], limit: int) -> list[T]:

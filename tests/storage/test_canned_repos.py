@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 from alembic import command as alembic_command
-from sqlalchemy.exc import IntegrityError
 
 from parley.domain.canned import CannedResponse
+from parley.domain.errors import Duplicate
 from parley.service.ports import Storage
 from parley.storage.database import open_storage
 from tests.storage.test_contract import tables_after
@@ -51,7 +51,7 @@ async def test_names_are_unique_per_list(storage: Storage) -> None:
         await uow.canned.add(make(iid, "Hello", uid()))
         await uow.canned.add(make(other, "Hello"))
     for owner in (None, agent):
-        with pytest.raises(IntegrityError):
+        with pytest.raises(Duplicate):
             async with storage.transaction() as uow:
                 await uow.canned.add(make(iid, "Hello", owner))
     async with storage.transaction() as uow:

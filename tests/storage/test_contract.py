@@ -24,7 +24,6 @@ from alembic.autogenerate import compare_metadata
 from alembic.config import Config as AlembicConfig
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from parley.domain import agents as agents_module
@@ -35,6 +34,7 @@ from parley.domain import transcript as transcript_module
 from parley.domain.agents import AgentSession, Presence
 from parley.domain.codec import from_json, to_json
 from parley.domain.contact import AGENT, CONNECTED, CUSTOMER, ENDED, Contact, NextContact, Participant
+from parley.domain.errors import Duplicate
 from parley.domain.instance import Instance
 from parley.domain.resources import (
     RESOURCE_TYPES,
@@ -551,7 +551,7 @@ async def test_update_instance(storage: Storage) -> None:
 async def test_duplicate_alias_raises_and_rolls_back(storage: Storage) -> None:
     first = await new_instance(storage)
     other = make_instance()
-    with pytest.raises(IntegrityError):
+    with pytest.raises(Duplicate):
         async with storage.transaction() as uow:
             await uow.instances.add(other)
             await uow.instances.add(make_instance(alias=first.alias))
@@ -560,9 +560,40 @@ async def test_duplicate_alias_raises_and_rolls_back(storage: Storage) -> None:
         assert await uow.instances.find_by_alias(first.alias) == first
 
 
+async def test_a_name_two_units_of_work_take_at_once_is_a_duplicate_for_the_second(storage: Storage) -> None:
+    """Both looked the name up and found none; the first one's insert is not committed yet when the second one's
+    comes (on PostgreSQL it waits on the unique index, on SQLite and the fake at BEGIN): the second is refused
+    with Duplicate, never the driver's IntegrityError (which the edges would answer 500)."""
+    instance = await new_instance(storage)
+    inserted, commit = asyncio.Event(), asyncio.Event()
+
+    async def first() -> None:
+        async with storage.transaction() as uow:
+            assert await uow.resources.find_by_name(Queue, instance.id, "Race") is None
+            await uow.resources.add(Queue(instance.id, uid(), "Race", T0))
+            inserted.set()
+            await commit.wait()
+
+    async def second() -> None:
+        await inserted.wait()
+        async with storage.transaction() as uow:
+            await uow.resources.add(Queue(instance.id, uid(), "Race", T0))
+
+    racing = [asyncio.create_task(first()), asyncio.create_task(second())]
+    await inserted.wait()
+    await asyncio.sleep(0.2)  # the second one is now waiting for the first one's lock or row
+    assert not racing[1].done()
+    commit.set()
+    outcomes = await asyncio.gather(*racing, return_exceptions=True)
+    assert outcomes[0] is None
+    assert isinstance(outcomes[1], Duplicate), outcomes[1]
+    async with storage.transaction() as uow:
+        assert [q.name for q in await uow.resources.all(Queue, instance.id)].count("Race") == 1
+
+
 async def test_duplicate_instance_id_raises(storage: Storage) -> None:
     first = await new_instance(storage)
-    with pytest.raises(IntegrityError):
+    with pytest.raises(Duplicate):
         await new_instance(storage, id=first.id)
 
 
@@ -682,10 +713,10 @@ async def test_unique_name_per_instance_and_kind(storage: Storage) -> None:
     one, two = await new_instance(storage), await new_instance(storage)
     sales = Queue(one.id, uid(), "Sales", T0)
     await insert_resources(storage, sales)
-    with pytest.raises(IntegrityError):
+    with pytest.raises(Duplicate):
         await insert_resources(storage, Queue(one.id, uid(), "Sales", T0))
     late = Queue(one.id, uid(), "Late", T0)
-    with pytest.raises(IntegrityError):  # the whole transaction rolls back
+    with pytest.raises(Duplicate):  # the whole transaction rolls back
         await insert_resources(storage, late, Queue(one.id, uid(), "Sales", T0))
     # names are case-sensitive; the same name is free in another kind or another instance
     others = [
@@ -768,7 +799,7 @@ async def test_update_resource_including_rename(storage: Storage) -> None:
         assert await uow.resources.find_by_name(User, instance.id, "zoe") == renamed
         assert await uow.resources.all(User, instance.id) == [b, c, renamed]
         assert await uow.resources.list(User, instance.id, sort_key(c), 10) == [renamed]
-    with pytest.raises(IntegrityError):
+    with pytest.raises(Duplicate):
         async with storage.transaction() as uow:
             await uow.resources.update(dataclasses.replace(b, name="cid"))
     # the freed name can be taken; a name can be dropped
@@ -848,7 +879,7 @@ async def test_contact_round_trip(storage: Storage) -> None:
             assert await uow.contacts.find(other.id, contact.id) is None
             assert await uow.contacts.find(other.id, contact.id, for_update=True) is None
         assert await uow.contacts.find(instance.id, uid()) is None
-    with pytest.raises(IntegrityError):
+    with pytest.raises(Duplicate):
         async with storage.transaction() as uow:
             await uow.contacts.add(contacts[0])
 
@@ -923,7 +954,7 @@ async def test_participants(storage: Storage) -> None:
         assert rotated in members and gone in members
         assert not gone.active
 
-    with pytest.raises(IntegrityError):  # a token hash belongs to one participant
+    with pytest.raises(Duplicate):  # a token hash belongs to one participant
         async with storage.transaction() as uow:
             await uow.participants.add(make_participant(other_chat, token_hash=stranger.token_hash))
 
@@ -943,7 +974,7 @@ async def test_idempotency(storage: Storage) -> None:
         assert await uow.idempotency.find(scope, token + "x") is None
         assert await uow.idempotency.find(scope + "x", token) is None
         await uow.idempotency.save(scope + "x", token, {"other": 1})  # same token, another scope
-    with pytest.raises(IntegrityError):
+    with pytest.raises(Duplicate):
         async with storage.transaction() as uow:
             await uow.idempotency.save(scope, token, {"second": "answer"})
     async with storage.transaction() as uow:
@@ -984,7 +1015,7 @@ async def test_bulk_reads_and_writes_of_group_commit(storage: Storage) -> None:
         assert await uow.appends.find_answers([(scope_a, "t1"), (scope_a, "t2"), (scope_b, "t1"), (scope_b, "t2")]) \
             == {(scope_a, "t1"): {"Id": "1"}, (scope_b, "t2"): {"Id": "2"}}
         assert await uow.appends.find_answers([]) == {}
-    with pytest.raises(IntegrityError):  # a (chat, seq) is stored once
+    with pytest.raises(Duplicate):  # a (chat, seq) is stored once
         async with storage.transaction() as uow:
             await uow.appends.store([dataclasses.replace(items[1], id=uid())])
 
@@ -1050,7 +1081,7 @@ async def test_failed_statement_skips_callbacks(storage: Storage) -> None:
     async def callback() -> None:
         called.append("ran")
 
-    with pytest.raises(IntegrityError):
+    with pytest.raises(Duplicate):
         async with storage.transaction() as uow:
             uow.after_commit(callback)
             await uow.instances.add(make_instance(alias=existing.alias))

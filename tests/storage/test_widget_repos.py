@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 from alembic import command as alembic_command
-from sqlalchemy.exc import IntegrityError
 
+from parley.domain.errors import Duplicate
 from parley.domain.instance import Instance
 from parley.domain.widgets import Widget
 from parley.service.ports import Storage
@@ -62,7 +62,7 @@ async def test_names_are_unique_per_instance_only(storage: Storage) -> None:
     async with storage.transaction() as uow:
         await uow.widgets.add(make_widget(first, "Sales"))
         await uow.widgets.add(make_widget(second, "Sales"))
-    with pytest.raises(IntegrityError):
+    with pytest.raises(Duplicate):
         async with storage.transaction() as uow:
             await uow.widgets.add(make_widget(first, "Sales"))
     async with storage.transaction() as uow:

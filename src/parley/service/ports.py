@@ -19,7 +19,9 @@ class Storage(Protocol):
     """The database: opens transactions (which raise :class:`StorageUnavailable` while it cannot be reached)."""
 
     def transaction(self) -> AbstractAsyncContextManager[UnitOfWork]:
-        """A unit of work: it commits when the block ends, rolls back when it raises."""
+        """A unit of work: it commits when the block ends, rolls back when it raises. A write that breaks a unique
+        key (a name or id that exists, or that a concurrent unit of work took first) raises
+        :class:`parley.domain.errors.Duplicate` and rolls the whole unit back."""
         ...
 
     async def close(self) -> None: ...

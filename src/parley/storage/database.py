@@ -31,6 +31,7 @@ from alembic.config import Config as AlembicConfig
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
+from parley.domain.errors import Duplicate
 from parley.service.ports import StorageUnavailable
 from parley.storage.decoded import Decoded
 from parley.storage.sqlite import Checkpointer, begin_sqlite, connect_sqlite, dumps, sqlite_engine
@@ -72,6 +73,30 @@ def unavailable(exc: BaseException) -> bool:
     return False
 
 
+# PostgreSQL's SQLSTATE for a unique (or primary key) violation; SQLite's extended result codes for the same.
+UNIQUE_SQLSTATE = "23505"
+SQLITE_UNIQUE = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY"})
+# What a request that lost a race for a unique name or key is told (a service checks names before it writes; two
+# requests checking at once on PostgreSQL both find none, and the second one's insert waits for the first one's
+# commit, then breaks the unique index).
+CONCURRENT_DUPLICATE = "Another request created the same resource at the same moment; it exists now."
+
+
+def unique_violation(exc: BaseException) -> bool:
+    """Whether ``exc`` (or what it wraps) is a statement that broke a unique constraint or a primary key."""
+    current: BaseException | None = exc
+    for _ in range(5):
+        if current is None:
+            return False
+        if UNIQUE_SQLSTATE in (getattr(current, "sqlstate", None), getattr(current, "pgcode", None)):
+            return True
+        if getattr(current, "sqlite_errorname", None) in SQLITE_UNIQUE:
+            return True
+        orig = current.orig if isinstance(current, sa.exc.DBAPIError) else None
+        current = orig if isinstance(orig, BaseException) else current.__cause__
+    return False
+
+
 class _DeadConnection(Exception):
     """A pooled PostgreSQL connection found closed before anything was done on it."""
 
@@ -95,6 +120,23 @@ class SqlStorage:
 
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[SqlUnitOfWork]:
+        """A unit of work; a statement that breaks a unique constraint raises :class:`Duplicate` (the whole
+        transaction rolled back), never the driver's error."""
+        try:
+            async with self._transaction() as uow:
+                yield uow
+        except sa.exc.IntegrityError as exc:
+            if not unique_violation(exc):
+                raise
+            raise Duplicate(CONCURRENT_DUPLICATE) from exc
+        for callback in uow.callbacks:
+            try:
+                await callback()
+            except Exception:
+                log.exception("after-commit callback failed")
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self) -> AsyncIterator[SqlUnitOfWork]:
         if self.sqlite is not None:
             async with self._sqlite_lock:
                 if self._sqlite_conn is None or self._sqlite_conn.closed:
@@ -127,11 +169,6 @@ class SqlStorage:
                         raise StorageUnavailable(
                             f"the database cannot be reached: {type(exc).__name__}: {exc}") from exc
                     raise
-        for callback in uow.callbacks:
-            try:
-                await callback()
-            except Exception:
-                log.exception("after-commit callback failed")
 
     async def _pg_statements(self, aconn: AsyncConnection) -> AsyncStatements:
         """Begin the transaction on ``aconn``'s asyncpg connection now (SQLAlchemy would at its first statement),

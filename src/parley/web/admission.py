@@ -87,13 +87,13 @@ TICK_SECONDS = 0.005
 # the last interval for its lag to count as saturation. A saturated loop polls without sleeping and shows 0.97-1.0;
 # one that sleeps a tenth of the time had room for more work, and its late timers were the scheduler's doing.
 BUSY_SHARE = 0.9
-# Where Linux reports, for the thread that reads it, nanoseconds run and nanoseconds waited on a run queue.
 # How often the lag is sampled while the loop ran less than IDLE_SHARE of the last window. Load that arrives
 # meanwhile does not wait for it: the first request wakes the sampler (:meth:`LoopLag.arrival`), which then ticks
 # every TICK_SECONDS; waiting for the idle tick put up to 100 ms of a sudden overload's first requests (and the
 # backlog they left) out of the controller's sight.
 IDLE_TICK_SECONDS = 0.1
 IDLE_SHARE = 0.2
+# Where Linux reports, for the thread that reads it, nanoseconds run and nanoseconds waited on a run queue.
 SCHEDSTAT = "/proc/thread-self/schedstat"
 # The answer's words: Connect's throttling message starts the same way.
 SHED = "Rate exceeded: the server is at capacity; retry with backoff."
@@ -168,7 +168,7 @@ class Admission:
         self.refused = 0  # requests refused since start
         self._above_since: float | None = None  # when the delay went above the target (None: it is not)
         self._arrivals = 0  # requests that arrived since then
-        self._shedding_until = float("-inf")  # until when a delay above the target refuses at once
+        self._shedding_until = float("-inf")  # until when a delay above the held delay refuses at once
         self._episode = 0  # refusals since shedding last started
         self.share = 0.0  # while shedding: the share of requests refused under the held delay too (PIE's probability)
         self._owed = 0.0  # refusals owed by the share (one is made each time this reaches 1: no randomness)
