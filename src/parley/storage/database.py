@@ -20,7 +20,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -57,10 +57,7 @@ def _run_migrations(connection: Connection) -> None:
 def unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` (or what it wraps: SQLAlchemy's ``orig``, the driver's ``__cause__``) says the database cannot
     be reached or is restarting, rather than that the statement failed."""
-    current: BaseException | None = exc
-    for _ in range(5):  # SQLAlchemy's error, the adapted driver error, asyncpg's own, and the socket's
-        if current is None:
-            return False
+    for current in _wrapped(exc):
         if isinstance(current, ConnectionError):
             return True
         if isinstance(current, sa.exc.DBAPIError) and current.connection_invalidated:
@@ -68,9 +65,19 @@ def unavailable(exc: BaseException) -> bool:
         state = getattr(current, "sqlstate", None)
         if isinstance(state, str) and state.startswith(UNAVAILABLE_SQLSTATES):
             return True
+    return False
+
+
+def _wrapped(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and what it wraps, outermost first: SQLAlchemy's error, the adapted driver error, the driver's own,
+    the socket's (SQLAlchemy's ``orig``, else ``__cause__``; five at most)."""
+    current: BaseException | None = exc
+    for _ in range(5):
+        if current is None:
+            return
+        yield current
         orig = current.orig if isinstance(current, sa.exc.DBAPIError) else None
         current = orig if isinstance(orig, BaseException) else current.__cause__
-    return False
 
 
 # PostgreSQL's SQLSTATE for a unique (or primary key) violation; SQLite's extended result codes for the same.
@@ -84,17 +91,8 @@ CONCURRENT_DUPLICATE = "Another request created the same resource at the same mo
 
 def unique_violation(exc: BaseException) -> bool:
     """Whether ``exc`` (or what it wraps) is a statement that broke a unique constraint or a primary key."""
-    current: BaseException | None = exc
-    for _ in range(5):
-        if current is None:
-            return False
-        if UNIQUE_SQLSTATE in (getattr(current, "sqlstate", None), getattr(current, "pgcode", None)):
-            return True
-        if getattr(current, "sqlite_errorname", None) in SQLITE_UNIQUE:
-            return True
-        orig = current.orig if isinstance(current, sa.exc.DBAPIError) else None
-        current = orig if isinstance(orig, BaseException) else current.__cause__
-    return False
+    return any(UNIQUE_SQLSTATE in (getattr(current, "sqlstate", None), getattr(current, "pgcode", None))
+               or getattr(current, "sqlite_errorname", None) in SQLITE_UNIQUE for current in _wrapped(exc))
 
 
 class _DeadConnection(Exception):

@@ -174,29 +174,27 @@ class Admission:
         self._owed = 0.0  # refusals owed by the share (one is made each time this reaches 1: no randomness)
         self._updated = float("-inf")
         self._last_delay = 0.0
-        self._delay = 0.0  # the delay at the last look
 
     @property
     def shedding(self) -> bool:
         return self.clock() < self._shedding_until
 
-    def observe(self) -> bool:
+    def observe(self) -> float:
         """Read the delay and note whether it is above the target, and since when: called for every request and
         by :class:`LoopLag` at every tick, so a moment under the target between requests is not missed (only a
-        delay above the target at every look for a whole interval is a standing queue). True: above."""
+        delay above the target at every look for a whole interval is a standing queue). Returns the delay read."""
         now = self.clock()
         if self._episode and now >= self._shedding_until:
             log.info("admission: taking every request again after %d refusals", self._episode)
             self._episode = 0
-        delay = self._delay = self.delay()
+        delay = self.delay()
         self._update_share(now, delay)
         if delay <= self.settings.target:
             self._above_since = None
-            return False
-        if self._above_since is None:
+        elif self._above_since is None:
             self._above_since = now
             self._arrivals = 0
-        return True
+        return delay
 
     def _update_share(self, now: float, delay: float) -> None:
         if now - self._updated < SHARE_UPDATE_SECONDS:
@@ -213,11 +211,11 @@ class Admission:
         """True: take the request. False: refuse it (and count it)."""
         if self.arrival is not None:
             self.arrival()
-        above = self.observe()
+        delay = self.observe()
         now = self.clock()
         settings = self.settings
         if now < self._shedding_until:  # shedding: hold the delay at settings.control
-            if self._delay > settings.control:
+            if delay > settings.control:
                 return self._refuse(now)
             if self.share <= 0.0:
                 return True
@@ -226,7 +224,7 @@ class Admission:
                 return True
             self._owed -= 1.0
             return self._refuse(now)
-        if not above:
+        if delay <= settings.target:
             return True
         assert self._above_since is not None
         self._arrivals += 1
