@@ -4,7 +4,9 @@ admits again, how it tells a saturated event loop from a starved one, and which 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 import orjson
@@ -213,6 +215,44 @@ def test_the_appender_reports_its_oldest_queued_wait() -> None:
     before, after = asyncio.run(scenario())
     assert before == 0.0
     assert abs(after - 0.2) < 1e-9
+
+
+def test_a_batch_being_committed_keeps_reporting_the_wait_its_oldest_request_had() -> None:
+    """The wait is read when a batch takes the queue (CoDel's sojourn time) and counts until that batch is
+    committed: the queue being empty right after a take is not the group commit catching up."""
+
+    class Blocked:
+        def __init__(self) -> None:
+            self.release = asyncio.Event()
+
+        @contextlib.asynccontextmanager
+        async def transaction(self) -> AsyncIterator[None]:
+            await self.release.wait()
+            raise RuntimeError("nothing is committed here")
+            yield  # pragma: no cover - an async generator, for asynccontextmanager
+
+    async def scenario() -> tuple[float, float, float]:
+        clock = Clock()
+        storage = Blocked()
+        appender = Appender(storage, None, clock=clock)  # type: ignore[arg-type]
+        waiting = asyncio.ensure_future(appender.append(Append("hash", "scope", None, None)))  # type: ignore[arg-type]
+        await asyncio.sleep(0)  # queued; the batch has not taken it yet
+        clock.now += 0.2
+        for _ in range(10):  # the batch's gathering turns: it takes the request and blocks in its commit
+            await asyncio.sleep(0)
+        assert not appender._pending
+        during = appender.oldest_wait()
+        clock.now += 0.5  # still committing: what it took had waited 0.2 s when taken, not longer
+        later = appender.oldest_wait()
+        storage.release.set()
+        with contextlib.suppress(RuntimeError):
+            await waiting
+        await asyncio.sleep(0)
+        return during, later, appender.oldest_wait()
+
+    during, later, after = asyncio.run(scenario())
+    assert abs(during - 0.2) < 1e-9 and abs(later - 0.2) < 1e-9
+    assert after == 0.0
 
 
 def test_what_is_never_shed() -> None:

@@ -7,8 +7,9 @@ same once it is saturated, so the requests it does accept keep their latency.
 
 The signal is how long work waits in this process (:class:`QueueDelay`): the event loop's lag (how late a
 timer that should fire every few milliseconds runs: every request, commit and push of this process waits that
-long for the loop) and the age of the oldest SendMessage/SendEvent waiting for the group commit (what waits
-for the database, where the loop itself may be idle, as on PostgreSQL). :class:`Admission` follows CoDel's idea
+long for the loop) and how long SendMessage/SendEvent wait for the group commit (the oldest one queued, or
+the oldest of a batch being committed when the batch took it: ``Appender.oldest_wait``; what waits for the
+database, where the loop itself may be idle, as on PostgreSQL). :class:`Admission` follows CoDel's idea
 (Nichols and Jacobson, "Controlling Queue Delay"): a burst that drains within ``interval`` is a good queue and
 is let through; a delay above ``target`` that lasts a whole ``interval``, during which at least ``min_requests``
 requests arrived, is a standing queue of requests, and from then on requests are refused whenever the delay is
@@ -363,7 +364,7 @@ class LoopLag:
 
 class QueueDelay:
     """The longer of the event loop's lag, counted only while the loop is saturated (``busy()`` at least
-    :data:`BUSY_SHARE`), and the oldest queued append's wait (``oldest_wait()``, seconds)."""
+    :data:`BUSY_SHARE`), and the group commit's wait (``oldest_wait()``, seconds)."""
 
     def __init__(self, lag: Callable[[], float], oldest_wait: Callable[[], float],
                  busy: Callable[[], float] = lambda: 1.0) -> None:
@@ -379,7 +380,7 @@ class QueueDelay:
 
     def __str__(self) -> str:
         return (f"event-loop lag {self.lag() * 1e3:.0f} ms with the loop busy {self.busy():.0%} of the time it "
-                f"could run, oldest queued append {self.oldest_wait() * 1e3:.0f} ms")
+                f"could run, group commit's wait {self.oldest_wait() * 1e3:.0f} ms")
 
 
 def sheds(method: str, path: str) -> bool:
