@@ -79,6 +79,16 @@ def test_a_browser_gets_an_html_404_and_an_api_caller_the_aws_error(server: Serv
     assert "Connect API has no operation" in r.json()["Message"]
 
 
+def test_a_websocket_to_no_route_is_refused_not_a_server_error(server: Server) -> None:
+    from websockets.exceptions import InvalidStatus
+    from websockets.sync.client import connect as ws_connect
+
+    for path in ("/ws", "/no-such-page", "/"):
+        with pytest.raises(InvalidStatus) as caught:
+            ws_connect(f"ws://127.0.0.1:{server.port}{path}", proxy=None, open_timeout=5)
+        assert caught.value.response.status_code == 403, path
+
+
 def test_a_path_is_shown_as_text_on_the_404_page(server: Server) -> None:
     r = httpx.get(server.url + "/%3Cscript%3Ealert(1)%3C%2Fscript%3E", headers=HTML)
     assert r.status_code == 404

@@ -76,8 +76,11 @@ class NotFoundPage:
         self.pages, self.fallback = pages, fallback
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":  # a websocket to no route: the fallback refuses it (a Request is HTTP's only)
+            await self.fallback(scope, receive, send)
+            return
         request = Request(scope, receive)
-        if scope["type"] == "http" and scope["method"] in ("GET", "HEAD") and wants_html(request):
+        if scope["method"] in ("GET", "HEAD") and wants_html(request):
             page = self.pages.render(request, "not_found.html", {"path": request.url.path}, status=404)
             await page(scope, receive, send)
             return
