@@ -20,10 +20,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import orjson
-from websockets.asyncio.client import ClientConnection, connect
-from websockets.exceptions import ConnectionClosed
 
 from bench.lib import ConnectionBudget, HttpError, HttpPool, Sampler, cpu_seconds, speed_probe, summary_ms
+from bench.wsreader import WsClient, connect
 
 SUBSCRIBE = '{"topic":"aws/subscribe","content":{"topics":["aws/chat"]}}'
 SLO_MS = 50.0
@@ -35,9 +34,8 @@ class Sock:
     slot: int  # 0 = customer, 1..5 agents
     url: str
     send_auth: str  # Parley: the connection token; floor: unused
-    ws: ClientConnection | None = None
+    ws: WsClient | None = None
     pool: HttpPool | None = None  # the participant's own HTTP connections, when the sender gives each its own
-    task: asyncio.Task[None] | None = None
 
 
 @dataclass
@@ -51,14 +49,12 @@ class Meter:
     duplicates: int = 0
     closed_sockets: int = 0
 
-    def on_frame(self, raw: str | bytes, slot: int) -> None:
-        if isinstance(raw, bytes):
-            raw = raw.decode()
-        i = raw.find("BM|")
+    def on_frame(self, raw: bytes, slot: int) -> None:
+        i = raw.find(b"BM|")
         if i < 0:
             return
         now = time.monotonic_ns()
-        mid = int(raw[i + 3:raw.index("|", i + 3)])
+        mid = int(raw[i + 3:raw.index(b"|", i + 3)])
         bit = 1 << slot
         if self.mask[mid] & bit:
             self.duplicates += 1
@@ -100,17 +96,15 @@ class Fanout:
 
         async def one(s: Sock) -> None:
             async with gate:
-                s.ws = await connect(s.url, compression=None, max_size=None, open_timeout=120,
-                                     ping_interval=None, close_timeout=2)
-                await s.ws.send(SUBSCRIBE)
+                s.ws = await connect(s.url)
+                s.ws.send(SUBSCRIBE)
                 while True:
-                    raw = await asyncio.wait_for(s.ws.recv(), 60)
-                    text = raw if isinstance(raw, str) else raw.decode()
+                    text = (await asyncio.wait_for(s.ws.recv(), 60)).decode()
                     if '"aws/subscribe"' in text:
                         if '"success"' not in text:
                             raise RuntimeError(f"subscribe refused: {text}")
                         break
-                s.task = asyncio.get_running_loop().create_task(self._read(s))
+                self._read(s)
 
         await asyncio.gather(*(one(s) for s in socks))
 
@@ -125,24 +119,23 @@ class Fanout:
         for c in range(rooms):
             self.add_chat(socks[c * self.parties:(c + 1) * self.parties])
 
-    async def _read(self, s: Sock) -> None:
+    def _read(self, s: Sock) -> None:
+        """Hand each frame ``s`` receives to the meter, in the socket's own callback (:mod:`bench.wsreader`)."""
         assert s.ws is not None
-        on_frame = self.meter.on_frame
-        try:
-            async for raw in s.ws:
-                on_frame(raw, s.slot)
-        except ConnectionClosed:
-            pass
-        self.meter.closed_sockets += 1
+        on_frame, slot, meter = self.meter.on_frame, s.slot, self.meter
+        s.ws.listen(lambda raw: on_frame(raw, slot))
+
+        def closed(_: object) -> None:
+            meter.closed_sockets += 1
+
+        s.ws.closed.add_done_callback(closed)
 
     async def close(self) -> None:
         for chat in self.chats:
             for s in chat:
-                if s.task:
-                    s.task.cancel()
                 if s.ws:
                     with contextlib.suppress(Exception):
-                        await asyncio.wait_for(s.ws.close(), 2)
+                        await s.ws.close(2)
         self.close_connections()
 
     def pool_of(self, sock: Sock) -> HttpPool:
