@@ -175,8 +175,10 @@ def load_shedding(config: Config, appender: Appender) -> tuple[LoopLag, Admissio
     loop_lag = LoopLag(cpu=ThreadCpu())
     if not config.admission:
         return loop_lag, None
-    return loop_lag, Admission(QueueDelay(loop_lag, appender.oldest_wait, loop_lag.busy),
-                               Settings(target=config.admission_target), arrival=loop_lag.arrival)
+    admission = Admission(QueueDelay(loop_lag, appender.oldest_wait, loop_lag.busy),
+                          Settings(target=config.admission_target), arrival=loop_lag.arrival)
+    appender.wait_limit = admission.wait_limit  # once shedding, what waited too long is refused, not committed
+    return loop_lag, admission
 
 
 def rate_limits(config: Config, storage: Storage, admission: Admission | None) -> tuple[Limiter | None,
@@ -240,7 +242,8 @@ async def build(config: Config) -> Parley:
                             region=config.region, access_key_id=next(iter(access_keys), None))),
         Route("/health", health_endpoint(storage), methods=["GET"]),  # type: ignore[arg-type]
         Route("/ready", ready_endpoint(readiness_checks(storage, bus)), methods=["GET"]),
-        Route("/metrics", metrics_endpoint(config, s.telemetry, storage, hub, admission).handle, methods=["GET"]),
+        Route("/metrics", metrics_endpoint(config, s.telemetry, storage, hub, admission, s.appender).handle,
+              methods=["GET"]),
         Route("/participant/attachments/{attachment_id}", AttachmentFiles(s.attachments).handle,
               methods=["GET", "PUT", "OPTIONS"]),
         # Other paths under /participant/attachments/ (the rest of /participant/ never reaches Starlette).
@@ -308,13 +311,14 @@ def readiness_checks(storage: SqlStorage, bus: LocalBus | RedisBus) -> dict[str,
 
 
 def metrics_endpoint(config: Config, telemetry: Telemetry, storage: SqlStorage, hub: Hub,
-                     admission: Admission | None) -> MetricsEndpoint:
+                     admission: Admission | None, appender: Appender) -> MetricsEndpoint:
     """``/metrics``: this server's own registry (never prometheus-client's global one) with Parley's metrics and
     the process's (CPU, memory, open files, garbage collections)."""
     registry = CollectorRegistry(auto_describe=False)
     collector = ParleyCollector(telemetry, Sources(
         chat_feeds=lambda: len(hub.feeds),
-        shed_requests=(lambda: admission.refused) if admission is not None else None,
+        # Refused as their heads were read, and refused by the group commit for the time they had waited.
+        shed_requests=(lambda: admission.refused + appender.expired) if admission is not None else None,
     ))
     registry.register(collector)
     ProcessCollector(registry=registry)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from parley.domain.errors import (
+    AT_CAPACITY,
     AccessDenied,
     Conflict,
     ContactNotActive,
@@ -14,11 +15,12 @@ from parley.domain.errors import (
     InvalidRequest,
     LimitExceeded,
     NotFound,
+    Overloaded,
     QuotaExceeded,
 )
 
 KINDS = (AccessDenied, Conflict, ContactNotActive, Duplicate, InvalidParameter, InvalidRequest, LimitExceeded,
-         NotFound, QuotaExceeded)
+         NotFound, Overloaded, QuotaExceeded)
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -26,6 +28,10 @@ def test_every_error_is_a_domain_error_with_its_message(kind: type[DomainError])
     error = kind("Something is wrong: 'x'.")
     assert isinstance(error, DomainError)
     assert error.message == str(error) == "Something is wrong: 'x'."
+
+
+def test_overloaded_says_the_server_is_at_capacity_unless_told_otherwise() -> None:
+    assert Overloaded().message == AT_CAPACITY and "at capacity" in AT_CAPACITY
 
 
 def test_the_kinds_are_distinct() -> None:

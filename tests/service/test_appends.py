@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from parley.domain.errors import AccessDenied, InvalidParameter
+from parley.domain.errors import AccessDenied, InvalidParameter, Overloaded
 from parley.domain.ids import hash_token
 from parley.domain.transcript import Item
 from parley.service import appends
@@ -146,6 +146,42 @@ async def test_a_failed_batch_is_retried_one_request_at_a_time(node: Node) -> No
     items = (await transcript(node, started.contact_id))[len(before):]
     assert [i.content for i in items] == ["first", "a", "b"]
     assert [i.seq for i in items] == [len(before) + 1, len(before) + 2, len(before) + 3]
+
+
+class Still:
+    """A clock that moves only when told."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+async def test_a_request_that_waited_past_the_limit_is_refused_and_not_committed(node: Node) -> None:
+    """While load shedding refuses (``wait_limit`` not None), a request that waited longer than the limit when its
+    batch takes the queue is answered Overloaded and writes nothing; the others of the batch commit, and the
+    refused one's ClientToken is free for its retry."""
+    clock = Still()
+    appender = CountingAppender(node, parallel=1, clock=clock)
+    node.chat.appender = appender
+    instance_id, flow_id = await new_instance(node)
+    started = await start_chat(node, instance_id, flow_id)
+    token = await connection_token(node.chat, started.participant_token)
+    appender.wait_limit = lambda: 0.05
+    old = asyncio.ensure_future(node.chat.send_message(token, "text/plain", "waited long", "token-old"))
+    await asyncio.sleep(0)  # queued at 0.0
+    clock.now = 0.1
+    fresh = asyncio.ensure_future(node.chat.send_message(token, "text/plain", "just came", None))
+    refused, kept = await asyncio.gather(old, fresh, return_exceptions=True)
+    assert isinstance(refused, Overloaded) and isinstance(kept, Item)
+    assert appender.sizes == [1] and appender.expired == 1
+    assert [i.content for i in await transcript(node, started.contact_id) if i.type == "MESSAGE"] == ["just came"]
+    appender.wait_limit = lambda: None  # shedding over: the retry with the same ClientToken is stored
+    retried = await node.chat.send_message(token, "text/plain", "waited long", "token-old")
+    assert [i.content for i in await transcript(node, started.contact_id)
+            if i.type == "MESSAGE"] == ["just came", "waited long"]
+    assert retried.content == "waited long"
 
 
 class Ticks:

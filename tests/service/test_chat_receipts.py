@@ -18,7 +18,7 @@ from parley.aws.model import Service
 from parley.domain.callers import SYSTEM
 from parley.domain.clock import utcnow
 from parley.domain.contact import AGENT, Participant
-from parley.domain.errors import Conflict
+from parley.domain.errors import AT_CAPACITY, Conflict, Overloaded
 from parley.domain.ids import hash_token, new_id, new_token
 from parley.domain.transcript import DELIVERED, READ, TYPING
 from tests.service.chat_world import Node, connection_token, new_instance, open_node, start_chat
@@ -68,6 +68,13 @@ async def test_receipts_refused_while_more_than_two_are_active(node: Node) -> No
     again = await node.chat.send_event(bot_conn, READ, json.dumps({"messageId": second.id}), "INCOMING_READ_RECEIPT")
     assert again.message_id == second.id and again.id != first.id
     assert again.receipts[0].recipient_participant_id == bot.id
+
+
+@pytest.mark.parametrize("operation", ["SendMessage", "SendEvent"])
+def test_overloaded_is_the_participant_services_429_throttling(operation: str) -> None:
+    op = Service.load("connectparticipant", "2018-09-07").model.operation_model(operation)
+    error = from_domain(op, Overloaded(), "ValidationException")
+    assert (error.code, error.status, error.message) == ("ThrottlingException", 429, AT_CAPACITY)
 
 
 def test_conflict_is_a_409_conflict_exception_on_send_event() -> None:

@@ -38,6 +38,7 @@ PREFERENCES: dict[type[d.DomainError], tuple[str, ...]] = {
     d.InvalidParameter: ("InvalidParameterException", "ValidationException", "InvalidRequestException"),
     d.LimitExceeded: ("LimitExceededException", "ServiceQuotaExceededException", "ThrottlingException"),
     d.QuotaExceeded: ("ServiceQuotaExceededException", "LimitExceededException"),
+    d.Overloaded: ("ThrottlingException", "TooManyRequestsException", "LimitExceededException"),
     d.IdempotencyConflict: ("IdempotencyException", "ConflictException", "ResourceConflictException"),
     d.Conflict: ("ConflictException", "ResourceConflictException", "InvalidRequestException",
                  "ValidationException"),

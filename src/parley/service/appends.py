@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 
 from parley.domain.clock import utcnow
-from parley.domain.errors import AccessDenied, DomainError
+from parley.domain.errors import AccessDenied, DomainError, Overloaded
 from parley.domain.transcript import Item
 from parley.service.credentials import DENIED, Caller, sender
 from parley.service.notify import Notifier
@@ -65,7 +65,17 @@ class Append:
 
 
 class Appender:
-    """Queues :class:`Append` requests and commits them in batches, ``parallel`` batches at a time."""
+    """Queues :class:`Append` requests and commits them in batches, ``parallel`` batches at a time.
+
+    ``wait_limit`` (set by the composition root: load shedding's :meth:`parley.web.admission.Admission.wait_limit`)
+    says, each time a batch takes the queue, the longest a request may have waited in it, or None for no limit. A
+    request that waited longer is refused with :class:`~parley.domain.errors.Overloaded` (ThrottlingException) and
+    not committed: controlled delay at the queue's head, as CoDel drops and "Fail at Scale" (Maurer, ACM Queue 2015)
+    bounds the time a request spends queued once the queue has stood. What a sudden overload brought in before
+    shedding began is otherwise committed and pushed behind a backlog of its own: at 6,000 SendMessage/s into 100
+    six-party chats (three times what was served) the group commit's wait reached 136 ms and stayed over 70 ms for
+    the first 200 ms of refusing.
+    """
 
     def __init__(self, storage: Storage, notifier: Notifier, *, parallel: int = 1,
                  clock: Callable[[], float] = time.monotonic, telemetry: Telemetry | None = None) -> None:
@@ -82,6 +92,8 @@ class Appender:
         self._gathering = False
         self._last_arrival = 0.0
         self._mean_gap = 1.0  # seconds between requests, a running mean
+        self.wait_limit: Callable[[], float | None] = lambda: None
+        self.expired = 0  # requests refused for their wait since start
 
     async def append(self, request: Append) -> Item:
         """Commit ``request``'s item (or find the one its ClientToken already made) and return it."""
@@ -133,10 +145,27 @@ class Appender:
             self._gathering = False
         batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
         task = asyncio.current_task()
+        now = self.clock()
         if batch and task is not None:
-            self._taken[task] = self.clock() - batch[0].queued_at
+            self._taken[task] = now - batch[0].queued_at
+        limit = self.wait_limit()
+        if limit is not None:
+            batch = self._expire(batch, now, limit)
         self._start()  # the rest of the queue, if a batch may start beside this one
-        await self._run(batch)
+        if batch:
+            await self._run(batch)
+
+    def _expire(self, batch: list[Append], now: float, limit: float) -> list[Append]:
+        """Refuse the requests of ``batch`` that waited longer than ``limit``; returns the others."""
+        kept = []
+        for request in batch:
+            if now - request.queued_at <= limit:
+                kept.append(request)
+                continue
+            self.expired += 1
+            if not request.future.done():
+                request.future.set_exception(Overloaded())
+        return kept
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self._running.discard(task)

@@ -15,7 +15,9 @@ is let through; a delay above ``target`` that lasts a whole ``interval``, during
 requests arrived, is a standing queue of requests, and from then on requests are refused whenever the delay is
 above a lower delay, ``control_share`` of the target (see :data:`CONTROL_SHARE`), until ``hold`` has passed
 without a refusal; meanwhile a share of those that find it under that delay is refused too, the share following
-the delay and its trend as PIE does (see :data:`SHARE_GAIN`).
+the delay and its trend as PIE does (see :data:`SHARE_GAIN`). While refusing, the group commit also refuses a
+request that waited longer than the target for it (:meth:`Admission.wait_limit`, ``Appender.wait_limit``): what
+came in before the first refusal is not committed behind a backlog of its own.
 
 The event loop's lag counts only while the loop is saturated (:meth:`LoopLag.busy`). A timer runs late for two
 reasons: the loop was busy with other work (its own queue: shedding shortens it), or the loop was ready but the
@@ -57,6 +59,7 @@ from botocore.model import ServiceModel
 from parley.aws.errors import AwsError
 from parley.aws.participant.api import CORS_HEADERS
 from parley.aws.restjson import Answer, Limiter
+from parley.domain.errors import AT_CAPACITY
 from parley.domain.ids import new_request_id
 
 log = logging.getLogger(__name__)
@@ -97,7 +100,7 @@ IDLE_SHARE = 0.2
 # Where Linux reports, for the thread that reads it, nanoseconds run and nanoseconds waited on a run queue.
 SCHEDSTAT = "/proc/thread-self/schedstat"
 # The answer's words: Connect's throttling message starts the same way.
-SHED = "Rate exceeded: the server is at capacity; retry with backoff."
+SHED = AT_CAPACITY
 # Participant Service paths never refused: leaving a chat ends work (and a customer who cannot leave stays in a
 # chat an agent is serving); CreateParticipantConnection joins a chat already admitted (an agent who accepted it,
 # the customer whose StartChatContact was taken, a ChatJS reconnect), at most a few per participant, and refusing
@@ -235,6 +238,11 @@ class Admission:
                         self.delay, self._arrivals, settings.control * 1e3)
             return self._refuse(now)
         return True
+
+    def wait_limit(self) -> float | None:
+        """While shedding, the longest a SendMessage/SendEvent may have waited for the group commit when a batch
+        takes it (the target; a longer wait is refused there, see ``Appender.wait_limit``); None otherwise."""
+        return self.settings.target if self.shedding else None
 
     def _refuse(self, now: float) -> bool:
         """Count a refusal and keep shedding for a hold from now; False, admit()'s answer."""

@@ -76,7 +76,8 @@ class Sources:
 
     # Chats this node holds sockets for (the hub's feeds).
     chat_feeds: Callable[[], int]
-    # Requests refused by load shedding since start (parley.web.admission.Admission.refused); None: no shedding.
+    # Requests refused by load shedding since start (Admission.refused, and Appender.expired: refused by the group
+    # commit for their wait); None: no shedding.
     shed_requests: Callable[[], int] | None = None
 
 
