@@ -315,7 +315,10 @@ def method(config: dict[str, Any], interleaved: bool) -> list[str]:
             f"t0 + i/rate and fires it without waiting for earlier answers (open loop; {sender(config)}); latency "
             "runs from that *intended* time to the "
             "frame's arrival at each of the five other "
-            "sockets, so a generator that falls behind counts against the result (its lag is reported). A step holds "
+            "sockets, so a generator that falls behind counts against the result (its lag is reported). The "
+            "generator reads its sockets with a lean WebSocket client of its own (`bench/wsreader.py`: each frame "
+            "handled in the transport's callback, no reader task; until round 11 the `websockets` library's "
+            "client, which cost it half again as much CPU per frame). A step holds "
             "when p99 ≤ 50 ms with no errors and every expected delivery arrived (loss is counted after up to 10 s of "
             "drain). Deliveries/s count the five other participants; Parley (and the floor) also echo each message "
             "to its sender, not counted.",

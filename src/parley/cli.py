@@ -84,8 +84,9 @@ def _parser() -> argparse.ArgumentParser:
                             "Connect API requests with 429 ThrottlingException so accepted ones keep their latency "
                             "(default: on)")
     serve.add_argument("--admission-target", type=float, default=25.0, metavar="MS",
-                       help="the queue delay (event-loop lag or the group commit's oldest wait) that, standing, "
-                            "starts load shedding; while shedding the delay is held at 40%% of it (default: 25)")
+                       help="the queue delay (event-loop lag or the group commit's wait) that, standing, starts "
+                            "load shedding; while shedding the delay is held at 40%% of it, and a SendMessage that "
+                            "waited longer than the target for the group commit is refused (default: 25)")
     serve.add_argument("--websocket-lifetime", type=float, default=7200.0, metavar="SECONDS",
                        help="close participant websockets after this long; clients reconnect (default: 7200, "
                             "as API Gateway websockets)")
