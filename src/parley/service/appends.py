@@ -87,7 +87,7 @@ class Appender:
         self.telemetry = telemetry or Telemetry()
         self._pending: list[Append] = []
         self._running: set[asyncio.Task[None]] = set()
-        # The batches being committed: when each was taken and how long its oldest request had waited then.
+        # The batches being committed, each with how long its oldest request had waited when the batch took it.
         self._taken: dict[asyncio.Task[None], float] = {}
         self._gathering = False
         self._last_arrival = 0.0
