@@ -52,15 +52,15 @@ class ContactNotActive(DomainError):
     """The contact exists no longer or has already ended (Connect answers 410 for this)."""
 
 
+# What a refusal for want of capacity says (load shedding's ThrottlingException: Connect's starts the same way).
+AT_CAPACITY = "Rate exceeded: the server is at capacity; retry with backoff."
+
+
 class Overloaded(DomainError):
     """The server is at capacity and refused the work before doing any of it; the caller may retry with backoff."""
 
     def __init__(self, message: str = "") -> None:
         super().__init__(message or AT_CAPACITY)
-
-
-# What a refusal for want of capacity says (load shedding's ThrottlingException: Connect's starts the same way).
-AT_CAPACITY = "Rate exceeded: the server is at capacity; retry with backoff."
 
 
 class QuotaExceeded(DomainError):

@@ -99,8 +99,6 @@ IDLE_TICK_SECONDS = 0.1
 IDLE_SHARE = 0.2
 # Where Linux reports, for the thread that reads it, nanoseconds run and nanoseconds waited on a run queue.
 SCHEDSTAT = "/proc/thread-self/schedstat"
-# The answer's words: Connect's throttling message starts the same way.
-SHED = AT_CAPACITY
 # Participant Service paths never refused: leaving a chat ends work (and a customer who cannot leave stays in a
 # chat an agent is serving); CreateParticipantConnection joins a chat already admitted (an agent who accepted it,
 # the customer whose StartChatContact was taken, a ChatJS reconnect), at most a few per participant, and refusing
@@ -399,7 +397,7 @@ def sheds(method: str, path: str) -> bool:
 def throttled() -> Answer:
     """The Participant Service's own ThrottlingException answer (as :class:`RestJsonApi` words its errors)."""
     headers = {"x-amzn-RequestId": new_request_id(), **CORS_HEADERS, "x-amzn-ErrorType": "ThrottlingException"}
-    return Answer(429, headers, b'{"Message":"' + SHED.encode() + b'"}')
+    return Answer(429, headers, b'{"Message":"' + AT_CAPACITY.encode() + b'"}')
 
 
 def connect_admission(admission: Admission, then: Limiter | None) -> Limiter:
@@ -409,7 +407,7 @@ def connect_admission(admission: Admission, then: Limiter | None) -> Limiter:
     async def check(call: Any) -> None:
         if (call.op.name not in CONNECT_NEVER_SHED and DECIDED not in call.request.scope
                 and not admission.admit()):
-            raise AwsError("ThrottlingException", SHED, 429)
+            raise AwsError("ThrottlingException", AT_CAPACITY, 429)
         if then is not None:
             await then(call)
 
@@ -465,7 +463,7 @@ class EarlyRefusal:
     def __init__(self, admission: Admission, connect: ConnectPaths) -> None:
         self.admission = admission
         self.connect = connect
-        body = orjson.dumps({"Message": SHED})
+        body = orjson.dumps({"Message": AT_CAPACITY})
         self._body = body
         error = b"x-amzn-errortype: ThrottlingException\r\ncontent-type: application/json\r\n"
         cors = "".join(f"{name.lower()}: {value}\r\n" for name, value in CORS_HEADERS.items()).encode("latin-1")
